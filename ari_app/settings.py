@@ -1,0 +1,97 @@
+"""One typed settings object, read from the environment and an optional `.env` file.
+
+Every knob of the process lives here so that nothing else reads `os.environ`. The lab's
+defaults make `make demo` work on a fresh machine; production mode refuses to start while any
+of them (or an empty secret) is still in place, because a call center reachable from a SIP
+trunk with a known ARI password is an open relay for toll fraud.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The lab's well-known secrets (asterisk/lab/defaults.env). Production must replace all of them.
+LAB_ARI_PASSWORD = "lab-ari-secret"
+LAB_DATABASE_PASSWORD = "callcenter-lab"
+LAB_DATABASE_URL = f"postgresql://callcenter:{LAB_DATABASE_PASSWORD}@127.0.0.1:5432/callcenter"
+KNOWN_WEAK_SECRETS = frozenset({LAB_ARI_PASSWORD, LAB_DATABASE_PASSWORD, "", "asterisk", "password", "secret"})
+
+
+class InsecureConfiguration(RuntimeError):
+    """Raised when production mode would start with a lab or empty secret."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    mode: Literal["lab", "production"] = Field("lab", validation_alias="CALLCENTER_MODE")
+
+    # Asterisk REST Interface.
+    ari_url: str = Field("http://127.0.0.1:8088", validation_alias="ARI_URL")
+    ari_user: str = Field("callcenter", validation_alias="ARI_USER")
+    ari_password: SecretStr = Field(SecretStr(LAB_ARI_PASSWORD), validation_alias="ARI_PASSWORD")
+    ari_app: str = Field("callcenter", validation_alias="ARI_APP")
+    ari_reconnect_max_s: float = Field(10.0, validation_alias="ARI_RECONNECT_MAX_S")
+
+    database_url: SecretStr = Field(SecretStr(LAB_DATABASE_URL), validation_alias="DATABASE_URL")
+    database_pool_max: int = Field(10, validation_alias="DATABASE_POOL_MAX")
+
+    # ExternalMedia: where Asterisk sends the call's RTP (this process) and which UDP ports we bind.
+    rtp_host: str = Field("127.0.0.1", validation_alias="RTP_HOST")
+    rtp_port_min: int = Field(20000, validation_alias="RTP_PORT_MIN")
+    rtp_port_max: int = Field(20999, validation_alias="RTP_PORT_MAX")
+    rtp_format: Literal["ulaw", "alaw"] = Field("ulaw", validation_alias="RTP_FORMAT")
+    # A call whose first RTP packet has not arrived after this long is reported as silent.
+    rtp_silence_timeout_s: float = Field(2.0, validation_alias="RTP_SILENCE_TIMEOUT_S")
+
+    # Outbound calls.
+    trunk_endpoint: str = Field("trunk", validation_alias="TRUNK_ENDPOINT")
+    caller_id: str = Field("", validation_alias="CALLER_ID")
+    originate_timeout_s: int = Field(30, validation_alias="ORIGINATE_TIMEOUT_S")
+
+    # Speech.
+    tts_engine: Literal["espeak"] = Field("espeak", validation_alias="TTS_ENGINE")
+    tts_voice: str = Field("roa/es-419", validation_alias="TTS_VOICE")
+    tts_rate: int = Field(165, validation_alias="TTS_RATE")
+    greeting: str = Field(
+        "Hola, le habla el asistente virtual de cobranza. Esta llamada puede ser grabada.",
+        validation_alias="GREETING",
+    )
+
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+
+    @model_validator(mode="after")
+    def _check_ranges(self) -> Settings:
+        if not 1024 <= self.rtp_port_min <= self.rtp_port_max <= 65535:
+            raise ValueError(f"RTP port range {self.rtp_port_min}-{self.rtp_port_max} is not valid")
+        if not urlsplit(self.ari_url).scheme.startswith("http"):
+            raise ValueError(f"ARI_URL must be http(s)://host:port, got {self.ari_url!r}")
+        return self
+
+    @property
+    def ari_ws_url(self) -> str:
+        parts = urlsplit(self.ari_url)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        return f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}/ari/events"
+
+    def insecure_reasons(self) -> list[str]:
+        """What would make this configuration unsafe to expose to a real trunk."""
+        reasons = []
+        if self.ari_password.get_secret_value() in KNOWN_WEAK_SECRETS:
+            reasons.append("ARI_PASSWORD is empty or a lab default")
+        db_password = urlsplit(self.database_url.get_secret_value()).password or ""
+        if db_password in KNOWN_WEAK_SECRETS:
+            reasons.append("the DATABASE_URL password is empty or a lab default")
+        return reasons
+
+    def ensure_safe_for_mode(self) -> None:
+        """Refuse to run production with lab secrets; lab mode accepts them by design."""
+        if self.mode == "production" and (reasons := self.insecure_reasons()):
+            raise InsecureConfiguration(
+                "refusing to start in production mode: " + "; ".join(reasons)
+                + ". Set real secrets in the environment or .env."
+            )

@@ -1,0 +1,57 @@
+import pytest
+
+from ari_app.settings import InsecureConfiguration, Settings
+
+
+def _env(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
+    for key in ("CALLCENTER_MODE", "ARI_PASSWORD", "DATABASE_URL", "RTP_PORT_MIN", "RTP_PORT_MAX", "ARI_URL"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir("/")  # no .env file from the developer's checkout
+
+
+def test_lab_mode_accepts_lab_defaults(monkeypatch):
+    _env(monkeypatch)
+    settings = Settings()
+    settings.ensure_safe_for_mode()
+    assert settings.mode == "lab"
+    assert settings.insecure_reasons()  # but it knows they are lab secrets
+
+
+def test_production_refuses_lab_secrets(monkeypatch):
+    _env(monkeypatch, CALLCENTER_MODE="production")
+    with pytest.raises(InsecureConfiguration, match="ARI_PASSWORD.*DATABASE_URL"):
+        Settings().ensure_safe_for_mode()
+
+
+def test_production_refuses_empty_database_password(monkeypatch):
+    _env(monkeypatch, CALLCENTER_MODE="production", ARI_PASSWORD="k8#Vq2-long-random",
+         DATABASE_URL="postgresql://callcenter@db:5432/callcenter")
+    with pytest.raises(InsecureConfiguration, match="DATABASE_URL") as info:
+        Settings().ensure_safe_for_mode()
+    assert "ARI_PASSWORD" not in str(info.value)
+
+
+def test_production_starts_with_real_secrets(monkeypatch):
+    _env(monkeypatch, CALLCENTER_MODE="production", ARI_PASSWORD="k8#Vq2-long-random",
+         DATABASE_URL="postgresql://callcenter:Zx9!not-the-lab@db:5432/callcenter")
+    settings = Settings()
+    settings.ensure_safe_for_mode()
+    assert settings.insecure_reasons() == []
+
+
+def test_secrets_do_not_leak_in_repr(monkeypatch):
+    _env(monkeypatch, ARI_PASSWORD="k8#Vq2-long-random")
+    assert "k8#Vq2" not in repr(Settings())
+
+
+def test_bad_rtp_port_range_is_a_clear_error(monkeypatch):
+    _env(monkeypatch, RTP_PORT_MIN="30000", RTP_PORT_MAX="20000")
+    with pytest.raises(ValueError, match="RTP port range 30000-20000"):
+        Settings()
+
+
+def test_websocket_url_follows_the_rest_url(monkeypatch):
+    _env(monkeypatch, ARI_URL="https://pbx.example:8089/")
+    assert Settings().ari_ws_url == "wss://pbx.example:8089/ari/events"
