@@ -1,0 +1,179 @@
+"""The record of every call: attempts (one row per call leg we place or answer) and their events.
+
+An outbound attempt row is written *before* the originate request, so a crash between the two
+can never hide the fact that a call may have been placed (the contact limits count it).
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+
+class CallOutcome(enum.StrEnum):
+    """What happened to a call, in the terms the contact policy reasons with."""
+
+    ANSWERED = "answered"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    FAILED = "failed"
+    CONGESTION = "congestion"
+    INVALID_NUMBER = "invalid_number"
+    VOICEMAIL = "voicemail"
+    SILENT = "silent"  # answered, but no audio ever arrived: a media fault, not the debtor's doing
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    id: uuid.UUID
+    direction: Direction
+    channel_id: str
+    state: str
+    outcome: CallOutcome | None
+    hangup_cause: int | None
+    hangup_cause_txt: str | None
+    dial_status: str | None
+    remote_number: str
+    created_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    metrics: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> CallRecord:
+        return cls(
+            id=row["id"],
+            direction=Direction(row["direction"]),
+            channel_id=row["channel_id"],
+            state=row["state"],
+            outcome=CallOutcome(row["outcome"]) if row["outcome"] else None,
+            hangup_cause=row["hangup_cause"],
+            hangup_cause_txt=row["hangup_cause_txt"],
+            dial_status=row["dial_status"],
+            remote_number=row["remote_number"],
+            created_at=row["created_at"],
+            answered_at=row["answered_at"],
+            ended_at=row["ended_at"],
+            metrics=row["metrics"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    at: datetime
+    kind: str
+    data: dict[str, Any]
+
+
+class CallLog:
+    """Writes and reads call attempts and their events. All SQL is parameterised."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    async def open_attempt(
+        self,
+        *,
+        attempt_id: uuid.UUID,
+        direction: Direction,
+        channel_id: str,
+        remote_number: str = "",
+        local_number: str = "",
+        endpoint: str = "",
+        job_id: int | None = None,
+        campaign_id: int | None = None,
+        debtor_id: int | None = None,
+        phone_id: int | None = None,
+    ) -> None:
+        state = "dialing" if direction is Direction.OUTBOUND else "ringing"
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                """INSERT INTO call_attempts (id, direction, channel_id, remote_number, local_number, endpoint,
+                                              job_id, campaign_id, debtor_id, phone_id, state)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                (attempt_id, direction.value, channel_id, remote_number, local_number, endpoint,
+                 job_id, campaign_id, debtor_id, phone_id, state),
+            )
+            await conn.execute(
+                "INSERT INTO call_events (attempt_id, kind, data) VALUES (%s, %s, %s)",
+                (attempt_id, "attempt_opened", Jsonb({"direction": direction.value, "endpoint": endpoint})),
+            )
+
+    async def add_event(self, attempt_id: uuid.UUID, kind: str, data: Mapping[str, Any] | None = None) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                "INSERT INTO call_events (attempt_id, kind, data) VALUES (%s, %s, %s)",
+                (attempt_id, kind, Jsonb(dict(data or {}))),
+            )
+
+    async def mark_answered(self, attempt_id: uuid.UUID) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                """UPDATE call_attempts SET state = 'answered', answered_at = coalesce(answered_at, now())
+                   WHERE id = %s AND state <> 'ended'""",
+                (attempt_id,),
+            )
+
+    async def close_attempt(
+        self,
+        attempt_id: uuid.UUID,
+        *,
+        outcome: CallOutcome,
+        hangup_cause: int | None,
+        hangup_cause_txt: str | None,
+        dial_status: str | None = None,
+        metrics: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Record how the call ended. Idempotent: only the first close of an attempt counts."""
+        async with self._pool.connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                """UPDATE call_attempts
+                      SET state = 'ended', ended_at = now(), outcome = %s, hangup_cause = %s,
+                          hangup_cause_txt = %s, dial_status = %s, metrics = metrics || %s
+                    WHERE id = %s AND state <> 'ended'""",
+                (outcome.value, hangup_cause, hangup_cause_txt, dial_status, Jsonb(dict(metrics or {})),
+                 attempt_id),
+            )
+            if cur.rowcount != 1:
+                return False
+            await conn.execute(
+                "INSERT INTO call_events (attempt_id, kind, data) VALUES (%s, %s, %s)",
+                (attempt_id, "attempt_closed",
+                 Jsonb({"outcome": outcome.value, "cause": hangup_cause, "cause_txt": hangup_cause_txt})),
+            )
+            return True
+
+    async def get(self, attempt_id: uuid.UUID) -> CallRecord | None:
+        async with self._pool.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute("SELECT * FROM call_attempts WHERE id = %s", (attempt_id,))
+            row = await cur.fetchone()
+        return CallRecord.from_row(row) if row else None
+
+    async def events(self, attempt_id: uuid.UUID) -> list[CallEvent]:
+        async with self._pool.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(
+                "SELECT at, kind, data FROM call_events WHERE attempt_id = %s ORDER BY id", (attempt_id,)
+            )
+            return [CallEvent(r["at"], r["kind"], r["data"]) for r in await cur.fetchall()]
+
+    async def open_attempts(self) -> list[CallRecord]:
+        """Attempts not yet ended: what a restarted app must reconcile with Asterisk's live channels."""
+        async with self._pool.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute("SELECT * FROM call_attempts WHERE state <> 'ended' ORDER BY created_at")
+            return [CallRecord.from_row(r) for r in await cur.fetchall()]
