@@ -1,0 +1,132 @@
+"""The process: owns every long-lived resource, each inside one `async with` block.
+
+Order of start-up: settings check -> database (migrated) -> TTS (warm) -> ARI REST -> close
+orphaned attempts -> ARI events WebSocket (registers the Stasis app). Shutdown is the reverse,
+with calls in progress hung up and recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+from ari_app.ari import AriClient, AriError, EventStream
+from ari_app.calls.call import Call, CallServices
+from ari_app.calls.dialer import OutboundDialer
+from ari_app.calls.media import MediaConfig
+from ari_app.calls.stasis import CallRouter
+from ari_app.settings import Settings
+from campaigns.calls import CallLog, CallOutcome, Direction
+from campaigns.db import open_database
+from media.tts import EspeakTts
+
+log = logging.getLogger(__name__)
+
+
+class CallCenterApp:
+    def __init__(self, settings: Settings) -> None:
+        settings.ensure_safe_for_mode()
+        self.settings = settings
+        self._stack = contextlib.AsyncExitStack()
+        self._events_task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> CallCenterApp:
+        try:
+            await self._start()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._events_task is not None:
+            self._events_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._events_task
+        await self.router.shutdown()
+        await self._stack.aclose()
+
+    async def _start(self) -> None:
+        s = self.settings
+        pool = await self._stack.enter_async_context(
+            open_database(s.database_url.get_secret_value(), max_size=s.database_pool_max)
+        )
+        self.call_log = CallLog(pool)
+        self.tts = await self._stack.enter_async_context(EspeakTts(voice=s.tts_voice, rate=s.tts_rate))
+        await self.tts.synthesize(s.greeting)  # warm the phrase cache: the first caller waits for nothing
+        session = await self._stack.enter_async_context(aiohttp.ClientSession())
+        self.ari = AriClient(session, s.ari_url, s.ari_user, s.ari_password.get_secret_value(), s.ari_app)
+        self.services = CallServices(
+            ari=self.ari,
+            call_log=self.call_log,
+            tts=self.tts,
+            media=MediaConfig(s.rtp_host, (s.rtp_port_min, s.rtp_port_max), s.rtp_format),
+            greeting=s.greeting,
+            silence_timeout_s=s.rtp_silence_timeout_s,
+            originate_timeout_s=s.originate_timeout_s,
+        )
+        self.router = CallRouter(self.ari, self._new_inbound_call)
+        self.dialer = OutboundDialer(self.services, self.router, s.trunk_endpoint, s.caller_id)
+        await self._close_orphaned_attempts()
+        self.events = EventStream(
+            session,
+            s.ari_ws_url,
+            s.ari_user,
+            s.ari_password.get_secret_value(),
+            s.ari_app,
+            handler=self.router.handle,
+            on_connect=self.router.reconcile,
+            backoff_max_s=s.ari_reconnect_max_s,
+        )
+        self._events_task = asyncio.create_task(self.events.run(), name="ari-events")
+
+    def _new_inbound_call(self, channel: dict[str, Any], args: list[str]) -> Call:
+        return Call(
+            self.services,
+            direction=Direction.INBOUND,
+            channel_id=channel["id"],
+            remote_number=(channel.get("caller") or {}).get("number", ""),
+            local_number=args[1] if len(args) > 1 else (channel.get("dialplan") or {}).get("exten", ""),
+        )
+
+    async def _close_orphaned_attempts(self) -> None:
+        """Attempts left open by a previous process: close the ones whose channel is gone.
+
+        A live channel we know nothing about is hung up when it next sends an event; its
+        attempt is closed here either way, because this process cannot resume its media.
+        """
+        orphans = await self.call_log.open_attempts()
+        if not orphans:
+            return
+        try:
+            live = {c.id for c in await self.ari.list_channels()}
+        except AriError as exc:
+            log.warning("cannot list channels to reconcile %d open attempt(s): %s", len(orphans), exc)
+            live = set()
+        for record in orphans:
+            if record.channel_id in live:
+                with contextlib.suppress(AriError):
+                    await self.ari.hangup(record.channel_id)
+            await self.call_log.add_event(record.id, "orphaned", {"reason": "process restarted during the call"})
+            await self.call_log.close_attempt(
+                record.id,
+                outcome=CallOutcome.ANSWERED if record.answered_at else CallOutcome.FAILED,
+                hangup_cause=None,
+                hangup_cause_txt="process restarted during the call",
+            )
+        log.warning("closed %d attempt(s) left open by a previous run", len(orphans))
+
+    async def wait_ready(self, timeout_s: float = 15.0) -> None:
+        """Until the Stasis app is registered (the events WebSocket is up)."""
+        await self.events.wait_connected(timeout_s)
+
+    async def run_forever(self) -> None:
+        assert self._events_task is not None
+        await self._events_task

@@ -1,0 +1,14 @@
+"""A thin, typed asyncio client for the Asterisk REST Interface (REST + events WebSocket).
+
+Why not a library: `ari` (ari-py) 0.1.3 is from 2014 and depends on Python-2-era swaggerpy;
+the maintained alternatives (`ari-client`, `asyncari`) bring their own HTTP/async stacks
+(httpx + websockets, anyio) next to the aiohttp this app already serves its API with. ARI is a
+small REST surface plus one WebSocket, and the parts a call center relies on (reconnect with
+backoff, reconciling live channels after a reconnect, ExternalMedia channel variables) are
+exactly the parts we need to own and test.
+"""
+
+from ari_app.ari.client import AriClient, AriError, Channel
+from ari_app.ari.events import EventStream
+
+__all__ = ["AriClient", "AriError", "Channel", "EventStream"]

@@ -1,0 +1,319 @@
+"""One object per call: it owns everything about that call, from the first ARI event to the record.
+
+A `Call` is driven by two things: ARI events, delivered in order by the router to `on_event`
+(synchronous, never blocks the event stream), and its own task, `run()`, which does the
+talking to Asterisk and the database. The task waits on asyncio events that `on_event` sets,
+so there is no per-call state anywhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from ari_app.ari import AriClient, AriError
+from ari_app.calls.media import CallMedia, MediaConfig
+from ari_app.calls.outcomes import CAUSE_NORMAL_CLEARING, outcome_for_unanswered
+from campaigns.calls import CallLog, CallOutcome, Direction
+from campaigns.privacy import mask_phone
+from media.tts import TtsEngine
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class ChannelGone(Exception):
+    """The caller's channel left Stasis (hung up, or Asterisk went away)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallServices:
+    """What every call needs from the process; built once by the application."""
+
+    ari: AriClient
+    call_log: CallLog
+    tts: TtsEngine
+    media: MediaConfig
+    greeting: str
+    silence_timeout_s: float
+    originate_timeout_s: int
+    tail_s: float = 0.4  # let the last RTP packets reach the phone before hanging up
+
+
+@dataclass(slots=True)
+class OutboundRequest:
+    endpoint: str  # PJSIP/<number>@<trunk>
+    number: str
+    caller_id: str = ""
+    variables: dict[str, str] = field(default_factory=dict)
+    job_id: int | None = None
+    campaign_id: int | None = None
+    debtor_id: int | None = None
+    phone_id: int | None = None
+
+
+class Call:
+    def __init__(
+        self,
+        services: CallServices,
+        *,
+        direction: Direction,
+        channel_id: str,
+        remote_number: str = "",
+        local_number: str = "",
+        outbound: OutboundRequest | None = None,
+        attempt_id: uuid.UUID | None = None,
+    ) -> None:
+        self._svc = services
+        self.direction = direction
+        self.channel_id = channel_id
+        self.attempt_id = attempt_id or uuid.uuid4()
+        self.remote_number = remote_number
+        self.local_number = local_number
+        self.outbound = outbound
+        self.media = CallMedia(services.ari, channel_id, services.media)
+        self.in_stasis = asyncio.Event()
+        self.gone = asyncio.Event()
+        self.finished = asyncio.Event()
+        self.outcome: CallOutcome | None = None
+        self.hangup_cause: int | None = None
+        self.hangup_cause_txt: str | None = None
+        self.dial_status: str | None = None
+        self.metrics: dict[str, Any] = {}
+        self._loop = asyncio.get_running_loop()
+        self._created_at = self._loop.time()
+        self._stasis_at: float | None = None
+        self._journal: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue()
+        self._journal_task: asyncio.Task[None] | None = None
+        self._tearing_down = False
+
+    def __repr__(self) -> str:
+        return f"<Call {self.direction.value} {self.channel_id} {mask_phone(self.remote_number)}>"
+
+    # --- events in (synchronous; called by the router in ARI order) -------------------------
+    def on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("type", "")
+        channel = event.get("channel") or event.get("peer") or {}
+        if channel.get("id") == self.media.media_channel_id:
+            if kind in ("StasisEnd", "ChannelDestroyed") and not self._tearing_down:
+                self.record("media_channel_lost", {"event": kind})
+            return
+        if kind == "StasisStart":
+            self._stasis_at = self._loop.time()
+            self.in_stasis.set()
+            self.record("stasis_start", {"state": channel.get("state"), "args": event.get("args", [])})
+        elif kind == "Dial" and event.get("dialstatus"):
+            self.dial_status = event["dialstatus"]
+            self.record("dial", {"status": self.dial_status})
+        elif kind == "ChannelStateChange":
+            self.record("channel_state", {"state": channel.get("state")})
+        elif kind == "ChannelDtmfReceived":
+            self.record("dtmf", {"digit": event.get("digit"), "duration_ms": event.get("duration_ms")})
+        elif kind == "ChannelHangupRequest":
+            self._note_cause(event)
+            self.record("hangup_request", {"cause": event.get("cause"), "soft": event.get("soft", False)})
+        elif kind in ("StasisEnd", "ChannelDestroyed"):
+            self._note_cause(event)
+            self.record(kind.lower(), {"cause": event.get("cause"), "cause_txt": event.get("cause_txt")})
+            self.gone.set()
+
+    def on_channel_vanished(self) -> None:
+        """Reconciliation after an ARI reconnect found our channel no longer exists."""
+        if not self.gone.is_set():
+            self.record("channel_vanished", {"reason": "not listed by Asterisk after reconnect"})
+            self.gone.set()
+
+    def _note_cause(self, event: dict[str, Any]) -> None:
+        # The first cause reported wins: a later ChannelDestroyed after our own DELETE says 16.
+        if self.hangup_cause is None and event.get("cause") is not None:
+            self.hangup_cause = int(event["cause"])
+            self.hangup_cause_txt = event.get("cause_txt")
+
+    def record(self, kind: str, data: dict[str, Any] | None = None) -> None:
+        """Queue an event for the call's journal; written to the database in order by one task."""
+        self._journal.put_nowait((kind, data or {}))
+
+    # --- the call's own task ---------------------------------------------------------------
+    async def run(self) -> None:
+        try:
+            await self._open_record()
+            # Events queued before the attempt row existed are written now, in order.
+            self._journal_task = asyncio.create_task(self._write_journal(), name=f"journal-{self.channel_id}")
+            answered = await self._connect()
+            if answered:
+                await self._svc.call_log.mark_answered(self.attempt_id)
+                self.outcome = CallOutcome.ANSWERED
+                await self._converse()
+        except ChannelGone:
+            log.info("%s: caller hung up", self)
+        except asyncio.CancelledError:
+            self.record("cancelled", {})
+            raise
+        except Exception as exc:
+            log.exception("%s failed", self)
+            self.record("error", {"error": f"{type(exc).__name__}: {exc}"})
+            self.outcome = self.outcome or CallOutcome.FAILED
+        finally:
+            await asyncio.shield(self._finish())
+
+    async def _open_record(self) -> None:
+        out = self.outbound
+        await self._svc.call_log.open_attempt(
+            attempt_id=self.attempt_id,
+            direction=self.direction,
+            channel_id=self.channel_id,
+            remote_number=self.remote_number,
+            local_number=self.local_number,
+            endpoint=out.endpoint if out else "",
+            job_id=out.job_id if out else None,
+            campaign_id=out.campaign_id if out else None,
+            debtor_id=out.debtor_id if out else None,
+            phone_id=out.phone_id if out else None,
+        )
+
+    async def _connect(self) -> bool:
+        """Inbound: answer. Outbound: originate and wait for the far end. True when answered."""
+        ari = self._svc.ari
+        if self.direction is Direction.INBOUND:
+            await self._until_gone(ari.answer(self.channel_id))
+            self.record("answered", {})
+            return True
+        assert self.outbound is not None
+        out = self.outbound
+        try:
+            await ari.originate(
+                out.endpoint,
+                channel_id=self.channel_id,
+                app_args=f"outbound,{self.attempt_id}",
+                caller_id=out.caller_id,
+                timeout_s=self._svc.originate_timeout_s,
+                variables=out.variables,
+            )
+        except AriError as exc:
+            self.record("originate_failed", {"status": exc.status, "error": str(exc)})
+            self.outcome = CallOutcome.FAILED
+            return False
+        self.record("originated", {"endpoint": out.endpoint.split("/")[0]})
+        waiters = [asyncio.ensure_future(self.in_stasis.wait()), asyncio.ensure_future(self.gone.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=self._svc.originate_timeout_s + 10,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        if self.in_stasis.is_set() and not self.gone.is_set():
+            self.metrics["originate_to_stasis_ms"] = round((self._stasis_at - self._created_at) * 1000, 1)
+            return True
+        if not self.gone.is_set():  # Asterisk never told us anything: do not leave a ringing channel behind
+            self.record("originate_timeout", {})
+            await self._hangup("normal")
+        self.outcome = outcome_for_unanswered(self.hangup_cause)
+        return False
+
+    async def _converse(self) -> None:
+        """Bridge the caller to our RTP socket and speak. (The full dialogue plugs in here.)"""
+        session = await self._until_gone(self.media.open())
+        self.metrics["media_setup_ms"] = round(self.media.setup_ms or 0.0, 1)
+        self.record("media_ready", self.media.diagnostics())
+        clip = await self._until_gone(self._svc.tts.synthesize(self._svc.greeting))
+        playback = session.pacer.play(clip)
+        try:
+            await self._until_gone(asyncio.wait_for(session.first_packet.wait(), self._svc.silence_timeout_s))
+        except TimeoutError:
+            playback.cancel()
+            diagnostics = self.media.diagnostics()
+            log.error("%s: silent call, no RTP from Asterisk within %.1f s: %s",
+                      self, self._svc.silence_timeout_s, diagnostics)
+            self.record("media_silent", {"timeout_s": self._svc.silence_timeout_s, **diagnostics})
+            self.outcome = CallOutcome.SILENT
+            return
+        self.metrics["first_rtp_in_ms"] = self._since_stasis_ms(session.stats.first_packet_at)
+        result = await self._until_gone(playback)
+        self.metrics["first_rtp_out_ms"] = self._since_stasis_ms(result.started_at)
+        self.metrics["greeting"] = {
+            "tts_duration_s": round(clip.duration_s, 3),
+            "frames_played": result.frames_played,
+            "frames_total": result.frames_total,
+            "interrupted": result.interrupted,
+        }
+        self.record("greeting_played", self.metrics["greeting"])
+        await self._until_gone(asyncio.sleep(self._svc.tail_s))
+
+    # --- helpers -----------------------------------------------------------------------------
+    async def _until_gone(self, work: Awaitable[T]) -> T:
+        """Await `work`, but give up as soon as the caller's channel is gone."""
+        task = asyncio.ensure_future(work)
+        gone = asyncio.ensure_future(self.gone.wait())
+        try:
+            await asyncio.wait((task, gone), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        raise ChannelGone(self.channel_id)
+
+    def _since_stasis_ms(self, at: float | None) -> float | None:
+        if at is None or self._stasis_at is None:
+            return None
+        return round((at - self._stasis_at) * 1000, 1)
+
+    async def _hangup(self, reason: str) -> None:
+        try:
+            await self._svc.ari.hangup(self.channel_id, reason)
+        except AriError as exc:
+            log.warning("%s: hangup failed: %s", self, exc)
+
+    async def _finish(self) -> None:
+        """Tear down media, hang up if still up, and close the record. Runs exactly once."""
+        self._tearing_down = True
+        if self.in_stasis.is_set() or self.direction is Direction.INBOUND:
+            await self.media.close()
+            if not self.gone.is_set():
+                await self._hangup("normal")
+                # Wait for Asterisk to confirm (StasisEnd), so the record carries its cause.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.gone.wait(), 2.0)
+                self.hangup_cause = self.hangup_cause or CAUSE_NORMAL_CLEARING
+                self.hangup_cause_txt = self.hangup_cause_txt or "Normal Clearing"
+        if self.media.session is not None:
+            self.metrics["rtp_in"] = self.media.session.stats.as_dict()
+            pacer = self.media.session.pacer
+            self.metrics["rtp_out"] = {
+                "packets": pacer.packets_sent,
+                "late_frames": pacer.late_frames,
+                "max_lateness_ms": round(pacer.max_lateness_s * 1000, 2),
+            }
+        self._journal.put_nowait(None)
+        if self._journal_task is not None:
+            await self._journal_task
+        outcome = self.outcome or outcome_for_unanswered(self.hangup_cause)
+        try:
+            await self._svc.call_log.close_attempt(
+                self.attempt_id,
+                outcome=outcome,
+                hangup_cause=self.hangup_cause,
+                hangup_cause_txt=self.hangup_cause_txt,
+                dial_status=self.dial_status,
+                metrics=self.metrics,
+            )
+        except Exception:
+            log.exception("%s: could not store the call's outcome", self)
+        self.outcome = outcome
+        log.info("%s ended: %s (cause %s)", self, outcome.value, self.hangup_cause)
+        self.finished.set()
+
+    async def _write_journal(self) -> None:
+        while (item := await self._journal.get()) is not None:
+            kind, data = item
+            try:
+                await self._svc.call_log.add_event(self.attempt_id, kind, data)
+            except Exception:  # a lost journal line must not kill the call
+                log.exception("%s: could not store event %s", self, kind)

@@ -1,0 +1,43 @@
+"""Outbound calls: turn a number into an originate through the trunk, tracked by a `Call`."""
+
+from __future__ import annotations
+
+import uuid
+
+from ari_app.calls.call import Call, CallServices, OutboundRequest
+from ari_app.calls.stasis import CallRouter
+from campaigns.calls import Direction
+
+
+class OutboundDialer:
+    def __init__(self, services: CallServices, router: CallRouter, trunk: str, caller_id: str = "") -> None:
+        self._services = services
+        self._router = router
+        self._trunk = trunk
+        self._caller_id = caller_id
+
+    def dial(self, number: str, *, variables: dict[str, str] | None = None, **ids: int | None) -> Call:
+        """Start an outbound call to `number` (E.164 or a lab extension); returns the live Call.
+
+        The channel id is chosen here so that the attempt row, the originate and every ARI event
+        carry the same id from the first moment.
+        """
+        if not number or any(c not in "+0123456789" for c in number):
+            raise ValueError("a number to dial has only digits and an optional leading +")
+        attempt_id = uuid.uuid4()
+        call = Call(
+            self._services,
+            direction=Direction.OUTBOUND,
+            channel_id=f"out-{attempt_id}",
+            attempt_id=attempt_id,
+            remote_number=number,
+            outbound=OutboundRequest(
+                endpoint=f"PJSIP/{number}@{self._trunk}",
+                number=number,
+                caller_id=self._caller_id,
+                variables=dict(variables or {}),
+                **ids,
+            ),
+        )
+        self._router.start(call)
+        return call

@@ -1,0 +1,93 @@
+"""Telephony events in: routes each ARI event to the `Call` that owns the channel.
+
+Inbound calls are born here, on the StasisStart that the dialplan's `Stasis(app,inbound,EXTEN)`
+produces. Outbound calls are registered by the dialer *before* the originate request, because
+Asterisk may send the first events for the new channel before the HTTP response arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ari_app.ari import AriClient, AriError
+from ari_app.calls.call import Call
+
+log = logging.getLogger(__name__)
+
+InboundFactory = Callable[[dict[str, Any], list[str]], Call]
+
+
+class CallRouter:
+    def __init__(self, ari: AriClient, inbound_factory: InboundFactory) -> None:
+        self._ari = ari
+        self._inbound_factory = inbound_factory
+        self._by_channel: dict[str, Call] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def calls(self) -> list[Call]:
+        return list({id(c): c for c in self._by_channel.values()}.values())
+
+    def start(self, call: Call) -> asyncio.Task[None]:
+        """Register the call's channels, then run it; unregistered when its task ends."""
+        self._by_channel[call.channel_id] = call
+        self._by_channel[call.media.media_channel_id] = call
+        task = asyncio.create_task(call.run(), name=f"call-{call.channel_id}")
+        self._tasks.add(task)
+        task.add_done_callback(lambda t: self._forget(call, t))
+        return task
+
+    def _forget(self, call: Call, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        for key in (call.channel_id, call.media.media_channel_id):
+            if self._by_channel.get(key) is call:
+                del self._by_channel[key]
+
+    async def handle(self, event: dict[str, Any]) -> None:
+        kind = event.get("type", "")
+        channel = event.get("channel") or event.get("peer") or {}
+        channel_id = channel.get("id")
+        if channel_id is None:
+            return
+        call = self._by_channel.get(channel_id)
+        if call is None and kind == "StasisStart":
+            call = await self._on_unknown_stasis_start(event)
+            if call is None:
+                return
+        if call is not None:
+            call.on_event(event)
+
+    async def _on_unknown_stasis_start(self, event: dict[str, Any]) -> Call | None:
+        channel = event["channel"]
+        args = list(event.get("args") or [])
+        if args[:1] == ["inbound"]:
+            call = self._inbound_factory(channel, args)
+            self.start(call)
+            return call
+        # An ExternalMedia or outbound channel we no longer know (e.g. left over from before a
+        # restart of this process): nobody will ever talk on it, so do not leave it hanging.
+        log.warning("hanging up unknown channel %s entering Stasis (args %s)", channel.get("name"), args)
+        try:
+            await self._ari.hangup(channel["id"])
+        except AriError as exc:
+            log.warning("could not hang up %s: %s", channel.get("name"), exc)
+        return None
+
+    async def reconcile(self) -> None:
+        """After (re)connecting: calls whose channel Asterisk no longer has are over."""
+        if not self._by_channel:
+            return
+        live = {c.id for c in await self._ari.list_channels()}
+        for call in self.calls:
+            if call.in_stasis.is_set() and call.channel_id not in live:
+                call.on_channel_vanished()
+        log.info("reconciled %d call(s) with %d live channel(s)", len(self.calls), len(live))
+
+    async def shutdown(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
