@@ -1,0 +1,123 @@
+"""Test audio: Spanish speech from espeak-ng, conversion to telephone WAVs, and simple measurements.
+
+espeak-ng is a robotic voice (Whisper base mis-hears 45-76% of its words); it is fine for "the
+phone said something and the agent heard audio", not for judging speech recognition quality.
+
+    python -m tests.phones.audio "Sí, puedo pagar el quince de diciembre" /tmp/debtor.wav
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+class AudioToolError(RuntimeError):
+    """espeak-ng or sox failed or is missing."""
+
+
+def _run(argv: list[str], timeout_s: float = 60.0) -> None:
+    if not shutil.which(argv[0]):
+        raise AudioToolError(f"{argv[0]} is not installed (asterisk/lab/packages.sh installs it)")
+    proc = subprocess.run(argv, capture_output=True, timeout=timeout_s, check=False)
+    if proc.returncode != 0:
+        raise AudioToolError(
+            f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.decode(errors='replace')}"
+        )
+
+
+def to_phone_wav(
+    src: Path, dst: Path, *, rate: int = 8000, lead_s: float = 0.0, total_s: float | None = None
+) -> Path:
+    """Convert any WAV to mono 16-bit `rate` Hz with `lead_s` silence before it, padded with silence
+    to `total_s` seconds when given (never cut)."""
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    argv = ["sox", str(src), "-r", str(rate), "-c", "1", "-b", "16", "-e", "signed-integer", str(dst)]
+    trail = 0.0
+    if total_s is not None:
+        trail = max(0.0, total_s - lead_s - wav_duration(src))
+    if lead_s or trail:
+        argv += ["pad", f"{lead_s:.3f}", f"{trail:.3f}"]
+    _run(argv)
+    return dst
+
+
+def make_spanish_wav(text: str, path: Path | str, rate: int = 8000, *, voice: str = "es-419") -> Path:
+    """Speak `text` with espeak-ng (Latin-American Spanish) into a mono 16-bit WAV at `rate` Hz."""
+    path = Path(path)
+    with tempfile.TemporaryDirectory(prefix="espeak-") as tmp:
+        raw = Path(tmp) / "espeak.wav"
+        _run(["espeak-ng", "-v", voice, "-w", str(raw), text])
+        return to_phone_wav(raw, path, rate=rate)
+
+
+def make_silence_wav(path: Path | str, seconds: float, rate: int = 8000) -> Path:
+    """A mono 16-bit WAV of digital silence (stdlib only)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"\x00\x00" * int(seconds * rate))
+    return path
+
+
+def wav_duration(path: Path | str) -> float:
+    with wave.open(str(path), "rb") as w:
+        return w.getnframes() / float(w.getframerate())
+
+
+@dataclass(frozen=True)
+class WavStats:
+    """What a recording contains: enough to tell "heard speech" from "heard nothing"."""
+
+    seconds: float
+    rate: int
+    rms_dbfs: float  # over the whole file; digital silence is -inf
+    voiced_seconds: float  # total of 20 ms frames louder than -45 dBFS
+    first_voiced_s: float | None  # start of the first such frame
+
+
+def read_wav(path: Path | str) -> tuple[np.ndarray, int]:
+    """Samples as float32 in [-1, 1] (first channel) and the sample rate. 16-bit PCM only."""
+    with wave.open(str(path), "rb") as w:
+        if w.getsampwidth() != 2:
+            raise ValueError(f"{path}: only 16-bit PCM WAVs are supported")
+        frames = w.readframes(w.getnframes())
+        data = np.frombuffer(frames, dtype="<i2").reshape(-1, w.getnchannels())[:, 0]
+        return data.astype(np.float32) / 32768.0, w.getframerate()
+
+
+def wav_stats(path: Path | str, threshold_dbfs: float = -45.0) -> WavStats:
+    samples, rate = read_wav(path)
+    if samples.size == 0:
+        return WavStats(0.0, rate, float("-inf"), 0.0, None)
+    rms = float(np.sqrt(np.mean(samples.astype(np.float64) ** 2)))
+    frame = max(1, rate // 50)
+    n = samples.size // frame
+    frames = samples[: n * frame].reshape(n, frame).astype(np.float64)
+    level = 20 * np.log10(np.sqrt(np.mean(frames**2, axis=1)) + 1e-12)
+    voiced = np.flatnonzero(level > threshold_dbfs)
+    return WavStats(
+        seconds=samples.size / rate,
+        rate=rate,
+        rms_dbfs=float(20 * np.log10(rms)) if rms > 0 else float("-inf"),
+        voiced_seconds=voiced.size * frame / rate,
+        first_voiced_s=float(voiced[0] * frame / rate) if voiced.size else None,
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) not in (3, 4):
+        sys.exit("usage: python -m tests.phones.audio TEXT OUT.wav [RATE]")
+    out = make_spanish_wav(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) == 4 else 8000)
+    print(f"{out}: {wav_stats(out)}")
