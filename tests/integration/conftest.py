@@ -1,0 +1,78 @@
+"""Fixtures for tests against the real lab: Asterisk 22 (chroot), PostgreSQL, sipp and baresip."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from ari_app.app import CallCenterApp
+from ari_app.calls.call import Call
+from ari_app.settings import Settings
+from campaigns.calls import CallOutcome
+
+REPO = Path(__file__).resolve().parents[2]
+LAB = REPO / "asterisk" / "lab"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration/" in str(item.fspath):
+            item.add_marker(pytest.mark.lab)
+            item.add_marker(pytest.mark.db)
+
+
+@pytest.fixture(scope="session")
+def lab_settings() -> Settings:
+    return Settings()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def asterisk_up(lab_settings: Settings) -> None:
+    """Fail fast, with the fix, when the lab is not running."""
+    request = urllib.request.Request(f"{lab_settings.ari_url}/ari/asterisk/info")
+    import base64
+
+    token = base64.b64encode(
+        f"{lab_settings.ari_user}:{lab_settings.ari_password.get_secret_value()}".encode()
+    ).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as resp:
+            json.load(resp)
+    except OSError as exc:
+        pytest.fail(f"Asterisk ARI is not reachable at {lab_settings.ari_url} ({exc}); run `make lab`",
+                    pytrace=False)
+
+
+def app_settings(database_url: str, **overrides: object) -> Settings:
+    return Settings(DATABASE_URL=database_url, **overrides)
+
+
+@pytest.fixture
+async def app(database_url: str) -> AsyncIterator[CallCenterApp]:
+    async with CallCenterApp(app_settings(database_url, ORIGINATE_TIMEOUT_S=8)) as running:
+        await running.wait_ready()
+        yield running
+
+
+async def finished(call: Call, timeout_s: float = 30.0) -> Call:
+    """Wait for a call to end; on a timeout, fail with what the call had recorded so far."""
+    import asyncio
+
+    try:
+        await asyncio.wait_for(call.finished.wait(), timeout_s)
+    except TimeoutError:
+        pytest.fail(f"{call!r} did not finish within {timeout_s} s; metrics so far: {call.metrics}")
+    return call
+
+
+def assert_not_silent(call: Call, events: list) -> None:
+    """A call the lab left without audio fails loudly, with the diagnostics the app stored."""
+    silent = [e for e in events if e.kind == "media_silent"]
+    if call.outcome is CallOutcome.SILENT or silent:
+        pytest.fail(f"silent call (no RTP from Asterisk): {silent[0].data if silent else call.metrics}",
+                    pytrace=False)
