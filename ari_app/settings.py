@@ -42,8 +42,8 @@ class Settings(BaseSettings):
 
     # ExternalMedia: where Asterisk sends the call's RTP (this process) and which UDP ports we bind.
     rtp_host: str = Field("127.0.0.1", validation_alias="RTP_HOST")
-    rtp_port_min: int = Field(20000, validation_alias="RTP_PORT_MIN")
-    rtp_port_max: int = Field(20999, validation_alias="RTP_PORT_MAX")
+    rtp_port_min: int = Field(40000, validation_alias="RTP_PORT_MIN")
+    rtp_port_max: int = Field(40999, validation_alias="RTP_PORT_MAX")
     rtp_format: Literal["ulaw", "alaw"] = Field("ulaw", validation_alias="RTP_FORMAT")
     # A call whose first RTP packet has not arrived after this long is reported as silent.
     rtp_silence_timeout_s: float = Field(2.0, validation_alias="RTP_SILENCE_TIMEOUT_S")

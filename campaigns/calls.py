@@ -47,6 +47,7 @@ class CallRecord:
     hangup_cause_txt: str | None
     dial_status: str | None
     remote_number: str
+    local_number: str
     created_at: datetime
     answered_at: datetime | None
     ended_at: datetime | None
@@ -64,6 +65,7 @@ class CallRecord:
             hangup_cause_txt=row["hangup_cause_txt"],
             dial_status=row["dial_status"],
             remote_number=row["remote_number"],
+            local_number=row["local_number"],
             created_at=row["created_at"],
             answered_at=row["answered_at"],
             ended_at=row["ended_at"],
@@ -176,4 +178,14 @@ class CallLog:
         async with self._pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute("SELECT * FROM call_attempts WHERE state <> 'ended' ORDER BY created_at")
+            return [CallRecord.from_row(r) for r in await cur.fetchall()]
+
+    async def latest(self, direction: Direction, limit: int = 10) -> list[CallRecord]:
+        """The most recent attempts in one direction, newest first."""
+        async with self._pool.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(
+                "SELECT * FROM call_attempts WHERE direction = %s ORDER BY created_at DESC LIMIT %s",
+                (direction.value, limit),
+            )
             return [CallRecord.from_row(r) for r in await cur.fetchall()]

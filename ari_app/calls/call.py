@@ -115,7 +115,10 @@ class Call:
         elif kind == "ChannelDtmfReceived":
             self.record("dtmf", {"digit": event.get("digit"), "duration_ms": event.get("duration_ms")})
         elif kind == "ChannelHangupRequest":
-            self._note_cause(event)
+            # A soft request is our own DELETE (Asterisk reports it as cause 32); only the far
+            # end's hang-up carries a cause worth keeping. ChannelDestroyed settles ours.
+            if not event.get("soft"):
+                self._note_cause(event)
             self.record("hangup_request", {"cause": event.get("cause"), "soft": event.get("soft", False)})
         elif kind in ("StasisEnd", "ChannelDestroyed"):
             self._note_cause(event)
