@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 
@@ -35,7 +35,7 @@ class CallCenterApp:
         self._stack = contextlib.AsyncExitStack()
         self._events_task: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> CallCenterApp:
+    async def __aenter__(self) -> Self:
         try:
             await self._start()
         except BaseException:

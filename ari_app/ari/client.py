@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -61,7 +62,7 @@ class AriClient:
     ) -> None:
         self._session = session
         self._base = base_url.rstrip("/") + "/ari"
-        self._auth = aiohttp.BasicAuth(user, password)
+        self._headers = basic_auth_header(user, password)
         self._timeout = aiohttp.ClientTimeout(total=request_timeout_s)
         self.app = app
 
@@ -76,7 +77,7 @@ class AriClient:
         clean = {k: _param(v) for k, v in (params or {}).items() if v is not None}
         try:
             async with self._session.request(
-                method, self._base + path, params=clean, json=body, auth=self._auth, timeout=self._timeout
+                method, self._base + path, params=clean, json=body, headers=self._headers, timeout=self._timeout
             ) as resp:
                 text = await resp.text()
                 if resp.status >= 400:
@@ -176,6 +177,12 @@ class AriClient:
                 return False
             raise
         return True
+
+
+def basic_auth_header(user: str, password: str) -> dict[str, str]:
+    """ARI's HTTP Basic credentials as a header (aiohttp's `auth=` argument is deprecated)."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return {"Authorization": f"Basic {token}"}
 
 
 def _param(value: Any) -> str:

@@ -17,6 +17,8 @@ from typing import Any
 
 import aiohttp
 
+from ari_app.ari.client import basic_auth_header
+
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[dict[str, Any]], Awaitable[None]]
@@ -41,7 +43,7 @@ class EventStream:
         self._session = session
         self._url = ws_url
         self._params = {"app": app, "subscribeAll": "false"}
-        self._auth = aiohttp.BasicAuth(user, password)
+        self._headers = basic_auth_header(user, password)
         self._handler = handler
         self._on_connect = on_connect
         self._backoff_initial = backoff_initial_s
@@ -58,7 +60,7 @@ class EventStream:
         while True:
             try:
                 async with self._session.ws_connect(
-                    self._url, params=self._params, auth=self._auth, heartbeat=15.0, autoping=True
+                    self._url, params=self._params, headers=self._headers, heartbeat=15.0, autoping=True
                 ) as ws:
                     self.connections += 1
                     log.info("ARI events connected (connection #%d)", self.connections)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.request
 from collections.abc import AsyncIterator
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from ari_app.app import CallCenterApp
+from ari_app.ari.client import basic_auth_header
 from ari_app.calls.call import Call
 from ari_app.settings import Settings
 from campaigns.calls import CallOutcome
@@ -33,13 +35,10 @@ def lab_settings() -> Settings:
 @pytest.fixture(scope="session", autouse=True)
 def asterisk_up(lab_settings: Settings) -> None:
     """Fail fast, with the fix, when the lab is not running."""
-    request = urllib.request.Request(f"{lab_settings.ari_url}/ari/asterisk/info")
-    import base64
-
-    token = base64.b64encode(
-        f"{lab_settings.ari_user}:{lab_settings.ari_password.get_secret_value()}".encode()
-    ).decode()
-    request.add_header("Authorization", f"Basic {token}")
+    request = urllib.request.Request(
+        f"{lab_settings.ari_url}/ari/asterisk/info",
+        headers=basic_auth_header(lab_settings.ari_user, lab_settings.ari_password.get_secret_value()),
+    )
     try:
         with urllib.request.urlopen(request, timeout=5) as resp:
             json.load(resp)
@@ -61,8 +60,6 @@ async def app(database_url: str) -> AsyncIterator[CallCenterApp]:
 
 async def finished(call: Call, timeout_s: float = 30.0) -> Call:
     """Wait for a call to end; on a timeout, fail with what the call had recorded so far."""
-    import asyncio
-
     try:
         await asyncio.wait_for(call.finished.wait(), timeout_s)
     except TimeoutError:

@@ -7,7 +7,6 @@ import asyncio
 from campaigns.calls import CallOutcome, Direction
 from media.audio import read_wav
 from media.vad import speech_segments
-from tests.integration.conftest import assert_not_silent
 from tests.phones.audio import make_spanish_wav
 from tests.phones.baresip import BaresipPhone
 

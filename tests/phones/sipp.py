@@ -102,7 +102,7 @@ class SippCarrier:
         self._proc = spawn(self.command(), cwd=self.workdir, stdout=self.stdout_log, stderr=self.stderr_log)
         # Kill it even if the test never reaches stop() (crash, KeyboardInterrupt, interpreter exit).
         self._finalizer = weakref.finalize(self, terminate, self._proc, 2.0)
-        listening = lambda: udp_port_bound(self.host, self.port)  # noqa: E731
+        listening = lambda: udp_port_bound(self.host, self.port)
         bound = wait_until(listening, self.start_timeout_s, alive=self._proc)
         if not bound or self._proc.poll() is not None:
             self.stop()
