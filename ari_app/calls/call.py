@@ -100,7 +100,9 @@ class Call:
         kind = event.get("type", "")
         channel = event.get("channel") or event.get("peer") or {}
         if channel.get("id") == self.media.media_channel_id:
-            if kind in ("StasisEnd", "ChannelDestroyed") and not self._tearing_down:
+            if kind == "StasisStart":
+                self.media.media_in_stasis.set()
+            elif kind in ("StasisEnd", "ChannelDestroyed") and not self._tearing_down:
                 self.record("media_channel_lost", {"event": kind})
             return
         if kind == "StasisStart":

@@ -8,6 +8,7 @@ bridge both channels.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -38,6 +39,10 @@ class CallMedia:
         self.session: RtpSession | None = None
         self.asterisk_rtp: tuple[str, int] | None = None
         self.setup_ms: float | None = None
+        # Set by the call when the ExternalMedia channel's own StasisStart arrives: the channel
+        # object comes back from the REST call a moment before it is in Stasis, and bridging it
+        # earlier fails with 422 "Channel not in Stasis application" (seen about 1 call in 20).
+        self.media_in_stasis = asyncio.Event()
 
     async def open(self, on_audio: AudioCallback | None = None) -> RtpSession:
         started = time.perf_counter()
@@ -57,6 +62,7 @@ class CallMedia:
             self.asterisk_rtp = (address, int(rtp_port))
             self.session.set_remote(self.asterisk_rtp)
         await self._ari.create_bridge(self.bridge_id, "mixing")
+        await asyncio.wait_for(self.media_in_stasis.wait(), 5.0)
         await self._ari.add_to_bridge(self.bridge_id, self.call_channel_id, self.media_channel_id)
         self.setup_ms = (time.perf_counter() - started) * 1000
         return self.session

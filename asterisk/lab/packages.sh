@@ -19,6 +19,7 @@ LAB_PACKAGES=(
     gettext-base         # envsubst renders the config templates
     curl                 # ARI health checks
     procps               # ps/pgrep used by the tests' diagnostics
+    iproute2             # ss: the reconnect test drops ARI connections with `ss -K`
 )
 # `packages.sh PKG...` ensures just the named packages (e.g. python3-venv for `make setup`).
 if [ $# -gt 0 ]; then
