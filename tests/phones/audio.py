@@ -1,4 +1,4 @@
-"""Test audio: Spanish speech from espeak-ng, conversion to telephone WAVs, and simple measurements.
+"""Test audio: Spanish speech from espeak-ng, conversion to telephone WAVs, and durations.
 
 espeak-ng is a robotic voice (Whisper base mis-hears 45-76% of its words); it is fine for "the
 phone said something and the agent heard audio", not for judging speech recognition quality.
@@ -13,10 +13,10 @@ import subprocess
 import sys
 import tempfile
 import wave
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
+from media.audio import AudioClip, read_wav, write_wav
+from media.vad import speech_segments
 
 
 class AudioToolError(RuntimeError):
@@ -60,14 +60,10 @@ def make_spanish_wav(text: str, path: Path | str, rate: int = 8000, *, voice: st
 
 
 def make_silence_wav(path: Path | str, seconds: float, rate: int = 8000) -> Path:
-    """A mono 16-bit WAV of digital silence (stdlib only)."""
+    """A mono 16-bit WAV of digital silence."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(b"\x00\x00" * int(seconds * rate))
+    write_wav(path, AudioClip.silence(seconds, rate))
     return path
 
 
@@ -76,48 +72,9 @@ def wav_duration(path: Path | str) -> float:
         return w.getnframes() / float(w.getframerate())
 
 
-@dataclass(frozen=True)
-class WavStats:
-    """What a recording contains: enough to tell "heard speech" from "heard nothing"."""
-
-    seconds: float
-    rate: int
-    rms_dbfs: float  # over the whole file; digital silence is -inf
-    voiced_seconds: float  # total of 20 ms frames louder than -45 dBFS
-    first_voiced_s: float | None  # start of the first such frame
-
-
-def read_wav(path: Path | str) -> tuple[np.ndarray, int]:
-    """Samples as float32 in [-1, 1] (first channel) and the sample rate. 16-bit PCM only."""
-    with wave.open(str(path), "rb") as w:
-        if w.getsampwidth() != 2:
-            raise ValueError(f"{path}: only 16-bit PCM WAVs are supported")
-        frames = w.readframes(w.getnframes())
-        data = np.frombuffer(frames, dtype="<i2").reshape(-1, w.getnchannels())[:, 0]
-        return data.astype(np.float32) / 32768.0, w.getframerate()
-
-
-def wav_stats(path: Path | str, threshold_dbfs: float = -45.0) -> WavStats:
-    samples, rate = read_wav(path)
-    if samples.size == 0:
-        return WavStats(0.0, rate, float("-inf"), 0.0, None)
-    rms = float(np.sqrt(np.mean(samples.astype(np.float64) ** 2)))
-    frame = max(1, rate // 50)
-    n = samples.size // frame
-    frames = samples[: n * frame].reshape(n, frame).astype(np.float64)
-    level = 20 * np.log10(np.sqrt(np.mean(frames**2, axis=1)) + 1e-12)
-    voiced = np.flatnonzero(level > threshold_dbfs)
-    return WavStats(
-        seconds=samples.size / rate,
-        rate=rate,
-        rms_dbfs=float(20 * np.log10(rms)) if rms > 0 else float("-inf"),
-        voiced_seconds=voiced.size * frame / rate,
-        first_voiced_s=float(voiced[0] * frame / rate) if voiced.size else None,
-    )
-
-
 if __name__ == "__main__":
     if len(sys.argv) not in (3, 4):
         sys.exit("usage: python -m tests.phones.audio TEXT OUT.wav [RATE]")
     out = make_spanish_wav(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) == 4 else 8000)
-    print(f"{out}: {wav_stats(out)}")
+    clip = read_wav(out)
+    print(f"{out}: {clip.duration_s:.2f} s, speech at {speech_segments(clip)}")
