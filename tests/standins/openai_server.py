@@ -1,0 +1,95 @@
+"""A scripted OpenAI-compatible chat endpoint for tests, speaking the real wire protocol.
+
+The only stand-in the project allows: a paid remote LLM cannot run here. It serves
+`POST /v1/chat/completions` with `stream: true` as server-sent events (`data: {chunk}` lines,
+then `data: [DONE]`), with content deltas and tool-call deltas fragmented as real servers send
+them, and records every request so tests can assert what the agent asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class ScriptedReply:
+    """One completion: text (sent in `chunk_chars` pieces), then optional tool calls."""
+
+    text: str = ""
+    tool_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    chunk_chars: int = 4
+    delay_first_s: float = 0.0  # before the first byte: to test first-token timeouts
+    delay_between_s: float = 0.0
+    status: int = 200  # a non-200 answers with an OpenAI-style error body
+
+
+class ScriptedOpenAIServer:
+    def __init__(self, replies: list[ScriptedReply]) -> None:
+        self._replies = list(replies)
+        self.requests: list[dict[str, Any]] = []
+        self.base_url = ""
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[ScriptedOpenAIServer]:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._completions)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base_url = f"http://127.0.0.1:{port}/v1"
+        try:
+            yield self
+        finally:
+            await runner.cleanup()
+
+    async def _completions(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.requests.append(body)
+        if not self._replies:
+            return web.json_response({"error": {"message": "script exhausted", "type": "server_error"}},
+                                     status=500)
+        reply = self._replies.pop(0)
+        await asyncio.sleep(reply.delay_first_s)
+        if reply.status != 200:
+            return web.json_response({"error": {"message": "scripted failure", "type": "server_error"}},
+                                     status=reply.status)
+        if request.transport is None or request.transport.is_closing():
+            return web.Response(status=499)  # the client gave up waiting (a timeout under test)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        completion_id = f"chatcmpl-{uuid.uuid4().hex[:12]}"
+
+        async def send(delta: dict[str, Any], finish: str | None = None) -> None:
+            chunk = {
+                "id": completion_id, "object": "chat.completion.chunk", "created": int(time.time()),
+                "model": body.get("model", "scripted"),
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+            await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            await asyncio.sleep(reply.delay_between_s)
+
+        await send({"role": "assistant", "content": ""})
+        for i in range(0, len(reply.text), reply.chunk_chars):
+            await send({"content": reply.text[i : i + reply.chunk_chars]})
+        for index, (name, arguments) in enumerate(reply.tool_calls):
+            raw = json.dumps(arguments, ensure_ascii=False)
+            call_id = f"call_{uuid.uuid4().hex[:8]}"
+            await send({"tool_calls": [{"index": index, "id": call_id, "type": "function",
+                                        "function": {"name": name, "arguments": ""}}]})
+            for i in range(0, len(raw), 7):  # arguments arrive in fragments, as from real servers
+                await send({"tool_calls": [{"index": index, "function": {"arguments": raw[i : i + 7]}}]})
+        await send({}, "tool_calls" if reply.tool_calls else "stop")
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
