@@ -1,0 +1,103 @@
+"""The agent seen from the media pipeline: text in, sentences and tool calls out.
+
+The collections agent itself (flows, identity check, negotiation, the built-in rule engine) is
+issue #5; here is the interface the conversation loop drives, an LLM-backed implementation,
+and the fallback the loop uses for a turn whose LLM call failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, Protocol
+
+from media.llm import ChatLlm, LlmError, ToolCall, sentences
+
+log = logging.getLogger(__name__)
+
+AgentOutput = str | ToolCall  # a sentence to speak, or a tool for the call to execute
+
+
+class Agent(Protocol):
+    def greeting(self) -> str: ...
+
+    def reply(self, user_text: str) -> AsyncIterator[AgentOutput]: ...
+
+    def reprompt(self) -> str: ...
+
+    def farewell(self) -> str: ...
+
+    def correct_last_reply(self, spoken: str) -> None:
+        """After a barge-in: remember only what the caller actually heard."""
+
+
+class FallbackAgent:
+    """What the caller hears when no brain can answer this turn: never silence, never a guess."""
+
+    def __init__(self, greeting: str) -> None:
+        self._greeting = greeting
+
+    def greeting(self) -> str:
+        return self._greeting
+
+    async def reply(self, user_text: str) -> AsyncIterator[AgentOutput]:
+        yield "Disculpe, no le entendí bien. ¿Me lo puede repetir, por favor?"
+
+    def reprompt(self) -> str:
+        return "¿Aló? ¿Me escucha?"
+
+    def farewell(self) -> str:
+        return "Como no le escucho, voy a cortar. Le volveremos a llamar. Que tenga un buen día."
+
+    def correct_last_reply(self, spoken: str) -> None:
+        pass  # keeps no history
+
+
+class LlmAgent:
+    """Chat history + an OpenAI-compatible model; a failed turn is answered by `fallback`."""
+
+    def __init__(
+        self,
+        llm: ChatLlm,
+        system_prompt: str,
+        fallback: Agent,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:
+        self._llm = llm
+        self._fallback = fallback
+        self._tools = list(tools or [])
+        self.history: list[dict[str, Any]] = [{"role": "system", "content": system_prompt}]
+
+    def greeting(self) -> str:
+        text = self._fallback.greeting()
+        self.history.append({"role": "assistant", "content": text})
+        return text
+
+    def reprompt(self) -> str:
+        return self._fallback.reprompt()
+
+    def farewell(self) -> str:
+        return self._fallback.farewell()
+
+    async def reply(self, user_text: str) -> AsyncIterator[AgentOutput]:
+        self.history.append({"role": "user", "content": user_text})
+        said: list[str] = []
+        try:
+            async for item in sentences(self._llm.stream(self.history, tools=self._tools or None)):
+                if isinstance(item, str):
+                    said.append(item)
+                yield item
+        except LlmError as exc:
+            log.warning("LLM failed this turn, falling back: %s", exc)
+            if not said:  # mid-answer failures keep what was said; a fresh one gets the fallback
+                async for item in self._fallback.reply(user_text):
+                    if isinstance(item, str):
+                        said.append(item)
+                    yield item
+        finally:
+            # What was *generated*; the conversation loop corrects it to what was heard on barge-in.
+            self.history.append({"role": "assistant", "content": " ".join(said)})
+
+    def correct_last_reply(self, spoken: str) -> None:
+        if self.history and self.history[-1]["role"] == "assistant":
+            self.history[-1]["content"] = spoken

@@ -1,0 +1,291 @@
+"""The conversation loop: caller audio in, agent speech out, one turn at a time, with barge-in.
+
+    RTP in -> decode -> SpeechSegmenter (VAD) -> STT -> TurnDetector -> Agent -> TTS -> RtpPacer
+
+Frames arrive from the RTP socket's callback and are only queued there; everything else runs
+in this object's task, and the slow parts (STT decode, TTS synthesis) run in their engines' own
+worker threads, so the 20 ms pacer never waits for them. An agent reply is a task of its own:
+barge-in cancels it and flushes the pacer in the same step, and what the caller actually heard
+(whole sentences plus the played share of the interrupted one) is what gets recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from media.agent import Agent
+from media.llm import ToolCall
+from media.pacer import PlaybackResult, RtpPacer
+from media.segmenter import SpeechEnded, SpeechSegmenter, SpeechStarted
+from media.stt import SttEngine
+from media.tts import TtsEngine
+from media.turn import NoInputPolicy, TurnDetector
+from media.vad import rms_dbfs
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TurnMetrics:
+    """The marks of one caller turn, in the event loop's clock (seconds)."""
+
+    index: int
+    user_text: str = ""
+    confidence: float | None = None
+    speech_end_at: float | None = None
+    stt_final_at: float | None = None
+    agent_first_output_at: float | None = None
+    tts_first_audio_at: float | None = None
+    first_rtp_out_at: float | None = None
+    agent_planned: list[str] = field(default_factory=list)
+    agent_spoken: list[str] = field(default_factory=list)
+    tool_calls: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    turn_rule: str = ""
+
+    @property
+    def voice_to_voice_ms(self) -> float | None:
+        if self.speech_end_at is None or self.first_rtp_out_at is None:
+            return None
+        return round((self.first_rtp_out_at - self.speech_end_at) * 1000, 1)
+
+    def as_dict(self) -> dict[str, Any]:
+        def since_end(at: float | None) -> float | None:
+            if at is None or self.speech_end_at is None:
+                return None
+            return round((at - self.speech_end_at) * 1000, 1)
+
+        return {
+            "index": self.index,
+            "user_text": self.user_text,
+            "confidence": self.confidence,
+            "stt_final_ms": since_end(self.stt_final_at),
+            "agent_first_output_ms": since_end(self.agent_first_output_at),
+            "tts_first_audio_ms": since_end(self.tts_first_audio_at),
+            "first_rtp_out_ms": since_end(self.first_rtp_out_at),
+            "voice_to_voice_ms": self.voice_to_voice_ms,
+            "agent_planned": " ".join(self.agent_planned),
+            "agent_spoken": " ".join(self.agent_spoken),
+            "tool_calls": self.tool_calls,
+            "interrupted": self.interrupted,
+            "turn_rule": self.turn_rule,
+        }
+
+
+@dataclass(frozen=True)
+class ConversationConfig:
+    barge_in_min_speech_s: float = 0.3  # caller speech this long during playback interrupts the agent
+    # The line may return the agent's own voice (hybrid or acoustic echo, typically 20-40 dB down).
+    # Speech quieter than the agent's level minus this margin, while the agent talks, is echo.
+    echo_margin_db: float = 18.0
+    max_turns: int = 50
+
+
+TurnSink = Callable[[TurnMetrics], Awaitable[None]]
+ToolSink = Callable[[ToolCall], Awaitable[None]]
+
+
+class Conversation:
+    """One call's dialogue. `feed` from the RTP callback; `run` until it ends; returns why it ended."""
+
+    def __init__(
+        self,
+        *,
+        pacer: RtpPacer,
+        tts: TtsEngine,
+        stt: SttEngine,
+        agent: Agent,
+        segmenter: SpeechSegmenter,
+        turn_detector: TurnDetector | None = None,
+        no_input: NoInputPolicy | None = None,
+        config: ConversationConfig | None = None,
+        on_turn: TurnSink | None = None,
+        on_tool_call: ToolSink | None = None,
+    ) -> None:
+        self._pacer = pacer
+        self._tts = tts
+        self._stt = stt
+        self._agent = agent
+        self._segmenter = segmenter
+        self._turns = turn_detector or TurnDetector()
+        self._no_input = no_input or NoInputPolicy()
+        self._config = config or ConversationConfig()
+        self._on_turn = on_turn
+        self._on_tool_call = on_tool_call
+        self._frames: asyncio.Queue[np.ndarray] = asyncio.Queue(maxsize=500)  # 10 s of backlog at most
+        self._loop = asyncio.get_running_loop()
+        self._speaking: asyncio.Task[None] | None = None
+        self._pending_turn: asyncio.Task[None] | None = None
+        self._current: TurnMetrics | None = None
+        self._barge_check: asyncio.TimerHandle | None = None
+        self._agent_done_at = self._loop.time()
+        self._reprompts = 0
+        self.turns: list[TurnMetrics] = []
+        self.barge_ins: list[float] = []  # loop times at which the caller cut the agent off
+        self.echo_rejections = 0
+        self._segment_is_echo = False
+        self._playing_level_dbfs = -math.inf
+        self.ended_because: str | None = None
+
+    # --- input (synchronous, from the RTP socket) -------------------------------------------
+    def feed(self, pcm: np.ndarray) -> None:
+        try:
+            self._frames.put_nowait(pcm)
+        except asyncio.QueueFull:
+            log.warning("conversation fell 10 s behind its audio; dropping a frame")
+
+    # --- the loop ---------------------------------------------------------------------------
+    async def run(self) -> str:
+        try:
+            self._say([self._agent.greeting()], metrics=None)
+            while self.ended_because is None:
+                try:
+                    frame = await asyncio.wait_for(self._frames.get(), 0.1)
+                except TimeoutError:
+                    frame = None
+                if frame is not None:
+                    for event in self._segmenter.push(frame, self._loop.time()):
+                        self._on_segment(event)
+                await self._check_no_input()
+            if self._speaking is not None:  # let the farewell finish
+                await self._speaking
+            return self.ended_because
+        finally:
+            for task in (self._pending_turn, self._speaking):
+                if task is not None and not task.done():
+                    task.cancel()
+
+    def _on_segment(self, event: SpeechStarted | SpeechEnded) -> None:
+        if isinstance(event, SpeechStarted):
+            self._segment_is_echo = False
+            if self._pending_turn is not None and not self._pending_turn.done():
+                self._pending_turn.cancel()  # the caller went on talking: the turn is not over
+            if self._is_agent_speaking():
+                # Wait until the speech has lasted barge_in_min_speech_s: a cough or a short "ajá"
+                # (back-channel) must not cut the agent off.
+                delay = max(0.0, self._config.barge_in_min_speech_s - (event.detected_s - event.at_s))
+                self._barge_check = self._loop.call_later(delay, self._barge_in_if_still_speaking)
+        else:
+            if self._barge_check is not None:
+                self._barge_check.cancel()
+            clip = self._segmenter.utterance()
+            if clip is not None and not self._is_agent_speaking() and not self._segment_is_echo:
+                self._pending_turn = asyncio.create_task(self._finish_turn(clip, event.at_s))
+
+    def _barge_in_if_still_speaking(self) -> None:
+        if not (self._segmenter.speaking and self._is_agent_speaking()):
+            return
+        utterance = self._segmenter.utterance()
+        if utterance is not None:
+            recent = utterance.pcm[-int(self._config.barge_in_min_speech_s * utterance.sample_rate):]
+            if rms_dbfs(recent) < self._playing_level_dbfs - self._config.echo_margin_db:
+                self.echo_rejections += 1
+                self._segment_is_echo = True
+                # Echo may run into real speech without a pause: look again shortly.
+                self._barge_check = self._loop.call_later(0.1, self._barge_in_if_still_speaking)
+                return
+        self._segment_is_echo = False
+        self.barge_ins.append(self._loop.time())
+        self._pacer.flush()  # audio stops at the next 20 ms slot
+        assert self._speaking is not None
+        self._speaking.cancel()
+
+    def _is_agent_speaking(self) -> bool:
+        return self._speaking is not None and not self._speaking.done()
+
+    async def _finish_turn(self, clip: Any, speech_end_at: float) -> None:
+        metrics = TurnMetrics(index=len(self.turns) + 1, speech_end_at=speech_end_at)
+        transcript = await self._stt.transcribe(clip)
+        metrics.stt_final_at = self._loop.time()
+        metrics.user_text, metrics.confidence = transcript.text.strip(), round(transcript.confidence, 3)
+        if not metrics.user_text:
+            return  # noise the VAD took for speech: not a turn
+        decision = self._turns.decide(metrics.user_text)
+        metrics.turn_rule = decision.reason
+        remaining = decision.wait_s - (self._loop.time() - speech_end_at)
+        if remaining > 0:
+            await asyncio.sleep(remaining)  # cancelled if the caller resumes speaking
+        self.turns.append(metrics)
+        self._reprompts = 0
+        self._say(None, metrics=metrics)
+
+    # --- output -----------------------------------------------------------------------------
+    def _say(self, fixed: list[str] | None, metrics: TurnMetrics | None) -> None:
+        self._speaking = asyncio.create_task(self._speak(fixed, metrics))
+
+    async def _speak(self, fixed: list[str] | None, metrics: TurnMetrics | None) -> None:
+        metrics = metrics or TurnMetrics(index=0)
+        played: list[tuple[str, asyncio.Future[PlaybackResult]]] = []
+        try:
+            source = _fixed(fixed) if fixed is not None else self._agent.reply(metrics.user_text)
+            async for item in source:
+                now = self._loop.time()
+                metrics.agent_first_output_at = metrics.agent_first_output_at or now
+                if isinstance(item, ToolCall):
+                    metrics.tool_calls.append(item.name)
+                    if self._on_tool_call is not None:
+                        await self._on_tool_call(item)
+                    continue
+                metrics.agent_planned.append(item)
+                clip = await self._tts.synthesize(item)
+                self._playing_level_dbfs = max(self._playing_level_dbfs, rms_dbfs(clip.pcm))
+                metrics.tts_first_audio_at = metrics.tts_first_audio_at or self._loop.time()
+                played.append((item, self._pacer.play(clip)))  # plays while the next is synthesised
+            for _, future in played:
+                await future
+        except asyncio.CancelledError:
+            metrics.interrupted = True
+            raise
+        finally:
+            metrics.agent_spoken = _heard(played)
+            starts = [f.result().started_at for _, f in played if f.done() and not f.cancelled()]
+            metrics.first_rtp_out_at = next((s for s in starts if s is not None), None)
+            self._agent_done_at = self._loop.time()
+            self._playing_level_dbfs = -math.inf
+            if metrics.interrupted:
+                self._agent.correct_last_reply(" ".join(metrics.agent_spoken))
+            if metrics.index and self._on_turn is not None:
+                await self._on_turn(metrics)
+
+    async def _check_no_input(self) -> None:
+        busy = self._is_agent_speaking() or self._segmenter.speaking or (
+            self._pending_turn is not None and not self._pending_turn.done())
+        if busy:
+            return
+        action = self._no_input.decide(self._loop.time() - self._agent_done_at, self._reprompts)
+        if action == "reprompt":
+            self._reprompts += 1
+            self._say([self._agent.reprompt()], metrics=None)
+        elif action == "hang_up":
+            self._say([self._agent.farewell()], metrics=None)
+            self.ended_because = "no_input"
+
+
+async def _fixed(lines: list[str]):
+    for line in lines:
+        yield line
+
+
+def _heard(played: list[tuple[str, asyncio.Future[PlaybackResult]]]) -> list[str]:
+    """Sentences fully played, plus the played share (by words) of an interrupted one."""
+    heard: list[str] = []
+    for sentence, future in played:
+        if not future.done() or future.cancelled():
+            break
+        result = future.result()
+        if not result.interrupted and result.frames_played >= result.frames_total:
+            heard.append(sentence)
+            continue
+        words = sentence.split()
+        share = result.frames_played / max(result.frames_total, 1)
+        if (cut := round(len(words) * share)) > 0:
+            heard.append(" ".join(words[:cut]) + "…")
+        break
+    return heard

@@ -1,0 +1,166 @@
+"""The conversation loop on real audio: real VAD, Whisper, espeak TTS and pacer, scripted LLM server."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from media.agent import FallbackAgent, LlmAgent
+from media.audio import read_wav, resample
+from media.conversation import Conversation
+from media.g711 import CODECS
+from media.llm import ChatLlm
+from media.pacer import RtpPacer
+from media.rtp import RtpPacket
+from media.segmenter import SpeechSegmenter
+from media.stt import WhisperStt
+from media.tts import EspeakTts
+from media.turn import NoInputPolicy
+from tests.phones.audio import make_spanish_wav
+from tests.standins.openai_server import ScriptedOpenAIServer, ScriptedReply
+
+FRAME = 160  # 20 ms at 8 kHz
+
+
+def _speech(tmp_path: Path, text: str, name: str) -> np.ndarray:
+    clip = read_wav(make_spanish_wav(text, tmp_path / f"{name}.wav"))
+    return resample(clip.pcm, clip.sample_rate, 8000)
+
+
+class Line:
+    """The caller's side of the line: plays a script of audio/silence in real time, 20 ms a frame."""
+
+    def __init__(self, conversation: Conversation) -> None:
+        self._conversation = conversation
+
+    async def play(self, script: list[np.ndarray | float]) -> None:
+        loop = asyncio.get_running_loop()
+        pcm = np.concatenate([
+            part if isinstance(part, np.ndarray) else np.zeros(int(part * 8000), dtype=np.int16)
+            for part in script
+        ])
+        start = loop.time()
+        for n in range(len(pcm) // FRAME):
+            await asyncio.sleep(max(0.0, start + n * 0.02 - loop.time()))
+            self._conversation.feed(pcm[n * FRAME : (n + 1) * FRAME])
+
+
+@pytest.fixture
+async def engines():
+    async with WhisperStt() as stt, EspeakTts() as tts:
+        yield stt, tts
+
+
+def _conversation(engines, server, sent, send=None, **kwargs):
+    stt, tts = engines
+    send = send or (lambda data: sent.append((asyncio.get_running_loop().time(), RtpPacket.parse(data))))
+    pacer = RtpPacer(send, CODECS["ulaw"])
+    pacer.start()
+    llm = ChatLlm(base_url=server.base_url, api_key="k", model="scripted")
+    agent = LlmAgent(llm, "Eres un agente de cobranza.", FallbackAgent("Hola, buenas tardes."))
+    turns = []
+
+    async def on_turn(metrics):
+        turns.append(metrics)
+
+    conv = Conversation(pacer=pacer, tts=tts, stt=stt, agent=agent, segmenter=SpeechSegmenter(),
+                        on_turn=on_turn, **kwargs)
+    return conv, pacer, llm, turns
+
+
+async def test_two_turns_are_answered_with_all_latency_marks(engines, tmp_path):
+    first = _speech(tmp_path, "Quiero hablar con una persona.", "a")
+    second = _speech(tmp_path, "No tengo dinero.", "b")
+    replies = [ScriptedReply(text="Claro, le comunico con una persona."),
+               ScriptedReply(text="Entiendo. Podemos buscar una fecha.")]
+    sent: list = []
+    async with ScriptedOpenAIServer(replies).running() as server:
+        conv, pacer, llm, turns = _conversation(engines, server, sent,
+                                                no_input=NoInputPolicy(timeout_s=30))
+        runner = asyncio.create_task(conv.run())
+        await Line(conv).play([3.0, first, 4.5, second, 4.5])
+        runner.cancel()
+        await pacer.stop()
+        await llm.aclose()
+    assert [t.index for t in turns] == [1, 2]
+    assert "persona" in turns[0].user_text.lower() and "dinero" in turns[1].user_text.lower()
+    assert turns[0].agent_spoken == ["Claro, le comunico con una persona."]
+    for turn in turns:
+        marks = turn.as_dict()
+        assert 0 < marks["stt_final_ms"] <= marks["agent_first_output_ms"] <= marks["tts_first_audio_ms"]
+        assert marks["tts_first_audio_ms"] <= marks["first_rtp_out_ms"] == marks["voice_to_voice_ms"]
+        assert marks["voice_to_voice_ms"] < 3000
+    # The LLM saw the conversation so far, greeting included.
+    assert [m["role"] for m in server.requests[1]["messages"]] == ["system", "assistant", "user", "assistant",
+                                                                    "user"]
+
+
+async def test_caller_speech_during_a_reply_interrupts_it(engines, tmp_path):
+    question = _speech(tmp_path, "No tengo dinero.", "q")
+    interruption = _speech(tmp_path, "Quiero hablar con una persona ahora mismo, por favor.", "i")
+    long_reply = ScriptedReply(text="Entiendo su situación. " + "Le voy a explicar las opciones de pago. " * 6)
+    sent: list = []
+    async with ScriptedOpenAIServer([long_reply, ScriptedReply(text="Muy bien.")]).running() as server:
+        conv, pacer, llm, turns = _conversation(engines, server, sent,
+                                                no_input=NoInputPolicy(timeout_s=30))
+        runner = asyncio.create_task(conv.run())
+        await Line(conv).play([3.0, question, 4.0, interruption, 3.0])
+        runner.cancel()
+        await pacer.stop()
+        await llm.aclose()
+    assert len(conv.barge_ins) == 1
+    interrupted = turns[0]
+    assert interrupted.interrupted
+    assert len(" ".join(interrupted.agent_spoken)) < len(" ".join(interrupted.agent_planned)) / 2
+    # The agent's audio stops within 2 frames of the barge-in (and the next reply comes much later).
+    cut = conv.barge_ins[0]
+    silence = CODECS["ulaw"].silence(FRAME)
+    audio = [t - cut for t, p in sent if p.payload != silence]
+    assert any(-0.1 < t < 0 for t in audio), "the agent was not speaking when it was cut off"
+    assert all(t <= 0.041 for t in audio if 0 < t < 0.3), [t for t in audio if 0 < t < 0.3]
+
+
+async def test_silence_reprompts_once_then_ends_politely(engines, tmp_path):
+    sent: list = []
+    async with ScriptedOpenAIServer([]).running() as server:
+        conv, pacer, llm, turns = _conversation(engines, server, sent,
+                                                no_input=NoInputPolicy(timeout_s=1.0, reprompts=1))
+        feeder = asyncio.create_task(Line(conv).play([30.0]))
+        ended = await asyncio.wait_for(conv.run(), 20)
+        feeder.cancel()
+        await pacer.stop()
+        await llm.aclose()
+    assert ended == "no_input" and turns == []
+    assert sum(1 for _, p in sent if p.marker) == 3  # greeting, reprompt, farewell: three talkspurts
+
+
+async def test_the_agents_own_echo_does_not_interrupt_it(engines, tmp_path):
+    """The line returns the agent's voice 25 dB down after 60 ms, as a telephone hybrid does."""
+    question = _speech(tmp_path, "No tengo dinero.", "q")
+    reply = ScriptedReply(text="Entiendo su situación. Le voy a explicar las opciones de pago que tenemos.")
+    sent: list = []
+    async with ScriptedOpenAIServer([reply]).running() as server:
+        loop = asyncio.get_running_loop()
+        echo_gain = 10 ** (-25 / 20)
+
+        def echo(data: bytes) -> None:
+            packet = RtpPacket.parse(data)
+            sent.append((loop.time(), packet))
+            pcm = (CODECS["ulaw"].decode(packet.payload) * echo_gain).astype(np.int16)
+            loop.call_later(0.06, conv.feed, pcm)
+
+        conv, pacer, llm, turns = _conversation(engines, server, sent, send=echo,
+                                                no_input=NoInputPolicy(timeout_s=30))
+        runner = asyncio.create_task(conv.run())
+        await Line(conv).play([3.5, question])
+        await asyncio.sleep(9)
+        runner.cancel()
+        await pacer.stop()
+        await llm.aclose()
+    assert conv.barge_ins == []
+    assert [t.interrupted for t in turns] == [False]
+    assert turns[0].agent_spoken == turns[0].agent_planned  # heard in full
+    assert len(server.requests) == 1  # the echo was never taken for a caller turn
