@@ -18,6 +18,7 @@ import aiohttp
 from ari_app.ari import AriClient, AriError, EventStream
 from ari_app.calls.call import Call, CallServices
 from ari_app.calls.dialer import OutboundDialer
+from ari_app.calls.dialogue import ConversationFactory
 from ari_app.calls.media import MediaConfig
 from ari_app.calls.stasis import CallRouter
 from ari_app.settings import Settings
@@ -61,6 +62,9 @@ class CallCenterApp:
         self.call_log = CallLog(pool)
         self.tts = await self._stack.enter_async_context(EspeakTts(voice=s.tts_voice, rate=s.tts_rate))
         await self.tts.synthesize(s.greeting)  # warm the phrase cache: the first caller waits for nothing
+        conversations = None
+        if s.agent_mode == "conversation":
+            conversations = await self._stack.enter_async_context(ConversationFactory.open(s, self.tts))
         session = await self._stack.enter_async_context(aiohttp.ClientSession())
         self.ari = AriClient(session, s.ari_url, s.ari_user, s.ari_password.get_secret_value(), s.ari_app)
         self.services = CallServices(
@@ -71,6 +75,7 @@ class CallCenterApp:
             greeting=s.greeting,
             silence_timeout_s=s.rtp_silence_timeout_s,
             originate_timeout_s=s.originate_timeout_s,
+            conversations=conversations,
         )
         self.router = CallRouter(self.ari, self._new_inbound_call)
         self.dialer = OutboundDialer(self.services, self.router, s.trunk_endpoint, s.caller_id)

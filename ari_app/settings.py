@@ -62,6 +62,20 @@ class Settings(BaseSettings):
         validation_alias="GREETING",
     )
 
+    # What the agent does once the call is up: a full conversation (VAD -> STT -> agent -> TTS), or
+    # only the greeting (a media check, used by the foundation tests and benchmarks).
+    agent_mode: Literal["conversation", "greeting"] = Field("conversation", validation_alias="AGENT_MODE")
+    vad: Literal["silero", "webrtc"] = Field("silero", validation_alias="VAD")
+    stt_model_path: str = Field("", validation_alias="STT_MODEL_PATH")  # empty: bundled Whisper base
+    stt_device: str = Field("cpu", validation_alias="STT_DEVICE")
+    stt_compute_type: str = Field("int8", validation_alias="STT_COMPUTE_TYPE")
+    # Any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp server). Empty: no LLM; the
+    # built-in fallback answers (the full rule engine arrives with the collections agent).
+    llm_base_url: str = Field("", validation_alias="LLM_BASE_URL")
+    llm_api_key: SecretStr = Field(SecretStr(""), validation_alias="LLM_API_KEY")
+    llm_model: str = Field("gpt-4o-mini", validation_alias="LLM_MODEL")
+    no_input_timeout_s: float = Field(6.0, validation_alias="NO_INPUT_TIMEOUT_S")
+
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
 
     @model_validator(mode="after")

@@ -30,7 +30,7 @@ async def run(calls: int) -> dict[str, list[float]]:
                                        "originate_to_first_rtp": []}
     failures: list[str] = []
     # A one-word greeting keeps each call short; what is measured ends at the first packet anyway.
-    settings = Settings(GREETING="Hola.")
+    settings = Settings(GREETING="Hola.", AGENT_MODE="greeting")
     with SippCarrier("answer"):
         async with CallCenterApp(settings) as app:
             await app.wait_ready()

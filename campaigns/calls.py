@@ -189,3 +189,24 @@ class CallLog:
                 (direction.value, limit),
             )
             return [CallRecord.from_row(r) for r in await cur.fetchall()]
+
+    async def add_turn(self, attempt_id: uuid.UUID, turn: Mapping[str, Any]) -> None:
+        """Store one conversation turn (the dict of `media.conversation.TurnMetrics.as_dict`)."""
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                """INSERT INTO call_turns (attempt_id, idx, user_text, confidence, stt_final_ms,
+                                           agent_first_output_ms, tts_first_audio_ms, first_rtp_out_ms,
+                                           voice_to_voice_ms, agent_planned, agent_spoken, interrupted,
+                                           turn_rule, tool_calls)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                (attempt_id, turn["index"], turn["user_text"], turn["confidence"], turn["stt_final_ms"],
+                 turn["agent_first_output_ms"], turn["tts_first_audio_ms"], turn["first_rtp_out_ms"],
+                 turn["voice_to_voice_ms"], turn["agent_planned"], turn["agent_spoken"], turn["interrupted"],
+                 turn["turn_rule"], Jsonb(list(turn["tool_calls"]))),
+            )
+
+    async def turns(self, attempt_id: uuid.UUID) -> list[dict[str, Any]]:
+        async with self._pool.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute("SELECT * FROM call_turns WHERE attempt_id = %s ORDER BY idx", (attempt_id,))
+            return list(await cur.fetchall())

@@ -14,14 +14,20 @@ import logging
 import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ari_app.ari import AriClient, AriError
 from ari_app.calls.media import CallMedia, MediaConfig
 from ari_app.calls.outcomes import CAUSE_NORMAL_CLEARING, outcome_for_unanswered
 from campaigns.calls import CallLog, CallOutcome, Direction
 from campaigns.privacy import mask_phone
+from media.conversation import Conversation, TurnMetrics
+from media.llm import ToolCall
+from media.rtp_session import RtpSession
 from media.tts import TtsEngine
+
+if TYPE_CHECKING:
+    from ari_app.calls.dialogue import ConversationFactory
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -42,6 +48,7 @@ class CallServices:
     greeting: str
     silence_timeout_s: float
     originate_timeout_s: int
+    conversations: ConversationFactory | None = None  # None: greeting only (a media check)
     tail_s: float = 0.4  # let the last RTP packets reach the phone before hanging up
 
 
@@ -91,6 +98,7 @@ class Call:
         self._journal: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue()
         self._journal_task: asyncio.Task[None] | None = None
         self._tearing_down = False
+        self.conversation: Conversation | None = None
 
     def __repr__(self) -> str:
         return f"<Call {self.direction.value} {self.channel_id} {mask_phone(self.remote_number)}>"
@@ -221,24 +229,41 @@ class Call:
         return False
 
     async def _converse(self) -> None:
-        """Bridge the caller to our RTP socket and speak. (The full dialogue plugs in here.)"""
-        session = await self._until_gone(self.media.open())
+        """Bridge the caller to our RTP socket, then talk: a conversation, or the greeting only."""
+        session = await self._until_gone(self.media.open(self._on_audio))
         self.metrics["media_setup_ms"] = round(self.media.setup_ms or 0.0, 1)
         self.record("media_ready", self.media.diagnostics())
-        clip = await self._until_gone(self._svc.tts.synthesize(self._svc.greeting))
-        playback = session.pacer.play(clip)
+        factory = self._svc.conversations
+        if factory is not None:
+            self.conversation = factory.new(session.pacer, on_turn=self._store_turn, on_tool_call=self._on_tool)
+            talk = asyncio.ensure_future(self.conversation.run())
+        else:
+            talk = asyncio.ensure_future(self._greet(session))
         try:
             await self._until_gone(asyncio.wait_for(session.first_packet.wait(), self._svc.silence_timeout_s))
         except TimeoutError:
-            playback.cancel()
+            talk.cancel()
             diagnostics = self.media.diagnostics()
             log.error("%s: silent call, no RTP from Asterisk within %.1f s: %s",
                       self, self._svc.silence_timeout_s, diagnostics)
             self.record("media_silent", {"timeout_s": self._svc.silence_timeout_s, **diagnostics})
             self.outcome = CallOutcome.SILENT
             return
+        except ChannelGone:
+            talk.cancel()
+            raise
         self.metrics["first_rtp_in_ms"] = self._since_stasis_ms(session.stats.first_packet_at)
-        result = await self._until_gone(playback)
+        ended_because = await self._until_gone(talk)
+        if self.conversation is not None:
+            self.metrics["conversation"] = {"turns": len(self.conversation.turns),
+                                            "barge_ins": len(self.conversation.barge_ins),
+                                            "ended_because": ended_because}
+            self.record("conversation_ended", self.metrics["conversation"])
+        await self._until_gone(asyncio.sleep(self._svc.tail_s))
+
+    async def _greet(self, session: RtpSession) -> str:
+        clip = await self._svc.tts.synthesize(self._svc.greeting)
+        result = await session.pacer.play(clip)
         self.metrics["first_rtp_out_ms"] = self._since_stasis_ms(result.started_at)
         self.metrics["greeting"] = {
             "tts_duration_s": round(clip.duration_s, 3),
@@ -247,7 +272,24 @@ class Call:
             "interrupted": result.interrupted,
         }
         self.record("greeting_played", self.metrics["greeting"])
-        await self._until_gone(asyncio.sleep(self._svc.tail_s))
+        return "greeted"
+
+    def _on_audio(self, pcm: Any, packet: Any) -> None:
+        if self.conversation is not None:
+            self.conversation.feed(pcm)
+
+    async def _store_turn(self, turn: TurnMetrics) -> None:
+        data = turn.as_dict()
+        self.record("turn", {k: data[k] for k in ("index", "voice_to_voice_ms", "interrupted")})
+        try:
+            await self._svc.call_log.add_turn(self.attempt_id, data)
+        except Exception:
+            log.exception("%s: could not store turn %d", self, turn.index)
+
+    async def _on_tool(self, call: ToolCall) -> None:
+        # The collections tools (promise, callback, transfer, ...) are executed by the agent issue;
+        # until then a requested tool is recorded, never silently dropped.
+        self.record("tool_requested", {"name": call.name, "arguments": call.arguments})
 
     # --- helpers -----------------------------------------------------------------------------
     async def _until_gone(self, work: Awaitable[T]) -> T:

@@ -48,7 +48,8 @@ def asterisk_up(lab_settings: Settings) -> None:
 
 
 def app_settings(database_url: str, **overrides: object) -> Settings:
-    return Settings(DATABASE_URL=database_url, **overrides)
+    """Settings for an app under test; greeting-only unless a test asks for the conversation."""
+    return Settings(**{"DATABASE_URL": database_url, "AGENT_MODE": "greeting", **overrides})
 
 
 @pytest.fixture

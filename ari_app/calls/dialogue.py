@@ -1,0 +1,69 @@
+"""Builds each call's `media.conversation.Conversation` from the process-wide speech engines.
+
+Process-wide (loaded once, shared by all calls): the Whisper model and its worker thread, the
+TTS engine, the LLM client. Per call: the VAD state, the segmenter, the agent's chat history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from ari_app.settings import Settings
+from media.agent import Agent, FallbackAgent, LlmAgent
+from media.conversation import Conversation, ToolSink, TurnSink
+from media.llm import ChatLlm
+from media.pacer import RtpPacer
+from media.segmenter import SpeechSegmenter
+from media.stt import SttEngine, WhisperStt
+from media.tts import TtsEngine
+from media.turn import NoInputPolicy
+from media.vad import make_vad
+
+SYSTEM_PROMPT = (
+    "Eres un agente telefónico de cobranza, cordial y firme, que habla español latinoamericano. "
+    "Responde en frases cortas, adecuadas para ser leídas en voz alta por teléfono. "
+    "No inventes montos ni fechas que no te hayan dado."
+)
+
+
+class ConversationFactory:
+    def __init__(self, settings: Settings, tts: TtsEngine, stt: SttEngine, llm: ChatLlm | None) -> None:
+        self._settings = settings
+        self._tts = tts
+        self._stt = stt
+        self._llm = llm
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, settings: Settings, tts: TtsEngine) -> AsyncIterator[ConversationFactory]:
+        async with AsyncExitStack() as stack:
+            stt = await stack.enter_async_context(WhisperStt(
+                settings.stt_model_path or None, device=settings.stt_device,
+                compute_type=settings.stt_compute_type,
+            ))
+            llm = None
+            if settings.llm_base_url:
+                llm = await stack.enter_async_context(ChatLlm(
+                    base_url=settings.llm_base_url, api_key=settings.llm_api_key.get_secret_value() or "none",
+                    model=settings.llm_model,
+                ))
+            yield cls(settings, tts, stt, llm)
+
+    def _agent(self) -> Agent:
+        fallback = FallbackAgent(self._settings.greeting)
+        if self._llm is None:
+            return fallback
+        return LlmAgent(self._llm, SYSTEM_PROMPT, fallback)
+
+    def new(self, pacer: RtpPacer, *, on_turn: TurnSink, on_tool_call: ToolSink | None = None) -> Conversation:
+        return Conversation(
+            pacer=pacer,
+            tts=self._tts,
+            stt=self._stt,
+            agent=self._agent(),
+            segmenter=SpeechSegmenter(make_vad(self._settings.vad), sample_rate=pacer.codec.sample_rate),
+            no_input=NoInputPolicy(timeout_s=self._settings.no_input_timeout_s),
+            on_turn=on_turn,
+            on_tool_call=on_tool_call,
+        )

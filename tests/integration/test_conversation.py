@@ -1,0 +1,67 @@
+"""End to end through the lab: a softphone holds a two-turn Spanish conversation with the agent."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+
+from ari_app.app import CallCenterApp
+from campaigns.calls import CallOutcome, Direction
+from media.audio import AudioClip, read_wav, resample, write_wav
+from media.vad import speech_segments
+from tests.integration.conftest import app_settings
+from tests.phones.audio import make_spanish_wav
+from tests.phones.baresip import BaresipPhone
+from tests.standins.openai_server import ScriptedOpenAIServer, ScriptedReply
+
+
+def _caller_script(tmp_path, parts: list[str | float]) -> str:
+    """One 8 kHz WAV: spoken phrases (espeak-ng) and pauses (seconds), in order."""
+    pcm = []
+    for i, part in enumerate(parts):
+        if isinstance(part, str):
+            clip = read_wav(make_spanish_wav(part, tmp_path / f"part{i}.wav"))
+            pcm.append(resample(clip.pcm, clip.sample_rate, 8000))
+        else:
+            pcm.append(np.zeros(int(part * 8000), dtype=np.int16))
+    path = tmp_path / "caller.wav"
+    write_wav(path, AudioClip(np.concatenate(pcm), 8000))
+    return str(path)
+
+
+async def test_two_spoken_turns_are_answered_and_stored_with_latencies(database_url, tmp_path):
+    replies = [ScriptedReply(text="Claro, le comunico con una persona en un momento."),
+               ScriptedReply(text="Entiendo. Podemos buscar una fecha de pago que le acomode.")]
+    mic = _caller_script(tmp_path, [3.0, "Quiero hablar con una persona.", 6.0, "No tengo dinero.", 6.0])
+    async with ScriptedOpenAIServer(replies).running() as llm:
+        settings = app_settings(database_url, AGENT_MODE="conversation", LLM_BASE_URL=llm.base_url,
+                                GREETING="Hola, buenas tardes.", NO_INPUT_TIMEOUT_S=20)
+        async with CallCenterApp(settings) as app:
+            await app.wait_ready()
+            phone = BaresipPhone(mic, workdir=tmp_path / "phone")
+            result = await phone.adial("sip:7000@127.0.0.1", duration_s=19)
+            for _ in range(50):
+                records = await app.call_log.latest(Direction.INBOUND, limit=1)
+                if records and records[0].state == "ended":
+                    break
+                await asyncio.sleep(0.1)
+            record = records[0]
+            turns = await app.call_log.turns(record.id)
+            kinds = [e.kind for e in await app.call_log.events(record.id)]
+    assert result.established, f"phone could not call in; log: {result.log}"
+    assert "media_silent" not in kinds, kinds
+    assert record.outcome is CallOutcome.ANSWERED
+    assert len(turns) == 2, turns
+    assert "persona" in turns[0]["user_text"].lower() and "dinero" in turns[1]["user_text"].lower()
+    assert turns[0]["agent_spoken"] == "Claro, le comunico con una persona en un momento."
+    for turn in turns:
+        for mark in ("stt_final_ms", "agent_first_output_ms", "tts_first_audio_ms", "first_rtp_out_ms"):
+            assert turn[mark] is not None and turn[mark] > 0, (mark, turn)
+        assert turn["voice_to_voice_ms"] == turn["first_rtp_out_ms"] < 3000
+    assert kinds.count("turn") == 2
+    # The LLM was asked with the caller's words.
+    assert "persona" in llm.requests[0]["messages"][-1]["content"].lower()
+    # The phone heard the greeting and both replies: three stretches of speech.
+    heard = read_wav(result.heard_wav)
+    assert len(speech_segments(heard, hangover_ms=500)) >= 3
