@@ -235,7 +235,8 @@ class Call:
         self.record("media_ready", self.media.diagnostics())
         factory = self._svc.conversations
         if factory is not None:
-            self.conversation = factory.new(session.pacer, on_turn=self._store_turn, on_tool_call=self._on_tool)
+            self.conversation = await self._until_gone(
+                factory.new(session.pacer, on_turn=self._store_turn, on_tool_call=self._on_tool))
             talk = asyncio.ensure_future(self.conversation.run())
         else:
             talk = asyncio.ensure_future(self._greet(session))

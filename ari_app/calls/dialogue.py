@@ -6,6 +6,7 @@ TTS engine, the LLM client. Per call: the VAD state, the segmenter, the agent's 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -56,13 +57,17 @@ class ConversationFactory:
             return fallback
         return LlmAgent(self._llm, SYSTEM_PROMPT, fallback)
 
-    def new(self, pacer: RtpPacer, *, on_turn: TurnSink, on_tool_call: ToolSink | None = None) -> Conversation:
+    async def new(
+        self, pacer: RtpPacer, *, on_turn: TurnSink, on_tool_call: ToolSink | None = None
+    ) -> Conversation:
+        # Loading a VAD model takes tens of ms: off the event loop, where other calls' pacers run.
+        vad = await asyncio.to_thread(make_vad, self._settings.vad)
         return Conversation(
             pacer=pacer,
             tts=self._tts,
             stt=self._stt,
             agent=self._agent(),
-            segmenter=SpeechSegmenter(make_vad(self._settings.vad), sample_rate=pacer.codec.sample_rate),
+            segmenter=SpeechSegmenter(vad, sample_rate=pacer.codec.sample_rate),
             no_input=NoInputPolicy(timeout_s=self._settings.no_input_timeout_s),
             on_turn=on_turn,
             on_tool_call=on_tool_call,

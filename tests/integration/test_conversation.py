@@ -4,36 +4,21 @@ from __future__ import annotations
 
 import asyncio
 
-import numpy as np
-
 from ari_app.app import CallCenterApp
 from campaigns.calls import CallOutcome, Direction
-from media.audio import AudioClip, read_wav, resample, write_wav
+from media.audio import read_wav
 from media.vad import speech_segments
 from tests.integration.conftest import app_settings
-from tests.phones.audio import make_spanish_wav
+from tests.phones.audio import make_caller_script
 from tests.phones.baresip import BaresipPhone
 from tests.standins.openai_server import ScriptedOpenAIServer, ScriptedReply
-
-
-def _caller_script(tmp_path, parts: list[str | float]) -> str:
-    """One 8 kHz WAV: spoken phrases (espeak-ng) and pauses (seconds), in order."""
-    pcm = []
-    for i, part in enumerate(parts):
-        if isinstance(part, str):
-            clip = read_wav(make_spanish_wav(part, tmp_path / f"part{i}.wav"))
-            pcm.append(resample(clip.pcm, clip.sample_rate, 8000))
-        else:
-            pcm.append(np.zeros(int(part * 8000), dtype=np.int16))
-    path = tmp_path / "caller.wav"
-    write_wav(path, AudioClip(np.concatenate(pcm), 8000))
-    return str(path)
 
 
 async def test_two_spoken_turns_are_answered_and_stored_with_latencies(database_url, tmp_path):
     replies = [ScriptedReply(text="Claro, le comunico con una persona en un momento."),
                ScriptedReply(text="Entiendo. Podemos buscar una fecha de pago que le acomode.")]
-    mic = _caller_script(tmp_path, [3.0, "Quiero hablar con una persona.", 6.0, "No tengo dinero.", 6.0])
+    mic = make_caller_script([3.0, "Quiero hablar con una persona.", 6.0, "No tengo dinero.", 6.0],
+                             tmp_path / "caller.wav")
     async with ScriptedOpenAIServer(replies).running() as llm:
         settings = app_settings(database_url, AGENT_MODE="conversation", LLM_BASE_URL=llm.base_url,
                                 GREETING="Hola, buenas tardes.", NO_INPUT_TIMEOUT_S=20)

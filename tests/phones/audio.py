@@ -15,6 +15,8 @@ import tempfile
 import wave
 from pathlib import Path
 
+import numpy as np
+
 from media.audio import AudioClip, read_wav, write_wav
 from media.vad import speech_segments
 
@@ -64,6 +66,22 @@ def make_silence_wav(path: Path | str, seconds: float, rate: int = 8000) -> Path
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_wav(path, AudioClip.silence(seconds, rate))
+    return path
+
+
+def make_caller_script(parts: list[str | float], path: Path | str, rate: int = 8000) -> Path:
+    """One WAV of what a caller says: phrases (spoken by espeak-ng) and pauses (seconds), in order."""
+    path = Path(path)
+    pcm = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, part in enumerate(parts):
+            if isinstance(part, str):
+                clip = read_wav(make_spanish_wav(part, Path(tmp) / f"part{i}.wav", rate))
+                pcm.append(clip.pcm)
+            else:
+                pcm.append(np.zeros(int(part * rate), dtype=np.int16))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_wav(path, AudioClip(np.concatenate(pcm), rate))
     return path
 
 

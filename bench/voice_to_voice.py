@@ -1,0 +1,83 @@
+"""Benchmark: voice-to-voice latency through the real lab with the offline stack.
+
+A baresip softphone calls the agent (extension 7000) and speaks N short Spanish turns with
+pauses; the agent runs the full pipeline (Silero VAD, Whisper base int8 on CPU, end-of-turn
+rules, espeak TTS, paced RTP) with an OpenAI-compatible stand-in that answers at once, so the
+figures are this project's pipeline, not a remote model's. Prints, in ms after the end of the
+caller's speech, the median and p95 of each mark over all turns.
+Run with the lab up: `python -m bench.voice_to_voice [--turns 10]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from ari_app.app import CallCenterApp
+from ari_app.settings import Settings
+from campaigns.calls import Direction
+from tests.phones.audio import make_caller_script
+from tests.phones.baresip import BaresipPhone
+from tests.standins.openai_server import ScriptedOpenAIServer, ScriptedReply
+
+PHRASES = ["Quiero hablar con una persona.", "No tengo dinero.", "No me vuelvan a llamar.",
+           "Sí, claro."]
+MARKS = ("stt_final_ms", "agent_first_output_ms", "tts_first_audio_ms", "voice_to_voice_ms")
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+async def run(turns: int, workdir: Path, database_url: str) -> list[dict]:
+    script: list[str | float] = [2.5]
+    for i in range(turns):
+        script += [PHRASES[i % len(PHRASES)], 5.0]
+    mic = make_caller_script(script, workdir / "caller.wav")
+    duration = sum(5.0 + 2.0 for _ in range(turns)) + 4
+    replies = [ScriptedReply(text="Entendido. Gracias.") for _ in range(turns + 2)]
+    async with ScriptedOpenAIServer(replies).running() as llm:
+        settings = Settings(DATABASE_URL=database_url, AGENT_MODE="conversation", LLM_BASE_URL=llm.base_url,
+                            GREETING="Hola, buenas tardes.", NO_INPUT_TIMEOUT_S=30)
+        async with CallCenterApp(settings) as app:
+            await app.wait_ready()
+            await BaresipPhone(mic, workdir=workdir / "phone").adial("sip:7000@127.0.0.1", duration_s=duration)
+            await asyncio.sleep(1.0)
+            record = (await app.call_log.latest(Direction.INBOUND, limit=1))[0]
+            return await app.call_log.turns(record.id)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--turns", type=int, default=10)
+    args = parser.parse_args()
+    base = Settings().database_url.get_secret_value()
+    name = f"callcenter_bench_{uuid.uuid4().hex[:8]}"  # a scratch database: the bench leaves no rows behind
+    with psycopg.connect(base, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            url = urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
+            with tempfile.TemporaryDirectory() as tmp:
+                stored = asyncio.run(run(args.turns, Path(tmp), url))
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    print(f"voice-to-voice through the lab: {len(stored)} of {args.turns} turns answered (ms after end of speech)")
+    print(f"{'mark':<24}{'median':>9}{'p95':>9}{'max':>9}")
+    for mark in MARKS:
+        values = [t[mark] for t in stored if t[mark] is not None]
+        if values:
+            print(f"{mark:<24}{statistics.median(values):>9.0f}{_p95(values):>9.0f}{max(values):>9.0f}")
+    rules = [t["turn_rule"] for t in stored]
+    print("end-of-turn rules:", ", ".join(f"{r}={rules.count(r)}" for r in sorted(set(rules))))
+
+
+if __name__ == "__main__":
+    main()
