@@ -297,5 +297,11 @@ def _wait_espeak_idle(limit_s: float = 1.0) -> None:
     except ImportError:
         return
     deadline = time.monotonic() + limit_s
-    while _espeak.IsPlaying() and time.monotonic() < deadline:
+    # Idle must hold on two reads 1 ms apart: under CPU load espeak's thread can report idle
+    # between the end of one utterance's audio and its final bookkeeping.
+    while time.monotonic() < deadline:
+        if not _espeak.IsPlaying():
+            time.sleep(0.001)
+            if not _espeak.IsPlaying():
+                return
         time.sleep(0.0005)
