@@ -17,7 +17,7 @@ from tests.standins.openai_server import ScriptedOpenAIServer, ScriptedReply
 async def test_two_spoken_turns_are_answered_and_stored_with_latencies(database_url, tmp_path):
     replies = [ScriptedReply(text="Claro, le comunico con una persona en un momento."),
                ScriptedReply(text="Entiendo. Podemos buscar una fecha de pago que le acomode.")]
-    mic = make_caller_script([3.0, "Quiero hablar con una persona.", 6.0, "No tengo dinero.", 6.0],
+    mic = make_caller_script([3.0, "Quiero hablar con una persona.", 6.0, "No me vuelvan a llamar.", 6.0],
                              tmp_path / "caller.wav")
     async with ScriptedOpenAIServer(replies).running() as llm:
         settings = app_settings(database_url, AGENT_MODE="conversation", LLM_BASE_URL=llm.base_url,
@@ -38,7 +38,7 @@ async def test_two_spoken_turns_are_answered_and_stored_with_latencies(database_
     assert "media_silent" not in kinds, kinds
     assert record.outcome is CallOutcome.ANSWERED
     assert len(turns) == 2, turns
-    assert "persona" in turns[0]["user_text"].lower() and "dinero" in turns[1]["user_text"].lower()
+    assert "persona" in turns[0]["user_text"].lower() and "llamar" in turns[1]["user_text"].lower()
     assert turns[0]["agent_spoken"] == "Claro, le comunico con una persona en un momento."
     for turn in turns:
         for mark in ("stt_final_ms", "agent_first_output_ms", "tts_first_audio_ms", "first_rtp_out_ms"):
