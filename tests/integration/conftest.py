@@ -14,7 +14,7 @@ from ari_app.app import CallCenterApp
 from ari_app.ari.client import basic_auth_header
 from ari_app.calls.call import Call
 from ari_app.settings import Settings
-from campaigns.calls import CallOutcome
+from campaigns.calls import CallOutcome, CallRecord, Direction
 
 REPO = Path(__file__).resolve().parents[2]
 LAB = REPO / "asterisk" / "lab"
@@ -66,6 +66,16 @@ async def finished(call: Call, timeout_s: float = 30.0) -> Call:
     except TimeoutError:
         pytest.fail(f"{call!r} did not finish within {timeout_s} s; metrics so far: {call.metrics}")
     return call
+
+
+async def last_inbound_record(app: CallCenterApp, timeout_s: float = 5.0) -> CallRecord:
+    """The newest inbound attempt, once the app has closed it (right after its hang-up)."""
+    for _ in range(int(timeout_s / 0.1)):
+        records = await app.call_log.latest(Direction.INBOUND, limit=1)
+        if records and records[0].state == "ended":
+            return records[0]
+        await asyncio.sleep(0.1)
+    pytest.fail(f"no ended inbound call within {timeout_s} s (latest: {records[:1]})")
 
 
 def assert_not_silent(call: Call, events: list) -> None:

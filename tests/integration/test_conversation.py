@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from ari_app.app import CallCenterApp
-from campaigns.calls import CallOutcome, Direction
+from campaigns.calls import CallOutcome
 from media.audio import read_wav
 from media.vad import speech_segments
-from tests.integration.conftest import app_settings
+from tests.integration.conftest import app_settings, last_inbound_record
 from tests.phones.audio import make_caller_script
 from tests.phones.baresip import BaresipPhone
 from tests.standins.openai_server import ScriptedOpenAIServer, ScriptedReply
@@ -26,12 +24,7 @@ async def test_two_spoken_turns_are_answered_and_stored_with_latencies(database_
             await app.wait_ready()
             phone = BaresipPhone(mic, workdir=tmp_path / "phone")
             result = await phone.adial("sip:7000@127.0.0.1", duration_s=19)
-            for _ in range(50):
-                records = await app.call_log.latest(Direction.INBOUND, limit=1)
-                if records and records[0].state == "ended":
-                    break
-                await asyncio.sleep(0.1)
-            record = records[0]
+            record = await last_inbound_record(app)
             turns = await app.call_log.turns(record.id)
             kinds = [e.kind for e in await app.call_log.events(record.id)]
     assert result.established, f"phone could not call in; log: {result.log}"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from campaigns.calls import CallOutcome, Direction
+from campaigns.calls import CallOutcome
 from media.audio import read_wav
 from media.vad import speech_segments
+from tests.integration.conftest import last_inbound_record
 from tests.phones.audio import make_spanish_wav
 from tests.phones.baresip import BaresipPhone
 
@@ -18,12 +17,7 @@ async def test_softphone_hears_the_greeting_and_the_call_is_recorded(app, tmp_pa
     result = await phone.adial("sip:7000@127.0.0.1", duration_s=14)
     assert result.registered and result.established, f"phone could not call in; log: {result.log}"
 
-    for _ in range(50):  # the app closes the record right after its hang-up
-        records = await app.call_log.latest(Direction.INBOUND, limit=1)
-        if records and records[0].state == "ended":
-            break
-        await asyncio.sleep(0.1)
-    record = records[0]
+    record = await last_inbound_record(app)
     events = await app.call_log.events(record.id)
     kinds = [e.kind for e in events]
     assert not [e for e in events if e.kind == "media_silent"], f"silent call: {events}"
