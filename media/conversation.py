@@ -81,7 +81,14 @@ class TurnMetrics:
 
 @dataclass(frozen=True)
 class ConversationConfig:
-    barge_in_min_speech_s: float = 0.3  # caller speech this long during playback interrupts the agent
+    # Barge-in in two steps: a few frames of caller speech over the agent *pause* its audio at once
+    # (the caller hears the agent stop within ~150 ms), and if the speech is confirmed after
+    # barge_in_min_speech_s the reply is dropped; otherwise (a cough, an "ajá") it resumes.
+    barge_in_onset_frames: int = 2
+    # The onset check looks at single 20 ms frames, where the echo of a loud syllable can sit 8 dB
+    # above the echo's average: it asks for more headroom than the confirmation does.
+    onset_margin_db: float = 12.0
+    barge_in_min_speech_s: float = 0.3
     # The line may return the agent's own voice (hybrid or acoustic echo, typically 20-40 dB down).
     # Speech quieter than the agent's level minus this margin, while the agent talks, is echo.
     echo_margin_db: float = 18.0
@@ -131,6 +138,10 @@ class Conversation:
         self.barge_ins: list[float] = []  # loop times at which the caller cut the agent off
         self.echo_rejections = 0
         self._segment_is_echo = False
+        self._segment_echo_ref_dbfs = -math.inf
+        self._onset_frames = 0
+        self._ducked_at: float | None = None
+        self.false_alarms = 0  # pauses that resumed: speech over the agent that was not a barge-in
         self._playing_level_dbfs = -math.inf
         self.ended_because: str | None = None
 
@@ -153,6 +164,7 @@ class Conversation:
                 if frame is not None:
                     for event in self._segmenter.push(frame, self._loop.time()):
                         self._on_segment(event)
+                    self._watch_for_barge_in(frame)
                 await self._check_no_input()
             if self._speaking is not None:  # let the farewell finish
                 await self._speaking
@@ -164,23 +176,44 @@ class Conversation:
 
     def _on_segment(self, event: SpeechStarted | SpeechEnded) -> None:
         if isinstance(event, SpeechStarted):
+            # Speech that starts while the agent talks may be its echo: judged by level at the end.
             self._segment_is_echo = False
+            self._segment_echo_ref_dbfs = self._playing_level_dbfs if self._is_agent_speaking() else -math.inf
             if self._pending_turn is not None and not self._pending_turn.done():
                 self._pending_turn.cancel()  # the caller went on talking: the turn is not over
-            if self._is_agent_speaking():
-                # Wait until the speech has lasted barge_in_min_speech_s: a cough or a short "ajá"
-                # (back-channel) must not cut the agent off.
-                delay = max(0.0, self._config.barge_in_min_speech_s - (event.detected_s - event.at_s))
-                self._barge_check = self._loop.call_later(delay, self._barge_in_if_still_speaking)
         else:
             if self._barge_check is not None:
                 self._barge_check.cancel()
+            self._resume_after_false_alarm()  # speech too short to be a barge-in: go on talking
             clip = self._segmenter.utterance()
+            if clip is not None and rms_dbfs(clip.pcm) < self._segment_echo_ref_dbfs - self._config.echo_margin_db:
+                self._segment_is_echo = True
+                self.echo_rejections += 1
             if clip is not None and not self._is_agent_speaking() and not self._segment_is_echo:
                 self._pending_turn = asyncio.create_task(self._finish_turn(clip, event.at_s))
 
+    def _watch_for_barge_in(self, frame: np.ndarray) -> None:
+        """Pause the agent on the first frames of caller speech louder than the agent's echo."""
+        if not self._is_agent_speaking() or self._ducked_at is not None:
+            self._onset_frames = 0
+            return
+        loud = rms_dbfs(frame) >= self._playing_level_dbfs - self._config.onset_margin_db
+        self._onset_frames = self._onset_frames + 1 if self._segmenter.last_frame_speech and loud else 0
+        if self._onset_frames >= self._config.barge_in_onset_frames:
+            self._ducked_at = self._loop.time()
+            self._pacer.pause()
+            self._barge_check = self._loop.call_later(self._config.barge_in_min_speech_s,
+                                                      self._barge_in_if_still_speaking)
+
+    def _resume_after_false_alarm(self) -> None:
+        if self._ducked_at is not None:
+            self._ducked_at = None
+            self.false_alarms += 1
+            self._pacer.resume()
+
     def _barge_in_if_still_speaking(self) -> None:
         if not (self._segmenter.speaking and self._is_agent_speaking()):
+            self._resume_after_false_alarm()
             return
         utterance = self._segmenter.utterance()
         if utterance is not None:
@@ -188,11 +221,11 @@ class Conversation:
             if rms_dbfs(recent) < self._playing_level_dbfs - self._config.echo_margin_db:
                 self.echo_rejections += 1
                 self._segment_is_echo = True
-                # Echo may run into real speech without a pause: look again shortly.
-                self._barge_check = self._loop.call_later(0.1, self._barge_in_if_still_speaking)
+                self._resume_after_false_alarm()
                 return
         self._segment_is_echo = False
-        self.barge_ins.append(self._loop.time())
+        self.barge_ins.append(self._ducked_at or self._loop.time())
+        self._ducked_at = None
         self._pacer.flush()  # audio stops at the next 20 ms slot
         assert self._speaking is not None
         self._speaking.cancel()

@@ -93,6 +93,7 @@ class RtpPacer:
         self._stopped = False
         self._talking = False  # the previous packet carried audio (so no marker on the next one)
         self._discontinuity = False  # timestamps jumped: mark the next packet
+        self._paused = False  # barge-in suspected: hold the queue, send silence
 
         self.first_packet_at: float | None = None
         self.packets_sent = 0
@@ -152,9 +153,23 @@ class RtpPacer:
             job.add_done_callback(lambda j: self._prepared(item, j))
         return item.future
 
+    def pause(self) -> None:
+        """Hold the queued audio and send silence from the next slot (a suspected barge-in)."""
+        self._paused = True
+
+    def resume(self) -> None:
+        """Continue the held audio where it stopped (the suspected barge-in was not speech)."""
+        self._paused = False
+        self._wake.set()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
     def flush(self) -> None:
         """Barge-in: drop everything queued now; the next packet is already silence (or nothing)."""
         now = self._now()
+        self._paused = False
         while self._queue:
             self._resolve(self._queue.popleft(), interrupted=True, at=now)
 
@@ -197,7 +212,7 @@ class RtpPacer:
         return self._queue[0] if self._queue else None
 
     def _ready(self) -> bool:
-        head = self._head()
+        head = None if self._paused else self._head()
         return head is not None and head.payload is not None
 
     async def _sleep_until(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
@@ -250,7 +265,7 @@ class RtpPacer:
             self.flush()
 
     def _tick(self, now: float) -> None:
-        head = self._head()
+        head = None if self._paused else self._head()
         if head is None or head.payload is None:
             self._talking = False
             if self._silence_when_idle:

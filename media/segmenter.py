@@ -93,6 +93,7 @@ class SpeechSegmenter:
         self.max_gap_s = max_gap_ms / 1000.0
         self.max_utterance_s = max_utterance_s
         self._speaking = False
+        self.last_frame_speech = False  # the VAD's verdict on the latest frame (for barge-in onsets)
         # Onset candidate (while idle): first speech frame time, speech seconds so far, last speech end.
         self._cand_start: float | None = None
         self._cand_speech = 0.0
@@ -114,6 +115,7 @@ class SpeechSegmenter:
         frame_s = len(pcm) / self.sample_rate
         end_s = now_s + frame_s
         speech = self.vad.is_speech(pcm, self.sample_rate)
+        self.last_frame_speech = speech
         events: list[SegmenterEvent] = []
         if self._speaking:
             self._utterance.append(pcm)

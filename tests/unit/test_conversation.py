@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from media.agent import FallbackAgent, LlmAgent
-from media.audio import read_wav, resample
+from media.audio import AudioClip, read_wav, resample
 from media.conversation import Conversation
 from media.g711 import CODECS
 from media.llm import ChatLlm
@@ -19,6 +19,7 @@ from media.segmenter import SpeechSegmenter
 from media.stt import WhisperStt
 from media.tts import EspeakTts
 from media.turn import NoInputPolicy
+from media.vad import speech_segments
 from tests.phones.audio import make_spanish_wav
 from tests.standins.openai_server import ScriptedOpenAIServer, ScriptedReply
 
@@ -35,6 +36,7 @@ class Line:
 
     def __init__(self, conversation: Conversation) -> None:
         self._conversation = conversation
+        self.started_at = 0.0
 
     async def play(self, script: list[np.ndarray | float]) -> None:
         loop = asyncio.get_running_loop()
@@ -42,7 +44,7 @@ class Line:
             part if isinstance(part, np.ndarray) else np.zeros(int(part * 8000), dtype=np.int16)
             for part in script
         ])
-        start = loop.time()
+        start = self.started_at = loop.time()
         for n in range(len(pcm) // FRAME):
             await asyncio.sleep(max(0.0, start + n * 0.02 - loop.time()))
             self._conversation.feed(pcm[n * FRAME : (n + 1) * FRAME])
@@ -107,7 +109,8 @@ async def test_caller_speech_during_a_reply_interrupts_it(engines, tmp_path):
         conv, pacer, llm, turns = _conversation(engines, server, sent,
                                                 no_input=NoInputPolicy(timeout_s=30))
         runner = asyncio.create_task(conv.run())
-        await Line(conv).play([3.0, question, 4.0, interruption, 3.0])
+        line = Line(conv)
+        await line.play([3.0, question, 4.0, interruption, 3.0])
         runner.cancel()
         await pacer.stop()
         await llm.aclose()
@@ -115,9 +118,14 @@ async def test_caller_speech_during_a_reply_interrupts_it(engines, tmp_path):
     interrupted = turns[0]
     assert interrupted.interrupted
     assert len(" ".join(interrupted.agent_spoken)) < len(" ".join(interrupted.agent_planned)) / 2
-    # The agent's audio stops within 2 frames of the barge-in (and the next reply comes much later).
-    cut = conv.barge_ins[0]
+    # The caller hears the agent stop within 150 ms of starting to speak over it.
+    lead = speech_segments(AudioClip(interruption, 8000))[0][0]
+    onset = line.started_at + 3.0 + len(question) / 8000 + 4.0 + lead
     silence = CODECS["ulaw"].silence(FRAME)
+    overlap = [t - onset for t, p in sent if p.payload != silence and onset < t < onset + 0.3]
+    assert overlap and max(overlap) <= 0.150, f"agent audio {max(overlap) * 1000:.0f} ms into the interruption"
+    # The reply's audio ends within 2 frames of the pause (and the next reply comes much later).
+    cut = conv.barge_ins[0]
     audio = [t - cut for t, p in sent if p.payload != silence]
     assert any(-0.1 < t < 0 for t in audio), "the agent was not speaking when it was cut off"
     assert all(t <= 0.041 for t in audio if 0 < t < 0.3), [t for t in audio if 0 < t < 0.3]
@@ -160,7 +168,7 @@ async def test_the_agents_own_echo_does_not_interrupt_it(engines, tmp_path):
         runner.cancel()
         await pacer.stop()
         await llm.aclose()
-    assert conv.barge_ins == []
+    assert conv.barge_ins == [] and conv.false_alarms == 0  # the echo never even paused the agent
     assert [t.interrupted for t in turns] == [False]
     assert turns[0].agent_spoken == turns[0].agent_planned  # heard in full
     assert len(server.requests) == 1  # the echo was never taken for a caller turn

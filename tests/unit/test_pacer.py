@@ -227,3 +227,38 @@ async def test_slin16_frames_are_big_endian_640_bytes() -> None:
     assert np.array_equal(np.concatenate([codec.decode(p.payload) for p in packets]), clip.pcm)
     with pytest.raises(ValueError, match="clock"):
         RtpPacer(sink.append, codec, RtpStream(118, 8000))
+
+
+async def test_pause_holds_the_audio_and_resume_continues_it() -> None:
+    sink = Sink()
+    pacer = RtpPacer(sink, CODECS["ulaw"])
+    pacer.start()
+    done = pacer.play(_tone(0.4))  # 20 frames
+    await asyncio.sleep(0.1)
+    pacer.pause()
+    paused_at = sink.loop.time()
+    await asyncio.sleep(0.2)
+    assert pacer.paused and pacer.is_playing and not done.done()
+    during = [t for t, _ in sink.audio() if paused_at + 0.021 < t < paused_at + 0.2]
+    assert during == []  # silence from the next slot on
+    pacer.resume()
+    result = await asyncio.wait_for(done, 2)
+    await pacer.stop()
+    assert (result.frames_played, result.frames_total, result.interrupted) == (20, 20, False)
+    assert len(sink.audio()) == 20  # nothing lost, nothing repeated
+    _assert_continuous([p for _, p in sink.packets])
+
+
+async def test_flush_while_paused_drops_the_held_audio() -> None:
+    sink = Sink()
+    pacer = RtpPacer(sink, CODECS["ulaw"])
+    pacer.start()
+    done = pacer.play(_tone(0.4))
+    await asyncio.sleep(0.1)
+    pacer.pause()
+    pacer.flush()
+    result = await done
+    await asyncio.sleep(0.05)
+    await pacer.stop()
+    assert result.interrupted and 0 < result.frames_played < 20
+    assert not pacer.paused
