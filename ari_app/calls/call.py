@@ -254,15 +254,10 @@ class Call:
             talk.cancel()
             raise
         self.metrics["first_rtp_in_ms"] = self._since_stasis_ms(session.stats.first_packet_at)
-        ended_because = await self._until_gone(talk)
-        if self.conversation is not None:
-            self.metrics["conversation"] = {"turns": len(self.conversation.turns),
-                                            "barge_ins": len(self.conversation.barge_ins),
-                                            "ended_because": ended_because}
-            self.record("conversation_ended", self.metrics["conversation"])
+        await self._until_gone(talk)
         await self._until_gone(asyncio.sleep(self._svc.tail_s))
 
-    async def _greet(self, session: RtpSession) -> str:
+    async def _greet(self, session: RtpSession) -> None:
         clip = await self._svc.tts.synthesize(self._svc.greeting)
         result = await session.pacer.play(clip)
         self.metrics["first_rtp_out_ms"] = self._since_stasis_ms(result.started_at)
@@ -273,7 +268,6 @@ class Call:
             "interrupted": result.interrupted,
         }
         self.record("greeting_played", self.metrics["greeting"])
-        return "greeted"
 
     def _on_audio(self, pcm: Any, packet: Any) -> None:
         if self.conversation is not None:
@@ -331,6 +325,11 @@ class Call:
                     await asyncio.wait_for(self.gone.wait(), 2.0)
                 self.hangup_cause = self.hangup_cause or CAUSE_NORMAL_CLEARING
                 self.hangup_cause_txt = self.hangup_cause_txt or "Normal Clearing"
+        if self.conversation is not None:
+            self.metrics["conversation"] = {"turns": len(self.conversation.turns),
+                                            "barge_ins": len(self.conversation.barge_ins),
+                                            "ended_because": self.conversation.ended_because or "hung_up"}
+            self.record("conversation_ended", self.metrics["conversation"])
         if self.media.session is not None:
             self.metrics["rtp_in"] = self.media.session.stats.as_dict()
             pacer = self.media.session.pacer
