@@ -14,17 +14,14 @@ import argparse
 import asyncio
 import statistics
 import tempfile
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
-
-import psycopg
 
 from ari_app.app import CallCenterApp
 from ari_app.settings import Settings
 from campaigns.calls import Direction
 from tests.phones.audio import make_caller_script
 from tests.phones.baresip import BaresipPhone
+from tests.scratch_db import scratch_database
 from tests.standins.openai_server import ScriptedOpenAIServer, ScriptedReply
 
 PHRASES = ["Quiero hablar con una persona.", "No tengo dinero.", "No me vuelvan a llamar.",
@@ -59,16 +56,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=10)
     args = parser.parse_args()
-    base = Settings().database_url.get_secret_value()
-    name = f"callcenter_bench_{uuid.uuid4().hex[:8]}"  # a scratch database: the bench leaves no rows behind
-    with psycopg.connect(base, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            url = urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
-            with tempfile.TemporaryDirectory() as tmp:
-                stored = asyncio.run(run(args.turns, Path(tmp), url))
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    # A scratch database: the bench leaves no rows behind.
+    with scratch_database(Settings().database_url.get_secret_value(), "callcenter_bench") as url, \
+            tempfile.TemporaryDirectory() as tmp:
+        stored = asyncio.run(run(args.turns, Path(tmp), url))
     print(f"voice-to-voice through the lab: {len(stored)} of {args.turns} turns answered (ms after end of speech)")
     print(f"{'mark':<24}{'median':>9}{'p95':>9}{'max':>9}")
     for mark in MARKS:

@@ -92,7 +92,6 @@ class ConversationConfig:
     # The line may return the agent's own voice (hybrid or acoustic echo, typically 20-40 dB down).
     # Speech quieter than the agent's level minus this margin, while the agent talks, is echo.
     echo_margin_db: float = 18.0
-    max_turns: int = 50
 
 
 TurnSink = Callable[[TurnMetrics], Awaitable[None]]
@@ -130,7 +129,6 @@ class Conversation:
         self._loop = asyncio.get_running_loop()
         self._speaking: asyncio.Task[None] | None = None
         self._pending_turn: asyncio.Task[None] | None = None
-        self._current: TurnMetrics | None = None
         self._barge_check: asyncio.TimerHandle | None = None
         self._agent_done_at = self._loop.time()
         self._reprompts = 0
