@@ -36,6 +36,8 @@ from media.audio import AudioClip, read_wav
 __all__ = ["EspeakTts", "TtsEngine", "TtsError", "spanish_voices"]
 
 #: Guards libespeak-ng, which exists once per process whatever pyttsx3 objects wrap it.
+# What was last applied to the process's one pyttsx3 engine (guarded by _ESPEAK_LOCK).
+_APPLIED_PROPERTIES: dict[int, tuple[str, int, float]] = {}
 _ESPEAK_LOCK = threading.Lock()
 
 DEFAULT_VOICES = ("roa/es-419", "roa/es")  # Latin American Spanish first, then Spain
@@ -264,11 +266,15 @@ class EspeakTts:
                 raise TtsError("EspeakTts is closed")
             token = engine.connect("finished-utterance", on_finished)
             try:
-                # Voice and rate are process-wide in libespeak: set them on every call. They are
-                # queued commands for espeak's thread, so wait until it has applied them.
-                engine.setProperty("voice", self._voice)
-                engine.setProperty("rate", self._rate)
-                engine.setProperty("volume", self._volume)
+                # Voice and rate are process-wide in libespeak, so they are set whenever they differ
+                # from what was last applied, and only then: each change is a command queued for
+                # espeak's thread, and a busy espeak at runAndWait() cancels the new utterance.
+                wanted = (self._voice, self._rate, self._volume)
+                if _APPLIED_PROPERTIES.get(id(engine)) != wanted:
+                    engine.setProperty("voice", self._voice)
+                    engine.setProperty("rate", self._rate)
+                    engine.setProperty("volume", self._volume)
+                    _APPLIED_PROPERTIES[id(engine)] = wanted
                 _wait_espeak_idle()
                 engine.save_to_file(text, path)
                 engine.runAndWait()
