@@ -1,7 +1,8 @@
 """One call's RTP endpoint: an asyncio UDP socket that Asterisk's ExternalMedia channel talks to.
 
-Inbound packets are parsed, decoded and handed to `on_audio` synchronously on the event loop
-(the callee must only enqueue). Outbound audio goes through an `RtpPacer`, which owns the
+Inbound packets are parsed, decoded, put back in order by a `JitterBuffer` (which also conceals
+lost packets) and handed to `on_audio` synchronously on the event loop (the callee must only
+enqueue). Outbound audio goes through an `RtpPacer`, which owns the
 20 ms clock. The far end's address is learned from the first packet it sends (symmetric RTP,
 which is what Asterisk expects), and may be set earlier from what Asterisk told us, so the
 agent can speak before the caller's first packet arrives.
@@ -14,17 +15,18 @@ import errno
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from media.g711 import Codec
+from media.jitter import JitterBuffer, JitterFrame, JitterStats
 from media.pacer import RtpPacer
 from media.rtp import RtpError, RtpPacket, RtpStream
 
 log = logging.getLogger(__name__)
 
-AudioCallback = Callable[[np.ndarray, RtpPacket], None]
+AudioCallback = Callable[[np.ndarray], None]
 Address = tuple[str, int]
 
 
@@ -34,9 +36,10 @@ class RtpReceiveStats:
     bytes: int = 0
     malformed: int = 0
     foreign: int = 0  # packets with an unexpected payload type or from another source
-    sequence_gaps: int = 0
+    sequence_gaps: int = 0  # arrivals out of sequence (loss or reordering), before the jitter buffer
     first_packet_at: float | None = None
     last_packet_at: float | None = None
+    jitter: JitterStats = field(default_factory=JitterStats)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -45,6 +48,7 @@ class RtpReceiveStats:
             "malformed": self.malformed,
             "foreign": self.foreign,
             "sequence_gaps": self.sequence_gaps,
+            **self.jitter.as_dict(),
         }
 
 
@@ -60,6 +64,9 @@ class RtpSession(asyncio.DatagramProtocol):
         self.stats = RtpReceiveStats()
         self.first_packet = asyncio.Event()
         self._last_seq: int | None = None
+        self.jitter = JitterBuffer()
+        self.stats.jitter = self.jitter.stats
+        self._jitter_timer: asyncio.TimerHandle | None = None
         self.pacer = RtpPacer(self._send, codec, RtpStream(codec.payload_type, codec.sample_rate))
 
     # --- lifetime ------------------------------------------------------------------------
@@ -94,6 +101,8 @@ class RtpSession(asyncio.DatagramProtocol):
         raise OSError(f"no free RTP port in {low}-{high} after {attempts} tries: {last_error}")
 
     async def close(self) -> None:
+        if self._jitter_timer is not None:
+            self._jitter_timer.cancel()
         await self.pacer.stop()
         if self._transport is not None:
             self._transport.close()
@@ -138,8 +147,21 @@ class RtpSession(asyncio.DatagramProtocol):
         self.stats.packets += 1
         self.stats.bytes += len(data)
         self.stats.last_packet_at = now
+        self._hand_on(self.jitter.push(packet.sequence, packet.ssrc, self.codec.decode(packet.payload), now))
+
+    def _hand_on(self, frames: list[JitterFrame]) -> None:
         if self._on_audio is not None:
-            self._on_audio(self.codec.decode(packet.payload), packet)
+            for frame in frames:
+                self._on_audio(frame.pcm)
+        if self._jitter_timer is not None:
+            self._jitter_timer.cancel()
+            self._jitter_timer = None
+        if (deadline := self.jitter.deadline) is not None:
+            self._jitter_timer = self._loop.call_at(deadline, self._release_held)
+
+    def _release_held(self) -> None:
+        self._jitter_timer = None
+        self._hand_on(self.jitter.poll(self._loop.time()))
 
     def error_received(self, exc: Exception) -> None:
         # ICMP port unreachable after Asterisk tore the channel down; harmless at hang-up.

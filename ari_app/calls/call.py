@@ -269,7 +269,7 @@ class Call:
         }
         self.record("greeting_played", self.metrics["greeting"])
 
-    def _on_audio(self, pcm: Any, packet: Any) -> None:
+    def _on_audio(self, pcm: Any) -> None:
         if self.conversation is not None:
             self.conversation.feed(pcm)
 
