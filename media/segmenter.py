@@ -104,16 +104,22 @@ class SpeechSegmenter:
         self._utterance: list[np.ndarray] = []
         self._utterance_start = 0.0
         self._last_clip: AudioClip | None = None
+        self._now_end = 0.0  # stream time at the end of the latest frame
 
     @property
     def speaking(self) -> bool:
         return self._speaking
 
+    @property
+    def trailing_silence_s(self) -> float:
+        """While speaking: how long since the last speech frame (the pause the hang-over is timing)."""
+        return self._now_end - self._last_speech_end if self._speaking else 0.0
+
     def push(self, frame: np.ndarray, now_s: float) -> list[SegmenterEvent]:
         """Feed one frame starting at stream time ``now_s``; return the events it completes."""
         pcm = as_int16(frame).copy()
         frame_s = len(pcm) / self.sample_rate
-        end_s = now_s + frame_s
+        end_s = self._now_end = now_s + frame_s
         speech = self.vad.is_speech(pcm, self.sample_rate)
         self.last_frame_speech = speech
         events: list[SegmenterEvent] = []
@@ -196,3 +202,4 @@ class SpeechSegmenter:
         self._history.clear()
         self._utterance = []
         self._last_clip = None
+        self._now_end = 0.0

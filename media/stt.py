@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import math
@@ -84,6 +85,11 @@ class Transcript:
 @runtime_checkable
 class SttEngine(Protocol):
     async def transcribe(self, clip: AudioClip) -> Transcript: ...
+
+    @property
+    def busy(self) -> bool:
+        """A decode is running (the next one would queue behind it)."""
+        ...
 
 
 # --------------------------------------------------------------------------------------------- model files
@@ -197,13 +203,11 @@ class WhisperStt:
     only fight over the same cores). Use one engine per process and share it between calls; for more
     parallelism create engines with disjoint ``cpu_threads`` budgets.
 
-    Speculative decoding (:meth:`transcribe_partial`): while the caller is still speaking, the conversation
-    loop may decode the audio so far. When the turn ends, if the final clip is at most ~0.3 s longer than
-    the partial's ``audio_s`` (i.e. the VAD hang-over added only trailing silence), the loop can use the
-    partial as the final and skip a ~1-2 s decode. Otherwise it must call :meth:`transcribe` on the full
-    clip: Whisper re-encodes a 30 s window every time, so there is no incremental state to carry over.
-    Because the worker is single-threaded, a partial in flight delays the final; :attr:`busy` lets the loop
-    skip starting a partial while one is still running.
+    Speculative decoding is the conversation loop's business (:mod:`media.conversation`): it calls
+    :meth:`transcribe` on the audio so far as soon as the caller pauses, and uses that result if no
+    speech follows. Whisper re-encodes its whole window on every call, so there is no incremental state
+    to carry over. Because the worker is single-threaded, a decode in flight delays the next one;
+    :attr:`busy` lets the loop avoid starting a speculative decode while one is still running.
     """
 
     def __init__(
@@ -282,20 +286,22 @@ class WhisperStt:
         self._model = None
 
     async def transcribe(self, clip: AudioClip) -> Transcript:
-        """Final transcript of a finished utterance (any sample rate; resampled to 16 kHz)."""
-        return await self._run(clip)
-
-    async def transcribe_partial(self, clip: AudioClip) -> Transcript:
-        """Speculative transcript of the audio heard so far, see the class docstring for reuse rules."""
-        return await self._run(clip)
-
-    async def _run(self, clip: AudioClip) -> Transcript:
+        """Transcript of an utterance, finished or so far (any sample rate; resampled to 16 kHz)."""
         await self.start()
+        loop = asyncio.get_running_loop()
+        # Counted until the worker is really done: cancelling the await does not stop the decode.
         self._inflight += 1
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool(), self._decode, clip)
-        finally:
-            self._inflight -= 1
+        job = self._pool().submit(self._decode, clip)
+
+        def finished(_: object) -> None:  # in the worker thread
+            with contextlib.suppress(RuntimeError):  # the loop closed first: nobody is counting
+                loop.call_soon_threadsafe(self._decode_done)
+
+        job.add_done_callback(finished)
+        return await asyncio.wrap_future(job)
+
+    def _decode_done(self) -> None:
+        self._inflight -= 1
 
     def _decode(self, clip: AudioClip) -> Transcript:
         lang = self.language or ""

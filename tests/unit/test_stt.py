@@ -158,10 +158,15 @@ async def test_decode_does_not_block_event_loop(engine: WhisperStt, tmp_path: Pa
 
 
 @module_loop
-async def test_partial_transcript_of_audio_so_far(engine: WhisperStt, tmp_path: Path) -> None:
+async def test_busy_while_a_decode_runs(engine: WhisperStt, tmp_path: Path) -> None:
+    """The conversation loop reads `busy` before starting a speculative decode."""
     full = espeak("quiero hablar con una persona", tmp_path)
     so_far = AudioClip(full.pcm[: len(full.pcm) * 2 // 3], full.sample_rate)
-    partial = await engine.transcribe_partial(so_far)
+    assert not engine.busy
+    decode = asyncio.create_task(engine.transcribe(so_far))
+    await asyncio.sleep(0.05)
+    assert engine.busy
+    partial = await decode
+    assert not engine.busy
     assert partial.audio_s == pytest.approx(so_far.duration_s)
     assert partial.text.lower().startswith("quiero")
-    assert not engine.busy
