@@ -7,6 +7,11 @@ in this object's task, and the slow parts (STT decode, TTS synthesis) run in the
 worker threads, so the 20 ms pacer never waits for them. An agent reply is a task of its own:
 barge-in cancels it and flushes the pacer in the same step, and what the caller actually heard
 (whole sentences plus the played share of the interrupted one) is what gets recorded.
+
+Speculative recognition: the recogniser starts on the utterance as soon as the caller pauses
+(``speculate_after_s``), while the segmenter's hang-over is still timing the pause. If the pause
+becomes the end of the turn, the transcript is ready or nearly so; if the caller goes on, the
+result is dropped and the final utterance is decoded as usual.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +30,7 @@ from media.agent import Agent
 from media.llm import ToolCall
 from media.pacer import PlaybackResult, RtpPacer
 from media.segmenter import SpeechEnded, SpeechSegmenter, SpeechStarted
-from media.stt import SttEngine
+from media.stt import SttEngine, Transcript
 from media.tts import TtsEngine
 from media.turn import NoInputPolicy, TurnDetector
 from media.vad import rms_dbfs
@@ -49,6 +55,7 @@ class TurnMetrics:
     tool_calls: list[str] = field(default_factory=list)
     interrupted: bool = False
     turn_rule: str = ""
+    stt_speculative: bool = False  # the transcript came from a decode started during the pause
 
     @property
     def voice_to_voice_ms(self) -> float | None:
@@ -76,15 +83,17 @@ class TurnMetrics:
             "tool_calls": self.tool_calls,
             "interrupted": self.interrupted,
             "turn_rule": self.turn_rule,
+            "stt_speculative": self.stt_speculative,
         }
 
 
 @dataclass(frozen=True)
 class ConversationConfig:
-    # Barge-in in two steps: a few frames of caller speech over the agent *pause* its audio at once
-    # (the caller hears the agent stop within ~150 ms), and if the speech is confirmed after
+    # Barge-in in two steps: a few loud frames from the caller over the agent *pause* its audio at
+    # once (the caller hears the agent stop within ~150 ms), and if the VAD confirms speech after
     # barge_in_min_speech_s the reply is dropped; otherwise (a cough, an "ajá") it resumes.
     barge_in_onset_frames: int = 2
+    barge_in_onset_window: int = 3  # ...loud frames out of this many (speech onsets flicker)
     # The onset check looks at single 20 ms frames, where the echo of a loud syllable can sit 8 dB
     # above the echo's average: it asks for more headroom than the confirmation does.
     onset_margin_db: float = 12.0
@@ -92,6 +101,9 @@ class ConversationConfig:
     # The line may return the agent's own voice (hybrid or acoustic echo, typically 20-40 dB down).
     # Speech quieter than the agent's level minus this margin, while the agent talks, is echo.
     echo_margin_db: float = 18.0
+    # Start recognising the utterance after this much pause (None: only at the end of the turn).
+    # Shorter than the segmenter's hang-over, so the decode overlaps the wait for the turn's end.
+    speculate_after_s: float | None = 0.1
 
 
 TurnSink = Callable[[TurnMetrics], Awaitable[None]]
@@ -129,15 +141,17 @@ class Conversation:
         self._loop = asyncio.get_running_loop()
         self._speaking: asyncio.Task[None] | None = None
         self._pending_turn: asyncio.Task[None] | None = None
+        self._speculation: asyncio.Task[Transcript] | None = None
         self._barge_check: asyncio.TimerHandle | None = None
         self._agent_done_at = self._loop.time()
         self._reprompts = 0
         self.turns: list[TurnMetrics] = []
         self.barge_ins: list[float] = []  # loop times at which the caller cut the agent off
         self.echo_rejections = 0
+        self.speculations_dropped = 0  # decodes started in a pause the caller then talked through
         self._segment_is_echo = False
         self._segment_echo_ref_dbfs = -math.inf
-        self._onset_frames = 0
+        self._onset: deque[bool] = deque(maxlen=self._config.barge_in_onset_window)
         self._ducked_at: float | None = None
         self.false_alarms = 0  # pauses that resumed: speech over the agent that was not a barge-in
         self._playing_level_dbfs = -math.inf
@@ -162,6 +176,7 @@ class Conversation:
                 if frame is not None:
                     for event in self._segmenter.push(frame, self._loop.time()):
                         self._on_segment(event)
+                    self._speculate()
                     self._watch_for_barge_in(frame)
                 await self._check_no_input()
             if self._speaking is not None:  # let the farewell finish
@@ -174,6 +189,7 @@ class Conversation:
 
     def _on_segment(self, event: SpeechStarted | SpeechEnded) -> None:
         if isinstance(event, SpeechStarted):
+            self._speculation = None
             # Speech that starts while the agent talks may be its echo: judged by level at the end.
             self._segment_is_echo = False
             self._segment_echo_ref_dbfs = self._playing_level_dbfs if self._is_agent_speaking() else -math.inf
@@ -187,17 +203,40 @@ class Conversation:
             if clip is not None and rms_dbfs(clip.pcm) < self._segment_echo_ref_dbfs - self._config.echo_margin_db:
                 self._segment_is_echo = True
                 self.echo_rejections += 1
+            speculation, self._speculation = self._speculation, None
             if clip is not None and not self._is_agent_speaking() and not self._segment_is_echo:
-                self._pending_turn = asyncio.create_task(self._finish_turn(clip, event.at_s))
+                self._pending_turn = asyncio.create_task(self._finish_turn(clip, event.at_s, speculation))
+
+    def _speculate(self) -> None:
+        """Decode the utterance so far once the caller pauses; forget it if they go on."""
+        after = self._config.speculate_after_s
+        if after is None or not self._segmenter.speaking:
+            return
+        if self._segmenter.last_frame_speech:
+            if self._speculation is not None:
+                self._speculation = None  # stale now; the worker finishes it, nobody waits for it
+                self.speculations_dropped += 1
+            return
+        if (self._speculation is None and self._segmenter.trailing_silence_s >= after - 1e-9
+                and not self._stt.busy and not self._is_agent_speaking()):
+            clip = self._segmenter.utterance()
+            if clip is not None:
+                self._speculation = asyncio.create_task(self._stt.transcribe(clip))
+                self._speculation.add_done_callback(_consume_exception)
 
     def _watch_for_barge_in(self, frame: np.ndarray) -> None:
-        """Pause the agent on the first frames of caller speech louder than the agent's echo."""
+        """Pause the agent when most of the last few frames are louder than its echo could be.
+
+        Level alone decides the pause: the VAD flags speech 30-60 ms after it starts, and through
+        Asterisk that delay would push the stop past 150 ms. A pause costs nothing if wrong (it
+        resumes); the VAD-based confirmation decides whether the reply is really dropped.
+        """
         if not self._is_agent_speaking() or self._ducked_at is not None:
-            self._onset_frames = 0
+            self._onset.clear()
             return
-        loud = rms_dbfs(frame) >= self._playing_level_dbfs - self._config.onset_margin_db
-        self._onset_frames = self._onset_frames + 1 if self._segmenter.last_frame_speech and loud else 0
-        if self._onset_frames >= self._config.barge_in_onset_frames:
+        self._onset.append(rms_dbfs(frame) >= self._playing_level_dbfs - self._config.onset_margin_db)
+        if sum(self._onset) >= self._config.barge_in_onset_frames:
+            self._onset.clear()
             self._ducked_at = self._loop.time()
             self._pacer.pause()
             self._barge_check = self._loop.call_later(self._config.barge_in_min_speech_s,
@@ -231,9 +270,15 @@ class Conversation:
     def _is_agent_speaking(self) -> bool:
         return self._speaking is not None and not self._speaking.done()
 
-    async def _finish_turn(self, clip: Any, speech_end_at: float) -> None:
+    async def _finish_turn(self, clip: Any, speech_end_at: float,
+                           speculation: asyncio.Task[Transcript] | None) -> None:
         metrics = TurnMetrics(index=len(self.turns) + 1, speech_end_at=speech_end_at)
-        transcript = await self._stt.transcribe(clip)
+        if speculation is not None:
+            # Started in the pause that turned out to end the utterance: it heard all the speech.
+            metrics.stt_speculative = True
+            transcript = await asyncio.shield(speculation)  # a resumed caller cancels the turn, not it
+        else:
+            transcript = await self._stt.transcribe(clip)
         metrics.stt_final_at = self._loop.time()
         metrics.user_text, metrics.confidence = transcript.text.strip(), round(transcript.confidence, 3)
         if not metrics.user_text:
@@ -297,6 +342,12 @@ class Conversation:
         elif action == "hang_up":
             self._say([self._agent.farewell()], metrics=None)
             self.ended_because = "no_input"
+
+
+def _consume_exception(task: asyncio.Task[Any]) -> None:
+    # A dropped speculative decode may fail unobserved; its failure shows again on the final decode.
+    if not task.cancelled():
+        task.exception()
 
 
 async def _fixed(lines: list[str]):

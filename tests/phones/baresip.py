@@ -48,6 +48,9 @@ MODULE_PATH = Path("/usr/lib/baresip/modules")
 REGISTERED = re.compile(r"\{\d+/UDP/v4\} 200 OK")
 ESTABLISHED = re.compile(r"Call established")
 CLOSED = re.compile(r"session closed|Call with .* terminated")
+# RTP ports per role, disjoint so that a LoopbackTap can pick one phone's packets out.
+DIAL_RTP_PORTS = range(20000, 21000)
+ANSWER_RTP_PORTS = range(21000, 22000)
 
 
 class BaresipError(PhoneError):
@@ -136,7 +139,7 @@ class BaresipPhone:
         account = f"<sip:{user}@{registrar};transport=udp>;auth_pass={password};regint=60;audio_codecs=PCMU"
         listen = f"127.0.0.1:{free_udp_port()}"
         # The microphone outlasts -t so the call ends by the timer, not by the file's end.
-        self._prepare(account, listen, rtp_ports="20000-20999", mic_total_s=duration_s + 5)
+        self._prepare(account, listen, rtp_ports=DIAL_RTP_PORTS, mic_total_s=duration_s + 5)
         argv = self._argv() + ["-e", f"/dial {uri}", "-t", str(max(1, round(duration_s)))]
         self._start(argv, listen)
         return self
@@ -151,7 +154,7 @@ class BaresipPhone:
         host, port = listen.rsplit(":", 1)
         if udp_port_bound(host, int(port)):
             raise BaresipError(f"UDP {listen} is already in use (a leftover sipp or baresip? `ss -lunp`)")
-        self._prepare(account, listen, rtp_ports="21000-21999", mic_total_s=hangup_after_s)
+        self._prepare(account, listen, rtp_ports=ANSWER_RTP_PORTS, mic_total_s=hangup_after_s)
         self._start(self._argv(), listen)
         return self
 
@@ -215,7 +218,7 @@ class BaresipPhone:
         return f"workdir: {self.workdir}\n--- baresip log (tail) ---\n" + "\n".join(lines[-60:])
 
     # ------------------------------------------------------------------ internals
-    def _prepare(self, account: str, listen: str, *, rtp_ports: str, mic_total_s: float) -> None:
+    def _prepare(self, account: str, listen: str, *, rtp_ports: range, mic_total_s: float) -> None:
         if self._proc is not None:
             raise BaresipError("this BaresipPhone already ran; make a new one per call")
         if not shutil.which("baresip"):
@@ -234,7 +237,7 @@ class BaresipPhone:
                     f"sip_listen {listen}",
                     "sip_transports udp",
                     "net_interface 127.0.0.1",
-                    f"rtp_ports {rtp_ports}",
+                    f"rtp_ports {rtp_ports.start}-{rtp_ports.stop - 1}",
                     f"audio_source aufile,{mic}",
                     "audio_srate 8000",
                     "audio_channels 1",

@@ -90,6 +90,8 @@ async def test_two_turns_are_answered_with_all_latency_marks(engines, tmp_path):
     assert [t.index for t in turns] == [1, 2]
     assert "persona" in turns[0].user_text.lower() and "dinero" in turns[1].user_text.lower()
     assert turns[0].agent_spoken == ["Claro, le comunico con una persona."]
+    # Recognition started in the pause that ended each turn, so it was done early.
+    assert all(t.stt_speculative for t in turns), [t.as_dict() for t in turns]
     for turn in turns:
         marks = turn.as_dict()
         assert 0 < marks["stt_final_ms"] <= marks["agent_first_output_ms"] <= marks["tts_first_audio_ms"]
@@ -98,6 +100,26 @@ async def test_two_turns_are_answered_with_all_latency_marks(engines, tmp_path):
     # The LLM saw the conversation so far, greeting included.
     assert [m["role"] for m in server.requests[1]["messages"]] == ["system", "assistant", "user", "assistant",
                                                                     "user"]
+
+
+async def test_a_pause_inside_a_turn_drops_the_speculative_transcript(engines, tmp_path):
+    """A 200 ms pause starts a speculative decode; the caller goes on, so the turn hears both parts."""
+    first = _speech(tmp_path, "Quiero hablar", "a")
+    rest = _speech(tmp_path, "con una persona.", "b")
+    first = first[: int(speech_segments(AudioClip(first, 8000))[-1][1] * 8000) + 160]  # no trailing silence
+    rest = rest[max(0, int(speech_segments(AudioClip(rest, 8000))[0][0] * 8000) - 160):]  # nor leading
+    sent: list = []
+    async with ScriptedOpenAIServer([ScriptedReply(text="Claro.")]).running() as server:
+        conv, pacer, llm, turns = _conversation(engines, server, sent, no_input=NoInputPolicy(timeout_s=30))
+        runner = asyncio.create_task(conv.run())
+        await Line(conv).play([3.0, first, 0.2, rest, 3.5])
+        runner.cancel()
+        await pacer.stop()
+        await llm.aclose()
+    assert len(turns) == 1, [t.as_dict() for t in turns]
+    assert conv.speculations_dropped >= 1
+    text = turns[0].user_text.lower()
+    assert "quiero" in text and "persona" in text
 
 
 async def test_caller_speech_during_a_reply_interrupts_it(engines, tmp_path):
