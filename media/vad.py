@@ -72,14 +72,28 @@ VAD_NAMES = ("silero", "webrtc")
 DEFAULT_VAD = "silero"
 
 
-def make_vad(name: str = DEFAULT_VAD) -> VoiceActivityDetector:
-    """A fresh detector by name ("silero" | "webrtc"); one per audio stream, Silero is stateful."""
+def make_vad(name: str = DEFAULT_VAD, sample_rate: int | None = None) -> VoiceActivityDetector:
+    """A fresh detector by name ("silero" | "webrtc"); one per audio stream, Silero is stateful.
+
+    With ``sample_rate`` the detector is primed for that rate: Silero's first inference builds its
+    ONNX session (~100 ms measured), which must happen here (call this in a worker thread), not on
+    the first frame of a live call, where it would hold up every call's 20 ms clock.
+    """
     key = name.strip().lower()
+    vad: VoiceActivityDetector
     if key == "silero":
-        return SileroVad()
-    if key == "webrtc":
-        return WebRtcVad()
-    raise ValueError(f"unknown VAD {name!r}; expected one of {', '.join(VAD_NAMES)}")
+        vad = SileroVad()
+    elif key == "webrtc":
+        vad = WebRtcVad()
+    else:
+        raise ValueError(f"unknown VAD {name!r}; expected one of {', '.join(VAD_NAMES)}")
+    if sample_rate is not None:
+        for _ in range(2):  # Silero runs once per 32 ms window: two 20 ms frames fill one
+            vad.is_speech(np.zeros(sample_rate // 50, dtype=np.int16), sample_rate)
+        reset = getattr(vad, "reset", None)
+        if callable(reset):
+            reset()
+    return vad
 
 
 def rms_dbfs(pcm: np.ndarray) -> float:

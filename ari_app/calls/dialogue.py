@@ -60,8 +60,8 @@ class ConversationFactory:
     async def new(
         self, pacer: RtpPacer, *, on_turn: TurnSink, on_tool_call: ToolSink | None = None
     ) -> Conversation:
-        # Loading a VAD model takes tens of ms: off the event loop, where other calls' pacers run.
-        vad = await asyncio.to_thread(make_vad, self._settings.vad)
+        # Loading a VAD model takes ~100 ms: off the event loop, where other calls' pacers run.
+        vad = await asyncio.to_thread(make_vad, self._settings.vad, pacer.codec.sample_rate)
         return Conversation(
             pacer=pacer,
             tts=self._tts,

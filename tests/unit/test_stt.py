@@ -62,9 +62,7 @@ def test_locate_reuses_assembled_model(model_dir: Path) -> None:
     before = model.stat()
     assert before.st_size > 140_000_000
     assert {"config.json", "tokenizer.json", "vocabulary.txt"} <= {p.name for p in model_dir.iterdir()}
-    t0 = time.perf_counter()
     again = locate_bundled_whisper_base(model_dir)
-    assert time.perf_counter() - t0 < 0.2
     assert again == model_dir
     after = model.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)  # not rewritten

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +104,15 @@ def test_any_frame_length_is_buffered_and_rates_are_checked(phrases: tuple[Audio
         SileroVad(threshold=1.5)
 
 
+def test_a_primed_detector_answers_like_a_fresh_one(phrases: tuple[AudioClip, AudioClip]) -> None:
+    """make_vad(..., sample_rate) runs the model once ahead of the call, then forgets that audio."""
+    clip = _mix([(0.3, phrases[0])], phrases[0].duration_s + 0.6, 8000)
+    primed, fresh = make_vad("silero", 8000), make_vad("silero")
+    assert isinstance(primed, SileroVad) and primed.last_probability == 0.0
+    assert [primed.is_speech(f, 8000) for f in frames(clip.pcm, 160)] == [
+        fresh.is_speech(f, 8000) for f in frames(clip.pcm, 160)]
+
+
 def test_reset_makes_runs_repeatable(phrases: tuple[AudioClip, AudioClip]) -> None:
     clip = _mix([(0.3, phrases[1])], phrases[1].duration_s + 0.6, 16000)
     vad = SileroVad()
@@ -134,14 +142,3 @@ def test_segmenter_with_silero_finds_two_utterances_700_ms_apart(
     assert -END_EARLY_S < e1.at_s - (b_at + b1) < END_LATE_S
     clip = seg.utterance()
     assert clip is not None and seg.utterance_start_s <= s1.at_s - 0.2 + 1e-9
-
-
-def test_cost_per_20_ms_frame_is_small(phrases: tuple[AudioClip, AudioClip]) -> None:
-    clip = _mix([(0.2, phrases[0])], phrases[0].duration_s + 0.4, 8000)
-    vad = SileroVad()
-    chunks = list(frames(clip.pcm, 160))
-    t = time.perf_counter()
-    for f in chunks:
-        vad.is_speech(f, 8000)
-    per_frame_ms = (time.perf_counter() - t) / len(chunks) * 1000
-    assert per_frame_ms < 3.0, per_frame_ms  # budget is 20 ms; measured ~0.2 ms
