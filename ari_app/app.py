@@ -18,13 +18,12 @@ import aiohttp
 from ari_app.ari import AriClient, AriError, EventStream
 from ari_app.calls.call import Call, CallServices
 from ari_app.calls.dialer import OutboundDialer
-from ari_app.calls.dialogue import ConversationFactory
+from ari_app.calls.dialogue import ConversationFactory, make_tts
 from ari_app.calls.media import MediaConfig
 from ari_app.calls.stasis import CallRouter
 from ari_app.settings import Settings
 from campaigns.calls import CallLog, CallOutcome, Direction
 from campaigns.db import open_database
-from media.tts import EspeakTts
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ class CallCenterApp:
             open_database(s.database_url.get_secret_value(), max_size=s.database_pool_max)
         )
         self.call_log = CallLog(pool)
-        self.tts = await self._stack.enter_async_context(EspeakTts(voice=s.tts_voice, rate=s.tts_rate))
+        self.tts = await self._stack.enter_async_context(make_tts(s))
         await self.tts.synthesize(s.greeting)  # warm the phrase cache: the first caller waits for nothing
         conversations = None
         if s.agent_mode == "conversation":

@@ -54,9 +54,12 @@ class Settings(BaseSettings):
     originate_timeout_s: int = Field(30, validation_alias="ORIGINATE_TIMEOUT_S")
 
     # Speech.
-    tts_engine: Literal["espeak"] = Field("espeak", validation_alias="TTS_ENGINE")
-    tts_voice: str = Field("roa/es-419", validation_alias="TTS_VOICE")
-    tts_rate: int = Field(165, validation_alias="TTS_RATE")
+    tts_engine: Literal["espeak", "coqui"] = Field("espeak", validation_alias="TTS_ENGINE")
+    tts_voice: str = Field("roa/es-419", validation_alias="TTS_VOICE")  # espeak voice; Coqui speaker
+    tts_rate: int = Field(165, validation_alias="TTS_RATE")  # espeak words per minute
+    tts_model_path: str = Field("", validation_alias="TTS_MODEL_PATH")  # Coqui model directory
+    tts_device: str = Field("cpu", validation_alias="TTS_DEVICE")  # Coqui: cpu | cuda
+    tts_speaker: str = Field("", validation_alias="TTS_SPEAKER")  # Coqui multi-speaker models
     greeting: str = Field(
         "Hola, le habla el asistente virtual de cobranza. Esta llamada puede ser grabada.",
         validation_alias="GREETING",
@@ -84,6 +87,9 @@ class Settings(BaseSettings):
             raise ValueError(f"RTP port range {self.rtp_port_min}-{self.rtp_port_max} is not valid")
         if not urlsplit(self.ari_url).scheme.startswith("http"):
             raise ValueError(f"ARI_URL must be http(s)://host:port, got {self.ari_url!r}")
+        if self.tts_engine == "coqui" and not self.tts_model_path:
+            raise ValueError("TTS_ENGINE=coqui needs TTS_MODEL_PATH: the directory of a Coqui model "
+                             "(config.json + model.pth); models are never downloaded at run time")
         return self
 
     @property

@@ -1,4 +1,6 @@
-"""Text-to-speech: the engine protocol and the pyttsx3/espeak-ng implementation.
+"""Text-to-speech: the engine protocol, the phrase cache and the pyttsx3/espeak-ng engine.
+
+The other engine, Coqui TTS, is :mod:`media.tts_coqui` (an optional extra: it needs torch).
 
 pyttsx3 is blocking and not thread-safe, so each :class:`EspeakTts` runs every engine call on one
 dedicated worker thread and the asyncio loop only awaits futures.
@@ -16,12 +18,15 @@ What pyttsx3 2.99's espeak driver really does (measured here, see also LAB.md):
   ``pyttsx3.init("espeak")`` hands every caller in the process the same engine. Two instances with
   their own worker threads would therefore race on it; :data:`_ESPEAK_LOCK` serialises them. It is
   the only module-level object here and it mirrors that real constraint.
-* The driver prints ``Audio saved to <file>`` on stdout for every synthesis; harmless noise.
+* The driver prints ``Audio saved to <file>`` on stdout for every synthesis; the driver module's
+  ``print`` is pointed at a debug log instead (see :func:`_quiet_driver`), as stdout belongs to the
+  application.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import tempfile
 import threading
@@ -33,7 +38,9 @@ from typing import Any, Protocol, Self, runtime_checkable
 
 from media.audio import AudioClip, read_wav
 
-__all__ = ["EspeakTts", "TtsEngine", "TtsError", "spanish_voices"]
+__all__ = ["EspeakTts", "PhraseCache", "TtsEngine", "TtsError", "spanish_voices"]
+
+log = logging.getLogger(__name__)
 
 #: Guards libespeak-ng, which exists once per process whatever pyttsx3 objects wrap it.
 # What was last applied to the process's one pyttsx3 engine (guarded by _ESPEAK_LOCK).
@@ -56,6 +63,38 @@ class TtsEngine(Protocol):
     name: str
 
     async def synthesize(self, text: str) -> AudioClip: ...
+
+
+class PhraseCache:
+    """A small LRU of synthesised clips: fixed phrases (greeting, legal notice) are spoken often."""
+
+    def __init__(self, size: int = 32) -> None:
+        if size < 0:
+            raise ValueError(f"cache size must be >= 0, got {size}")
+        self.size = size
+        self._clips: OrderedDict[tuple[Any, ...], AudioClip] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[Any, ...]) -> AudioClip | None:
+        clip = self._clips.get(key)
+        if clip is None:
+            self.misses += 1
+            return None
+        self._clips.move_to_end(key)
+        self.hits += 1
+        return clip
+
+    def put(self, key: tuple[Any, ...], clip: AudioClip) -> None:
+        if self.size == 0:
+            return
+        self._clips[key] = clip
+        self._clips.move_to_end(key)
+        while len(self._clips) > self.size:
+            self._clips.popitem(last=False)
+
+    def clear(self) -> None:
+        self._clips.clear()
 
 
 def _languages(voice: Any) -> list[str]:
@@ -120,18 +159,15 @@ class EspeakTts:
         self._wanted_voice = voice
         self._rate = rate
         self._volume = volume
-        self._cache_size = cache_size
         self._warm_up = warm_up
         self._timeout_s = timeout_s
-        self._cache: OrderedDict[tuple[str, str, int], AudioClip] = OrderedDict()
+        self.cache = PhraseCache(cache_size)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="espeak-tts")
         self._engine: Any = None  # touched only on the worker thread
         self._voice: str | None = None
         self._start_lock = asyncio.Lock()
         self._closed = False
         self.warm_up_s: float | None = None
-        self.cache_hits = 0
-        self.cache_misses = 0
         self.cancelled_attempts = 0  # utterances pyttsx3 cancelled and we retried (should stay 0)
 
     @property
@@ -189,18 +225,11 @@ class EspeakTts:
             await self.start()
         assert self._voice is not None
         key = (text, self._voice, self._rate)
-        cached = self._cache.get(key)
-        if cached is not None:
-            self._cache.move_to_end(key)
-            self.cache_hits += 1
+        if (cached := self.cache.get(key)) is not None:
             return cached
-        self.cache_misses += 1
         loop = asyncio.get_running_loop()
         clip = await loop.run_in_executor(self._executor, self._synthesize_blocking, text)
-        if self._cache_size > 0:
-            self._cache[key] = clip
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+        self.cache.put(key, clip)
         return clip
 
     async def aclose(self) -> None:
@@ -208,7 +237,7 @@ class EspeakTts:
         if self._closed:
             return
         self._closed = True
-        self._cache.clear()
+        self.cache.clear()
         await asyncio.get_running_loop().run_in_executor(None, self._shutdown_blocking)
 
     # -- worker-thread side ------------------------------------------------------------------
@@ -229,6 +258,7 @@ class EspeakTts:
                 self._engine = pyttsx3.init("espeak")
             except Exception as exc:  # missing libespeak-ng.so.1 surfaces as OSError/RuntimeError
                 raise TtsError(f"cannot start pyttsx3 with espeak-ng: {exc}") from exc
+            _quiet_driver()
             return _resolve_voice(self._engine, self._wanted_voice)
 
     def _synthesize_blocking(self, text: str) -> AudioClip:
@@ -286,6 +316,19 @@ class EspeakTts:
             finally:
                 engine.disconnect(token)
         return bool(outcome.get("completed", False))
+
+
+def _quiet_driver() -> None:
+    """Send the espeak driver's ``print`` calls ("Audio saved to ...") to the debug log.
+
+    A module global named ``print`` shadows the builtin for that module only, so nothing else in
+    the process is affected (unlike swapping ``sys.stdout``, which every thread shares).
+    """
+    try:
+        from pyttsx3.drivers import espeak as driver
+    except ImportError:
+        return
+    driver.print = lambda *args, **_: log.debug("pyttsx3: %s", " ".join(map(str, args)))
 
 
 def _wait_espeak_idle(limit_s: float = 1.0) -> None:

@@ -17,7 +17,8 @@ from media.llm import ChatLlm
 from media.pacer import RtpPacer
 from media.segmenter import SpeechSegmenter
 from media.stt import SttEngine, WhisperStt
-from media.tts import TtsEngine
+from media.tts import EspeakTts, TtsEngine
+from media.tts_coqui import CoquiTts
 from media.turn import NoInputPolicy
 from media.vad import make_vad
 
@@ -26,6 +27,14 @@ SYSTEM_PROMPT = (
     "Responde en frases cortas, adecuadas para ser leídas en voz alta por teléfono. "
     "No inventes montos ni fechas que no te hayan dado."
 )
+
+
+def make_tts(settings: Settings) -> EspeakTts | CoquiTts:
+    """The configured TTS engine, to be entered with ``async with`` (it loads there, once)."""
+    if settings.tts_engine == "coqui":
+        return CoquiTts(settings.tts_model_path, device=settings.tts_device,
+                        speaker=settings.tts_speaker or None)
+    return EspeakTts(voice=settings.tts_voice, rate=settings.tts_rate)
 
 
 class ConversationFactory:

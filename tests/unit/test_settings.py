@@ -52,6 +52,13 @@ def test_bad_rtp_port_range_is_a_clear_error(monkeypatch):
         Settings()
 
 
+def test_coqui_without_a_model_path_is_a_clear_error(monkeypatch):
+    _env(monkeypatch, TTS_ENGINE="coqui")
+    monkeypatch.delenv("TTS_MODEL_PATH", raising=False)
+    with pytest.raises(ValueError, match="TTS_ENGINE=coqui needs TTS_MODEL_PATH"):
+        Settings()
+
+
 def test_websocket_url_follows_the_rest_url(monkeypatch):
     _env(monkeypatch, ARI_URL="https://pbx.example:8089/")
     assert Settings().ari_ws_url == "wss://pbx.example:8089/ari/events"

@@ -109,10 +109,10 @@ async def test_lru_cache_for_fixed_phrases() -> None:
         await tts.synthesize("Hola, buenos días.")  # refresh: now most recent
         await tts.synthesize("Tercera frase.")  # evicts "Aviso legal."
         assert await tts.synthesize("Hola, buenos días.") is greeting
-        assert tts.cache_hits == 3
-        misses = tts.cache_misses
+        assert tts.cache.hits == 3
+        misses = tts.cache.misses
         await tts.synthesize("Aviso legal.")
-        assert tts.cache_misses == misses + 1
+        assert tts.cache.misses == misses + 1
 
 
 async def test_voice_selection_and_errors() -> None:
@@ -131,3 +131,10 @@ async def test_voice_selection_and_errors() -> None:
         await tts.synthesize("Hola.")
     with pytest.raises(ValueError):
         EspeakTts(rate=0)
+
+
+async def test_synthesis_prints_nothing_on_stdout(capfd: pytest.CaptureFixture[str]) -> None:
+    """pyttsx3's driver prints "Audio saved to ..." per synthesis; stdout belongs to the app."""
+    async with EspeakTts() as tts:
+        await tts.synthesize("Buenas tardes, ¿cómo está?")
+    assert capfd.readouterr().out == ""
