@@ -148,6 +148,7 @@ class Conversation:
         self.turns: list[TurnMetrics] = []
         self.barge_ins: list[float] = []  # loop times at which the caller cut the agent off
         self.echo_rejections = 0
+        self.unrecognised = 0  # utterances the recogniser returned no words for
         self.speculations_dropped = 0  # decodes started in a pause the caller then talked through
         self._segment_is_echo = False
         self._segment_echo_ref_dbfs = -math.inf
@@ -282,7 +283,10 @@ class Conversation:
         metrics.stt_final_at = self._loop.time()
         metrics.user_text, metrics.confidence = transcript.text.strip(), round(transcript.confidence, 3)
         if not metrics.user_text:
-            return  # noise the VAD took for speech: not a turn
+            # Noise the VAD took for speech, or words Whisper could not make out: not a turn.
+            self.unrecognised += 1
+            log.info("speech of %.1f s gave no transcript (%d so far)", clip.duration_s, self.unrecognised)
+            return
         decision = self._turns.decide(metrics.user_text)
         metrics.turn_rule = decision.reason
         remaining = decision.wait_s - (self._loop.time() - speech_end_at)

@@ -9,27 +9,19 @@ can cut short; they are checked for what they can show: the reply was cut short.
 
 from __future__ import annotations
 
-import numpy as np
-
 from ari_app.app import CallCenterApp
 from media.audio import AudioClip, read_wav
-from media.g711 import CODECS
 from media.tts import EspeakTts
-from media.vad import rms_dbfs, speech_segments
+from media.vad import speech_segments
 from tests.integration.conftest import app_settings, last_inbound_record
 from tests.phones.audio import make_caller_script
 from tests.phones.baresip import DIAL_RTP_PORTS, BaresipPhone
-from tests.phones.wiretap import LoopbackTap, TappedPacket
+from tests.phones.wiretap import LoopbackTap, loud_times, stream_pcm
 from tests.standins.openai_server import ScriptedOpenAIServer, ScriptedReply
 
 QUIET_DBFS = -45.0  # the agent's speech sits near -20 dBFS; the pacer's silence decodes to zero
 QUESTION, INTERRUPTION = "No tengo dinero.", "Quiero hablar con una persona ahora mismo, por favor."
 REPLY = "Entiendo su situación. " + "Le voy a explicar con calma las opciones de pago que tenemos. " * 5
-
-
-def _audio(packets: list[TappedPacket]) -> np.ndarray:
-    ulaw = CODECS["ulaw"]
-    return np.concatenate([ulaw.decode(p.rtp.payload) for p in sorted(packets, key=lambda p: p.rtp.sequence)])
 
 
 async def test_caller_interrupts_the_agent_mid_sentence(database_url, tmp_path):
@@ -50,12 +42,11 @@ async def test_caller_interrupts_the_agent_mid_sentence(database_url, tmp_path):
     assert len(sent) > 900 and len(heard) > 900, (len(sent), len(heard))
 
     # The interruption's onset: the start of the phone's second utterance on the wire.
-    spoken = speech_segments(AudioClip(_audio(sent), 8000))
+    spoken = speech_segments(AudioClip(stream_pcm(sent), 8000))
     assert len(spoken) >= 2, spoken
     onset = sent[0].at_s + spoken[1][0]
     # The agent was talking when the caller started, and fell quiet within 150 ms.
-    ulaw = CODECS["ulaw"]
-    loud = [p.at_s for p in heard if rms_dbfs(ulaw.decode(p.rtp.payload)) > QUIET_DBFS]
+    loud = loud_times(heard, QUIET_DBFS)
     assert any(onset - 0.2 < t < onset for t in loud), "the agent was not speaking at the interruption"
     after = [t - onset for t in loud if onset <= t < onset + 1.0]
     stopped_after = (max(after) + 0.02) if after else 0.0  # a packet carries the 20 ms after its stamp

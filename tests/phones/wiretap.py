@@ -8,7 +8,8 @@ clock that lines the two directions up.
 
     with LoopbackTap(ports=range(20000, 21000)) as tap:
         ...the call...
-    sent, heard = tap.streams()  # each a list of (time_s, RtpPacket)
+    sent, heard = tap.streams()  # each a list of TappedPacket (kernel time, ports, RTP packet)
+    loud = loud_times(heard)      # when the phone received audible audio
 """
 
 from __future__ import annotations
@@ -19,11 +20,16 @@ import threading
 from dataclasses import dataclass
 from typing import Self
 
+import numpy as np
+
+from media.g711 import CODECS, Codec
 from media.rtp import RtpError, RtpPacket
+from media.vad import rms_dbfs
 
 _ETH_P_IP = 0x0800
 _PACKET_HOST = 0  # loopback shows each packet twice (outgoing and host): keep one
 _SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+_AUDIO_PAYLOAD_TYPES = {codec.payload_type for codec in CODECS.values()}
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,9 @@ class LoopbackTap:
         try:
             rtp = RtpPacket.parse(data[header + 8:])
         except RtpError:
-            return None  # SIP or RTCP on a neighbouring port
+            return None  # SIP on a neighbouring port
+        if rtp.payload_type not in _AUDIO_PAYLOAD_TYPES:
+            return None  # RTCP (200-204 parse as RTP with PT 72-76), DTMF events
         at = next((struct.unpack("qq", d[:16]) for level, kind, d in ancillary
                    if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS), None)
         if at is None:
@@ -98,3 +106,16 @@ class LoopbackTap:
         sent = [p for p in packets if p.src_port in self._ports]
         heard = [p for p in packets if p.dst_port in self._ports]
         return sent, heard
+
+
+def stream_pcm(packets: list[TappedPacket], codec: Codec = CODECS["ulaw"]) -> np.ndarray:
+    """The audio of one direction, in arrival order (loopback neither loses nor reorders)."""
+    if not packets:
+        return np.zeros(0, dtype=np.int16)
+    return np.concatenate([codec.decode(p.rtp.payload) for p in packets])
+
+
+def loud_times(packets: list[TappedPacket], threshold_dbfs: float = -45.0,
+               codec: Codec = CODECS["ulaw"]) -> list[float]:
+    """Arrival times of the packets carrying audible audio (speech sits near -20 dBFS, silence is -inf)."""
+    return [p.at_s for p in packets if rms_dbfs(codec.decode(p.rtp.payload)) > threshold_dbfs]
