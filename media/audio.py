@@ -8,6 +8,7 @@ without a proper low-pass folds sibilants above 4 kHz back into the voice band a
 
 from __future__ import annotations
 
+import functools
 import math
 import wave
 from collections.abc import Iterator
@@ -76,6 +77,7 @@ class AudioClip:
         return cls(np.zeros(round(duration_s * sample_rate), dtype=np.int16), sample_rate)
 
 
+@functools.lru_cache(maxsize=16)
 def _polyphase_filter(up: int, down: int) -> tuple[np.ndarray, int]:
     """Taps ``h[phase, j]`` of a Kaiser-windowed sinc low-pass, one row per output phase.
 
@@ -90,6 +92,7 @@ def _polyphase_filter(up: int, down: int) -> tuple[np.ndarray, int]:
     window = np.i0(_KAISER_BETA * np.sqrt(np.clip(1.0 - (t / half) ** 2, 0.0, None))) / np.i0(_KAISER_BETA)
     h = 2.0 * fc * np.sinc(2.0 * fc * t) * window
     h /= h.sum(axis=1, keepdims=True)  # exact unity DC gain for every phase
+    h.flags.writeable = False  # cached and shared between calls (and worker threads)
     return h, half
 
 

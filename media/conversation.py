@@ -46,6 +46,7 @@ class TurnMetrics:
     user_text: str = ""
     confidence: float | None = None
     speech_end_at: float | None = None
+    end_detected_at: float | None = None  # when the segmenter's hang-over ran out
     stt_final_at: float | None = None
     agent_first_output_at: float | None = None
     tts_first_audio_at: float | None = None
@@ -73,6 +74,7 @@ class TurnMetrics:
             "index": self.index,
             "user_text": self.user_text,
             "confidence": self.confidence,
+            "end_detected_ms": since_end(self.end_detected_at),
             "stt_final_ms": since_end(self.stt_final_at),
             "agent_first_output_ms": since_end(self.agent_first_output_at),
             "tts_first_audio_ms": since_end(self.tts_first_audio_at),
@@ -97,6 +99,7 @@ class ConversationConfig:
     # The onset check looks at single 20 ms frames, where the echo of a loud syllable can sit 8 dB
     # above the echo's average: it asks for more headroom than the confirmation does.
     onset_margin_db: float = 12.0
+    onset_floor_dbfs: float = -45.0  # line noise and silence never count as an onset, whatever the margin
     barge_in_min_speech_s: float = 0.3
     # The line may return the agent's own voice (hybrid or acoustic echo, typically 20-40 dB down).
     # Speech quieter than the agent's level minus this margin, while the agent talks, is echo.
@@ -175,7 +178,9 @@ class Conversation:
                 except TimeoutError:
                     frame = None
                 if frame is not None:
-                    for event in self._segmenter.push(frame, self._loop.time()):
+                    # The frame is complete when it arrives: it started one frame length ago.
+                    start = self._loop.time() - len(frame) / self._segmenter.sample_rate
+                    for event in self._segmenter.push(frame, start):
                         self._on_segment(event)
                     self._speculate()
                     self._watch_for_barge_in(frame)
@@ -206,7 +211,7 @@ class Conversation:
                 self.echo_rejections += 1
             speculation, self._speculation = self._speculation, None
             if clip is not None and not self._is_agent_speaking() and not self._segment_is_echo:
-                self._pending_turn = asyncio.create_task(self._finish_turn(clip, event.at_s, speculation))
+                self._pending_turn = asyncio.create_task(self._finish_turn(clip, event, speculation))
 
     def _speculate(self) -> None:
         """Decode the utterance so far once the caller pauses; forget it if they go on."""
@@ -232,10 +237,11 @@ class Conversation:
         Asterisk that delay would push the stop past 150 ms. A pause costs nothing if wrong (it
         resumes); the VAD-based confirmation decides whether the reply is really dropped.
         """
-        if not self._is_agent_speaking() or self._ducked_at is not None:
-            self._onset.clear()
+        if not self._is_agent_speaking() or self._ducked_at is not None or self._playing_level_dbfs == -math.inf:
+            self._onset.clear()  # nothing audible from the agent yet (its reply is still being prepared)
             return
-        self._onset.append(rms_dbfs(frame) >= self._playing_level_dbfs - self._config.onset_margin_db)
+        threshold = max(self._playing_level_dbfs - self._config.onset_margin_db, self._config.onset_floor_dbfs)
+        self._onset.append(rms_dbfs(frame) >= threshold)
         if sum(self._onset) >= self._config.barge_in_onset_frames:
             self._onset.clear()
             self._ducked_at = self._loop.time()
@@ -271,9 +277,11 @@ class Conversation:
     def _is_agent_speaking(self) -> bool:
         return self._speaking is not None and not self._speaking.done()
 
-    async def _finish_turn(self, clip: Any, speech_end_at: float,
+    async def _finish_turn(self, clip: Any, ended: SpeechEnded,
                            speculation: asyncio.Task[Transcript] | None) -> None:
-        metrics = TurnMetrics(index=len(self.turns) + 1, speech_end_at=speech_end_at)
+        speech_end_at = ended.at_s
+        metrics = TurnMetrics(index=len(self.turns) + 1, speech_end_at=speech_end_at,
+                              end_detected_at=ended.detected_s)
         if speculation is not None:
             # Started in the pause that turned out to end the utterance: it heard all the speech.
             metrics.stt_speculative = True

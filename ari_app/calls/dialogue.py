@@ -58,6 +58,7 @@ class ConversationFactory:
                     base_url=settings.llm_base_url, api_key=settings.llm_api_key.get_secret_value() or "none",
                     model=settings.llm_model,
                 ))
+                llm.warm_up()
             yield cls(settings, tts, stt, llm)
 
     def _agent(self) -> Agent:

@@ -90,6 +90,7 @@ async def test_two_turns_are_answered_with_all_latency_marks(engines, tmp_path):
     assert [t.index for t in turns] == [1, 2]
     assert "persona" in turns[0].user_text.lower() and "dinero" in turns[1].user_text.lower()
     assert turns[0].agent_spoken == ["Claro, le comunico con una persona."]
+    assert conv.false_alarms == 0 and conv.barge_ins == []  # the agent was never paused
     # Recognition started in the pause that ended each turn, so it was done early.
     assert all(t.stt_speculative for t in turns), [t.as_dict() for t in turns]
     for turn in turns:
