@@ -259,6 +259,7 @@ class EspeakTts:
             except Exception as exc:  # missing libespeak-ng.so.1 surfaces as OSError/RuntimeError
                 raise TtsError(f"cannot start pyttsx3 with espeak-ng: {exc}") from exc
             _quiet_driver()
+            _disarm_stop(self._engine)
             return _resolve_voice(self._engine, self._wanted_voice)
 
     def _synthesize_blocking(self, text: str) -> AudioClip:
@@ -316,6 +317,20 @@ class EspeakTts:
             finally:
                 engine.disconnect(token)
         return bool(outcome.get("completed", False))
+
+
+def _disarm_stop(engine: Any) -> None:
+    """Make the espeak driver's ``stop()`` a no-op for this engine.
+
+    ``runAndWait()`` queues ``endLoop``, which calls ``driver.stop()``; if libespeak still reports
+    "playing" at that instant (the tail of the previous utterance, seen under CPU load even after
+    two idle reads), ``stop()`` arms a cancel that kills the utterance about to start. Nothing here
+    ever needs to stop espeak mid-utterance (a barge-in stops playback, not synthesis), so the
+    cancel is removed at its source; the idle wait and the retry stay as further lines of defence.
+    """
+    driver = getattr(getattr(engine, "proxy", None), "_driver", None)
+    if driver is not None and hasattr(driver, "stop"):
+        driver.stop = lambda: None
 
 
 def _quiet_driver() -> None:

@@ -326,9 +326,15 @@ class Call:
                 self.hangup_cause = self.hangup_cause or CAUSE_NORMAL_CLEARING
                 self.hangup_cause_txt = self.hangup_cause_txt or "Normal Clearing"
         if self.conversation is not None:
-            self.metrics["conversation"] = {"turns": len(self.conversation.turns),
-                                            "barge_ins": len(self.conversation.barge_ins),
-                                            "ended_because": self.conversation.ended_because or "hung_up"}
+            conversation = self.conversation
+            self.metrics["conversation"] = {"turns": len(conversation.turns),
+                                            "barge_ins": len(conversation.barge_ins),
+                                            # for tuning the barge-in and speculation thresholds per trunk:
+                                            "false_alarms": conversation.false_alarms,
+                                            "echo_rejections": conversation.echo_rejections,
+                                            "unrecognised": conversation.unrecognised,
+                                            "speculations_dropped": conversation.speculations_dropped,
+                                            "ended_because": conversation.ended_because or "hung_up"}
             self.record("conversation_ended", self.metrics["conversation"])
         if self.media.session is not None:
             self.metrics["rtp_in"] = self.media.session.stats.as_dict()

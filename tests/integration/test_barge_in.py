@@ -37,6 +37,7 @@ async def test_caller_interrupts_the_agent_mid_sentence(database_url, tmp_path):
                 result = await phone.adial("sip:7000@127.0.0.1", duration_s=20)
             record = await last_inbound_record(app)
             turns = await app.call_log.turns(record.id)
+            events = await app.call_log.events(record.id)
     assert result.established, f"phone could not call in; log: {result.log}"
     sent, heard = tap.streams()
     assert len(sent) > 900 and len(heard) > 900, (len(sent), len(heard))
@@ -66,6 +67,8 @@ async def test_caller_interrupts_the_agent_mid_sentence(database_url, tmp_path):
     assert abs(played_s - said_s) < 0.7, (played_s, said_s, first["agent_spoken"])
     # ... and the caller's interruption became the next turn.
     assert "persona" in turns[1]["user_text"].lower()
+    summary = next(e.data for e in events if e.kind == "conversation_ended")
+    assert summary["barge_ins"] == 1 and summary["turns"] == 2, summary
 
     # The phone's own recording of what it heard: the reply lasted about as long as what was played,
     # far less than the whole reply.
