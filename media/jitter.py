@@ -91,12 +91,12 @@ class JitterBuffer:
 
     def push(self, sequence: int, ssrc: int, pcm: np.ndarray, now: float) -> list[JitterFrame]:
         """One received packet's decoded audio; returns the frames now ready, in order."""
-        if self._expected is None or ssrc != self._ssrc:
-            out = self._drain_all() if self._expected is not None else []
-            if self._expected is not None:
-                self.stats.resyncs += 1
-            self._ssrc, self._expected = ssrc, sequence
-            return out + self._deliver(sequence, pcm)
+        if self._expected is None:
+            self._ssrc = ssrc
+            return self._deliver(sequence, pcm)
+        if ssrc != self._ssrc:
+            self._ssrc = ssrc
+            return self._resync(sequence, pcm)
         ahead = (sequence - self._expected) & 0xFFFF
         if ahead == 0:
             return self._deliver(sequence, pcm) + self._drain_ready(reordered=True)
