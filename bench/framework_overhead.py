@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import percentile
 from media.agent import FallbackAgent, LlmAgent
 from media.audio import AudioClip, read_wav, resample
 from media.conversation import Conversation, TurnMetrics
@@ -90,10 +91,6 @@ def llm_server_in_another_process(replies: list[ScriptedReply]) -> Iterator[str]
         stop.set()
         server.join(5)
 
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def one_call(turns: int, speech: np.ndarray, tts: EspeakTts, llm: ChatLlm) -> list[TurnMetrics]:
@@ -164,7 +161,7 @@ def main() -> None:
     print(f"framework overhead per turn: {len(turns)} turns, {args.calls} concurrent call(s), inference excluded")
     print(f"{'':<42}{'median':>8}{'p99':>8}{'max':>8}  (ms)")
     for name, values in rows:
-        print(f"{name:<42}{statistics.median(values):>8.2f}{_percentile(values, 0.99):>8.2f}{max(values):>8.2f}")
+        print(f"{name:<42}{statistics.median(values):>8.2f}{percentile(values, 0.99):>8.2f}{max(values):>8.2f}")
     print("target: p99 <= 10 ms. The LLM exchange runs against a stand-in in another process; with a real")
     print("endpoint this slot is the network and the model's time to first sentence.")
 

@@ -16,13 +16,9 @@ import statistics
 
 from ari_app.app import CallCenterApp
 from ari_app.settings import Settings
+from bench import percentile
 from campaigns.calls import CallOutcome
 from tests.phones.sipp import SippCarrier
-
-
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 async def run(calls: int) -> dict[str, list[float]]:
@@ -58,7 +54,7 @@ def main() -> None:
     print(f"{'stage':<26}{'median':>9}{'p95':>9}{'max':>9}")
     for name, values in figures.items():
         if values:
-            print(f"{name:<26}{statistics.median(values):>9.1f}{_p95(values):>9.1f}{max(values):>9.1f}")
+            print(f"{name:<26}{statistics.median(values):>9.1f}{percentile(values, 0.95):>9.1f}{max(values):>9.1f}")
 
 
 if __name__ == "__main__":

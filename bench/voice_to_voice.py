@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ari_app.app import CallCenterApp
 from ari_app.settings import Settings
+from bench import percentile
 from campaigns.calls import Direction
 from media.audio import AudioClip
 from media.vad import speech_segments
@@ -37,10 +38,6 @@ PHRASES = ["Quiero hablar con una persona.", "No tengo dinero.", "No me vuelvan 
            "Sí, claro."]
 MARKS = ("stt_final_ms", "agent_first_output_ms", "tts_first_audio_ms", "voice_to_voice_ms")
 
-
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def wire_latencies(tap: LoopbackTap) -> list[float]:
@@ -92,9 +89,9 @@ def main() -> None:
     for mark in MARKS:
         values = [t[mark] for t in stored if t[mark] is not None]
         if values:
-            print(f"{mark:<24}{statistics.median(values):>9.0f}{_p95(values):>9.0f}{max(values):>9.0f}")
+            print(f"{mark:<24}{statistics.median(values):>9.0f}{percentile(values, 0.95):>9.0f}{max(values):>9.0f}")
     if wire:
-        print(f"{'on the phone line':<24}{statistics.median(wire):>9.0f}{_p95(wire):>9.0f}{max(wire):>9.0f}"
+        print(f"{'on the phone line':<24}{statistics.median(wire):>9.0f}{percentile(wire, 0.95):>9.0f}{max(wire):>9.0f}"
               f"   ({len(wire)} turns)")
     rules = [t["turn_rule"] for t in stored]
     print("end-of-turn rules:", ", ".join(f"{r}={rules.count(r)}" for r in sorted(set(rules))))
