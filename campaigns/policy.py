@@ -1,0 +1,255 @@
+"""The contact policy: may we call this debtor now, on which phone, and if not, why and until when?
+
+The user's rules (seed 000) and the law's (a `CountryProfile`) in one place, as a pure function
+of the debtor's call history and the clock, so it can be tested over simulated weeks. The dialer
+asks it before every call; the wave planner's SQL pre-selects with the same limits, and this is
+the gate that has the last word.
+
+Days are the debtor's local days; "a week" is any rolling 7 days.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from campaigns.calls import CallOutcome
+from campaigns.profile import CountryProfile, profile_for
+
+# Outcomes where the debtor did not pick up: these count towards "3 days with no answer".
+NOT_REACHED = frozenset({CallOutcome.NO_ANSWER, CallOutcome.BUSY, CallOutcome.VOICEMAIL})
+
+
+class ContactPolicyConfig(BaseModel):
+    """A campaign's contact rules (its `policy` column overrides these defaults)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    waves: tuple[time, ...] = (time(9), time(12), time(15))
+    debtors_per_day: int = Field(60, ge=1)
+    calls_per_day: int = Field(3, ge=1)
+    no_answer_days_to_exclude: int = Field(3, ge=1)
+    retry_after_no_answer_min: int = Field(60, ge=0)
+    retry_after_failure_min: int = Field(30, ge=0)
+    # The campaign's country first; more profiles (e.g. "US" for Regulation F) make it stricter.
+    profiles: tuple[str, ...] = ("CL",)
+
+    @field_validator("waves")
+    @classmethod
+    def _sorted_waves(cls, waves: tuple[time, ...]) -> tuple[time, ...]:
+        if not waves:
+            raise ValueError("a campaign needs at least one wave")
+        return tuple(sorted(set(waves)))
+
+
+class Verdict(enum.StrEnum):
+    CALL = "call"
+    DEFER = "deferred"  # not now; look again at `not_before`
+    EXCLUDE = "excluded"  # never again in this campaign (stored on the debtor)
+    FAIL = "failed"  # the job ends: no phone left to try
+    DO_NOT_CALL = "do_not_call"
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    at: datetime
+    phone_id: int
+    outcome: CallOutcome | None  # None: still open, or lost in a crash; counted all the same
+
+
+@dataclass(frozen=True, slots=True)
+class Phone:
+    id: int
+    position: int
+    usable: bool = True  # False: marked invalid / wrong number, or on the do-not-call list
+    do_not_call: bool = False
+
+
+@dataclass(slots=True)
+class DebtorState:
+    """What the policy needs to know about one debtor, loaded by the caller."""
+
+    phones: Sequence[Phone]
+    attempts: Sequence[Attempt]  # every outbound call placed to this debtor, any campaign, oldest first
+    timezone: ZoneInfo
+    last_phone_id: int | None = None
+    excluded_reason: str | None = None
+    callback_at: datetime | None = None  # the debtor asked to be called at this time
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    verdict: Verdict
+    reason: str
+    not_before: datetime | None = None
+    phone_id: int | None = None
+    law: str | None = None  # the law behind the reason, when it is a legal rule
+    detail: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def call(self) -> bool:
+        return self.verdict is Verdict.CALL
+
+
+class ContactPolicy:
+    def __init__(self, config: ContactPolicyConfig, profile: CountryProfile | None = None) -> None:
+        self.config = config
+        self.profile = profile or profile_for(config.profiles)
+
+    # ---------------------------------------------------------------- the decision
+    def decide(self, state: DebtorState, now: datetime) -> Decision:
+        cfg, prof = self.config, self.profile
+        if state.excluded_reason:
+            return Decision(Verdict.EXCLUDE, state.excluded_reason)
+        phones = [p for p in state.phones if p.usable and not p.do_not_call]
+        if not phones:
+            if any(p.do_not_call for p in state.phones):
+                return Decision(Verdict.DO_NOT_CALL, "every phone is on the do-not-call list")
+            return Decision(Verdict.FAIL, "all_phones_exhausted")
+        tz = state.timezone
+        local = now.astimezone(tz)
+        attempts = state.attempts
+        if self.no_answer_days(attempts, tz) >= cfg.no_answer_days_to_exclude:
+            return Decision(Verdict.EXCLUDE, f"no_answer_on_{cfg.no_answer_days_to_exclude}_days")
+
+        closed = self._closed(local)
+        if closed:
+            reason, law = closed
+            return self._defer(reason, self.next_open(local), law)
+
+        today = local.date()
+        placed_today = [a for a in attempts if a.at.astimezone(tz).date() == today]
+        if len(placed_today) >= cfg.calls_per_day:
+            return self._defer("daily_call_limit", self._next_day(local), None,
+                               calls_today=len(placed_today))
+
+        # A callback the debtor asked for is their consent: the contact limits give way to it,
+        # the calling hours and the daily limit above do not.
+        callback_due = state.callback_at is not None and now >= state.callback_at
+        if state.callback_at is not None and now < state.callback_at:
+            return self._defer("callback_requested", self.next_open(state.callback_at.astimezone(tz)), None)
+        if not callback_due:
+            limited = self._contact_limits(attempts, now, local)
+            if limited:
+                return limited
+
+        if attempts and not callback_due:
+            last = attempts[-1]
+            delay = self.retry_delay(last.outcome)
+            if delay and now < last.at + delay:
+                reason = "retry_delay_no_answer" if last.outcome in NOT_REACHED else "retry_delay_failure"
+                return self._defer(reason, self.next_open((last.at + delay).astimezone(tz)), None)
+
+        phone = self.next_phone(state.phones, state.last_phone_id)
+        return Decision(Verdict.CALL, "callback" if callback_due else "ok", phone_id=phone.id)
+
+    def _contact_limits(self, attempts: Sequence[Attempt], now: datetime, local: datetime) -> Decision | None:
+        prof, tz = self.profile, local.tzinfo
+        contacts = [a for a in attempts if a.outcome is CallOutcome.ANSWERED]
+        if prof.contacts_per_day is not None:
+            today = [a for a in contacts if a.at.astimezone(tz).date() == local.date()]
+            if len(today) >= prof.contacts_per_day:
+                return self._defer("daily_contact_limit", self._next_day(local), prof.laws.get("contacts_per_day"))
+        if prof.days_after_contact is not None and contacts:
+            until = contacts[-1].at + timedelta(days=prof.days_after_contact)
+            if now < until:
+                return self._defer("wait_after_contact", self.next_open(until.astimezone(tz)),
+                                   prof.laws.get("days_after_contact"))
+        week_ago = now - timedelta(days=7)
+        if prof.contacts_per_week is not None:
+            recent = [a for a in contacts if a.at > week_ago]
+            if len(recent) >= prof.contacts_per_week:
+                until = recent[-prof.contacts_per_week].at + timedelta(days=7)
+                return self._defer("weekly_contact_limit", self.next_open(until.astimezone(tz)),
+                                   prof.laws.get("contacts_per_week"))
+        if prof.attempts_per_7_days is not None:
+            recent = [a for a in attempts if a.at > week_ago]
+            if len(recent) >= prof.attempts_per_7_days:
+                until = recent[-prof.attempts_per_7_days].at + timedelta(days=7)
+                return self._defer("weekly_attempt_limit", self.next_open(until.astimezone(tz)),
+                                   prof.laws.get("attempts_per_7_days"))
+        return None
+
+    def _defer(self, reason: str, until: datetime, law: str | None, **detail: object) -> Decision:
+        return Decision(Verdict.DEFER, reason, not_before=until, law=law, detail=dict(detail))
+
+    # ---------------------------------------------------------------- the rules, one by one
+    def retry_delay(self, outcome: CallOutcome | None) -> timedelta:
+        if outcome is CallOutcome.ANSWERED:
+            return timedelta(0)  # after a conversation the contact limits decide
+        if outcome in NOT_REACHED:
+            return timedelta(minutes=self.config.retry_after_no_answer_min)
+        return timedelta(minutes=self.config.retry_after_failure_min)
+
+    @staticmethod
+    def no_answer_days(attempts: Sequence[Attempt], tz: ZoneInfo) -> int:
+        """Local days with calls and no answer, since the debtor last answered."""
+        days: dict[date, bool] = {}
+        for a in attempts:
+            if a.outcome is CallOutcome.ANSWERED:
+                days.clear()
+                continue
+            day = a.at.astimezone(tz).date()
+            if a.outcome in NOT_REACHED:
+                days.setdefault(day, True)
+        return len(days)
+
+    @staticmethod
+    def next_phone(phones: Sequence[Phone], last_phone_id: int | None) -> Phone:
+        """Rotate in order: the first usable phone after the one tried last, wrapping around.
+
+        The one tried last may have left the rotation since (found invalid): its place in the
+        order still says where to go on from.
+        """
+        ordered = sorted(phones, key=lambda p: (p.position, p.id))
+        ids = [p.id for p in ordered]
+        start = ids.index(last_phone_id) + 1 if last_phone_id in ids else 0
+        for phone in ordered[start:] + ordered[:start]:
+            if phone.usable and not phone.do_not_call:
+                return phone
+        raise ValueError("no usable phone")
+
+    def _closed(self, local: datetime) -> tuple[str, str | None] | None:
+        """Why calling is not allowed at this local time (reason, law), or None when it is."""
+        prof = self.profile
+        holiday = prof.holiday(local.date())
+        if holiday:
+            return f"holiday: {holiday}", prof.laws.get("holidays")
+        window = prof.window(local.date())
+        if window is None:
+            return f"no_calls_on_{local.strftime('%A').lower()}", prof.laws.get("calling_hours")
+        if not window.start <= local.time() < window.end:
+            return "outside_calling_hours", prof.laws.get("calling_hours")
+        return None
+
+    def is_open(self, when: datetime, tz: ZoneInfo) -> bool:
+        return self._closed(when.astimezone(tz)) is None
+
+    def next_open(self, local: datetime) -> datetime:
+        """The first moment at or after `local` (aware, in the debtor's zone) when calling is allowed."""
+        tz = local.tzinfo
+        assert isinstance(tz, ZoneInfo)
+        for _ in range(400):  # a year of days is more than any calendar closes in a row
+            day = local.date()
+            window = self.profile.window(day)
+            if window is not None and not self.profile.holiday(day):
+                start = datetime.combine(day, window.start, tz)
+                end = datetime.combine(day, window.end, tz)
+                if local < start:
+                    return start
+                if local < end:
+                    return local
+            local = datetime.combine(day + timedelta(days=1), time(0), tz)
+        raise RuntimeError(f"profile {self.profile.name} never allows a call")
+
+    def _next_day(self, local: datetime) -> datetime:
+        """The next day's first wave (or its opening, if later): where daily limits send a job."""
+        tz = local.tzinfo
+        assert isinstance(tz, ZoneInfo)
+        tomorrow = datetime.combine(local.date() + timedelta(days=1), self.config.waves[0], tz)
+        return self.next_open(tomorrow)

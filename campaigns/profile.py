@@ -1,0 +1,166 @@
+"""Country profiles: the law's limits on collection calls, as data an operator can read and adjust.
+
+Each profile is a TOML file in `campaigns/profiles/` (one per country) with the law's name next
+to every rule. A campaign runs under its country's profile, optionally combined with others (for
+example Regulation F as an international reference); combining keeps the stricter rule of each.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, time
+from importlib import resources
+from typing import Any
+
+import holidays
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ProfileError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> Window:
+        try:
+            a, b = (time.fromisoformat(part.strip()) for part in text.split("-"))
+        except ValueError as exc:
+            raise ProfileError(f"calling window {text!r} is not HH:MM-HH:MM") from exc
+        if not a < b:
+            raise ProfileError(f"calling window {text!r} ends before it starts")
+        return cls(a, b)
+
+    def intersect(self, other: Window | None) -> Window | None:
+        if other is None:
+            return None
+        start, end = max(self.start, other.start), min(self.end, other.end)
+        return Window(start, end) if start < end else None
+
+
+@dataclass(frozen=True, slots=True)
+class CountryProfile:
+    """The legal limits in force for one campaign. `None` for a limit means the law sets none."""
+
+    name: str
+    hours: tuple[Window | None, ...]  # by weekday, Monday first; None: no calls that day
+    holiday_calendars: tuple[str, ...] = ()
+    contacts_per_day: int | None = None
+    contacts_per_week: int | None = None
+    attempts_per_7_days: int | None = None
+    days_after_contact: int | None = None
+    caller_id_prefix: str | None = None
+    laws: Mapping[str, str] = field(default_factory=dict)  # rule -> the law it comes from
+
+    @classmethod
+    def from_toml(cls, data: Mapping[str, Any]) -> CountryProfile:
+        laws: dict[str, str] = {}
+        hours_table = dict(data.get("calling_hours") or {})
+        if "law" in hours_table:
+            laws["calling_hours"] = hours_table.pop("law")
+        unknown = set(hours_table) - set(WEEKDAYS)
+        if unknown:
+            raise ProfileError(f"unknown weekday(s) in calling_hours: {sorted(unknown)}")
+        hours = tuple(Window.parse(hours_table[d]) if d in hours_table else None for d in WEEKDAYS)
+
+        def rule(name: str, key: str) -> Any:
+            table = data.get(name)
+            if table is None:
+                return None
+            if "law" not in table:
+                raise ProfileError(f"rule {name!r} must name the law it comes from")
+            laws[name] = table["law"]
+            return table[key]
+
+        calendar = data.get("holiday_calendar")
+        if calendar:
+            hours_law = laws.get("calling_hours", data.get("law", ""))
+            laws["holidays"] = f"{hours_law}; calendar: public holidays of {calendar} (`holidays` package)"
+        return cls(
+            name=data.get("name", data.get("country", "?")),
+            hours=hours,
+            holiday_calendars=(calendar,) if calendar else (),
+            contacts_per_day=rule("contacts_per_day", "limit"),
+            contacts_per_week=rule("contacts_per_week", "limit"),
+            attempts_per_7_days=rule("attempts_per_7_days", "limit"),
+            days_after_contact=rule("days_after_contact", "days"),
+            caller_id_prefix=rule("caller_id", "prefix"),
+            laws=laws,
+        )
+
+    def stricter(self, other: CountryProfile) -> CountryProfile:
+        """Both profiles at once: the narrower window, the lower limit, the longer wait, all holidays."""
+
+        def low(a: int | None, b: int | None) -> int | None:
+            return b if a is None else a if b is None else min(a, b)
+
+        def high(a: int | None, b: int | None) -> int | None:
+            return b if a is None else a if b is None else max(a, b)
+
+        return CountryProfile(
+            name=f"{self.name} + {other.name}",
+            hours=tuple(a.intersect(b) if a else None for a, b in zip(self.hours, other.hours, strict=True)),
+            holiday_calendars=tuple(dict.fromkeys(self.holiday_calendars + other.holiday_calendars)),
+            contacts_per_day=low(self.contacts_per_day, other.contacts_per_day),
+            contacts_per_week=low(self.contacts_per_week, other.contacts_per_week),
+            attempts_per_7_days=low(self.attempts_per_7_days, other.attempts_per_7_days),
+            days_after_contact=high(self.days_after_contact, other.days_after_contact),
+            # A caller-id rule is per country: the campaign's own country's wins.
+            caller_id_prefix=self.caller_id_prefix or other.caller_id_prefix,
+            laws={k: "; ".join(dict.fromkeys(x for x in (self.laws.get(k), other.laws.get(k)) if x))
+                  for k in {**self.laws, **other.laws}},
+        )
+
+    def window(self, day: date) -> Window | None:
+        return self.hours[day.weekday()]
+
+    def holiday(self, day: date) -> str | None:
+        """The holiday's name when `day` is one in any of the profile's calendars."""
+        for code in self.holiday_calendars:
+            name = _calendar(code, day.year).get(day)
+            if name:
+                return f"{name} ({code})"
+        return None
+
+
+@functools.lru_cache(maxsize=64)
+def _calendar(code: str, year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays(code, years=year)
+
+
+def bundled_profiles() -> dict[str, CountryProfile]:
+    profiles = {}
+    for entry in resources.files("campaigns.profiles").iterdir():
+        if entry.name.endswith(".toml"):
+            data = tomllib.loads(entry.read_text("utf-8"))
+            profiles[data["country"]] = CountryProfile.from_toml(data)
+    return profiles
+
+
+@functools.cache
+def _bundled() -> dict[str, CountryProfile]:
+    return bundled_profiles()
+
+
+def profile_for(countries: Iterable[str]) -> CountryProfile:
+    """The combined profile of these countries (the first is the campaign's own)."""
+    known = _bundled()
+    chosen = []
+    for code in countries:
+        if code not in known:
+            raise ProfileError(f"no country profile for {code!r} (known: {', '.join(sorted(known))})")
+        chosen.append(known[code])
+    if not chosen:
+        raise ProfileError("a campaign needs at least its own country's profile")
+    combined = chosen[0]
+    for other in chosen[1:]:
+        combined = combined.stricter(other)
+    return combined
