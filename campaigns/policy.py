@@ -103,7 +103,7 @@ class ContactPolicy:
 
     # ---------------------------------------------------------------- the decision
     def decide(self, state: DebtorState, now: datetime) -> Decision:
-        cfg, prof = self.config, self.profile
+        cfg = self.config
         if state.excluded_reason:
             return Decision(Verdict.EXCLUDE, state.excluded_reason)
         phones = [p for p in state.phones if p.usable and not p.do_not_call]
@@ -227,8 +227,10 @@ class ContactPolicy:
             return "outside_calling_hours", prof.laws.get("calling_hours")
         return None
 
-    def is_open(self, when: datetime, tz: ZoneInfo) -> bool:
-        return self._closed(when.astimezone(tz)) is None
+    def closed_reason(self, local: datetime) -> str | None:
+        """Why no call may be placed at this local time (holiday, day, hours); None when one may."""
+        closed = self._closed(local)
+        return closed[0] if closed else None
 
     def next_open(self, local: datetime) -> datetime:
         """The first moment at or after `local` (aware, in the debtor's zone) when calling is allowed."""

@@ -1,0 +1,141 @@
+"""Before and after each call: ask the contact policy, and act on its answer in the database.
+
+`gate` runs when a dialer has claimed a job: it loads the debtor's phones and call history,
+asks the policy, and either returns the phone to dial (having counted the attempt on the job)
+or puts the job back / ends it and records why. `settle` runs when the call has ended: the
+outcome goes onto the job and the phone, and the policy says what happens next.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from campaigns.calls import CallOutcome
+from campaigns.campaign import Campaign
+from campaigns.policy import Attempt, ContactPolicy, DebtorState, Decision, Phone, Verdict
+from campaigns.queue import CallQueue, ClaimedJob, JobState
+
+log = logging.getLogger(__name__)
+
+# The history the policy needs reaches back at most this far (weekly limits, 3 no-answer days
+# that may be spread over weekends and holidays).
+HISTORY = timedelta(days=45)
+
+
+@dataclass(frozen=True, slots=True)
+class DialTarget:
+    """What the dialer needs to place the call the policy allowed."""
+
+    phone_id: int
+    e164: str
+    full_name: str
+    variables: dict[str, str]
+    reason: str  # "ok" or "callback"
+
+
+class ContactService:
+    def __init__(self, pool: AsyncConnectionPool, queue: CallQueue) -> None:
+        self._pool = pool
+        self._queue = queue
+
+    async def gate(self, job: ClaimedJob, campaign: Campaign, now: datetime) -> DialTarget | None:
+        """The phone to dial now, or None when the policy said no (the job is then put back or ended)."""
+        policy = ContactPolicy(campaign.policy_config)
+        async with self._pool.connection() as conn, conn.transaction():
+            state, debtor = await self._load(conn, job, campaign)
+            decision = policy.decide(state, now)
+            if not decision.call:
+                await self._apply(conn, job, decision, attempts=job.attempts)
+                return None
+            assert decision.phone_id is not None
+            await self._queue.note_dialing(conn, job.id, decision.phone_id)
+            cur = await conn.execute("SELECT e164 FROM phones WHERE id = %s", (decision.phone_id,))
+            (e164,) = await cur.fetchone()
+        variables = {k: str(v) for k, v in (debtor["variables"] or {}).items()}
+        return DialTarget(decision.phone_id, e164, debtor["full_name"], variables, decision.reason)
+
+    async def settle(self, job: ClaimedJob, campaign: Campaign, outcome: CallOutcome, phone_id: int,
+                     now: datetime) -> Decision:
+        """After the call: record the outcome, then queue the next try, or end the job, as the policy says."""
+        policy = ContactPolicy(campaign.policy_config)
+        async with self._pool.connection() as conn, conn.transaction():
+            if outcome is CallOutcome.INVALID_NUMBER:
+                await conn.execute("UPDATE phones SET status = 'invalid' WHERE id = %s", (phone_id,))
+            # A callback the debtor asked for has been made now: it is not honoured twice.
+            changes = {"last_outcome": outcome.value, "callback_at": None}
+            if outcome is CallOutcome.ANSWERED:
+                # A conversation: the agent's result (promise, callback, transfer) decides what follows;
+                # until it says otherwise the debtor was reached and this job is done.
+                await self._queue.finish(conn, job.id, JobState.DONE, "reached", **changes)
+                decision = Decision(Verdict.CALL, "reached")
+                await self._record(conn, job, "done", "reached", {"outcome": outcome.value})
+                return decision
+            state, _ = await self._load(conn, job, campaign)
+            state.callback_at = None
+            decision = policy.decide(state, now)
+            if decision.call:  # cannot normally happen right after a call (retry delays); be explicit
+                decision = Decision(Verdict.DEFER, "retry", not_before=now)
+            await self._apply(conn, job, decision, **changes)
+            return decision
+
+    # ---------------------------------------------------------------- helpers
+    async def _apply(self, conn: psycopg.AsyncConnection, job: ClaimedJob, decision: Decision, **changes) -> None:
+        detail = {**decision.detail, **({"law": decision.law} if decision.law else {})}
+        if decision.verdict is Verdict.DEFER:
+            assert decision.not_before is not None
+            await self._queue.release(conn, job.id, next_at=decision.not_before, reason=decision.reason, **changes)
+            detail["not_before"] = decision.not_before.isoformat()
+            await self._record(conn, job, "deferred", decision.reason, detail)
+            return
+        if decision.verdict is Verdict.EXCLUDE:
+            await conn.execute(
+                """UPDATE debtors SET excluded_at = coalesce(excluded_at, now()),
+                          exclusion_reason = coalesce(exclusion_reason, %s), updated_at = now()
+                    WHERE id = %s""", (decision.reason, job.debtor_id))
+            await self._queue.finish(conn, job.id, JobState.CANCELLED, decision.reason, **changes)
+        elif decision.verdict is Verdict.DO_NOT_CALL:
+            await self._queue.finish(conn, job.id, JobState.CANCELLED, decision.reason, **changes)
+        else:  # FAIL: every phone exhausted
+            await self._queue.finish(conn, job.id, JobState.FAILED, decision.reason, **changes)
+        await self._record(conn, job, decision.verdict.value, decision.reason, detail)
+        log.info("job %d (debtor %d): %s, %s", job.id, job.debtor_id, decision.verdict.value, decision.reason)
+
+    @staticmethod
+    async def _record(conn: psycopg.AsyncConnection, job: ClaimedJob, decision: str, reason: str,
+                      detail: dict) -> None:
+        await conn.execute(
+            """INSERT INTO contact_decisions (campaign_id, debtor_id, job_id, decision, reason, detail)
+               VALUES (%s, %s, %s, %s, %s, %s)""",
+            (job.campaign_id, job.debtor_id, job.id, decision, reason, Jsonb(detail)))
+
+    @staticmethod
+    async def _load(conn: psycopg.AsyncConnection, job: ClaimedJob, campaign: Campaign):
+        cur = await conn.execute(
+            """SELECT full_name, timezone, variables, exclusion_reason FROM debtors WHERE id = %s""",
+            (job.debtor_id,))
+        full_name, tz, variables, excluded = await cur.fetchone()
+        cur = await conn.execute(
+            """SELECT p.id, p.position, p.status = 'active', n.e164 IS NOT NULL
+                 FROM phones p LEFT JOIN do_not_call n ON n.e164 = p.e164
+                WHERE p.debtor_id = %s""", (job.debtor_id,))
+        phones = [Phone(i, pos, usable, dnc) for i, pos, usable, dnc in await cur.fetchall()]
+        # Every outbound call to this person counts, from any campaign: the limits protect the person.
+        cur = await conn.execute(
+            """SELECT created_at, coalesce(phone_id, 0), outcome FROM call_attempts
+                WHERE debtor_id = %s AND direction = 'outbound' AND created_at > now() - %s
+                ORDER BY created_at""", (job.debtor_id, HISTORY))
+        attempts = [Attempt(at, pid, CallOutcome(o) if o else None) for at, pid, o in await cur.fetchall()]
+        try:
+            zone = ZoneInfo(tz)
+        except (ValueError, KeyError):
+            zone = campaign.tz
+        state = DebtorState(phones=phones, attempts=attempts, timezone=zone, last_phone_id=job.last_phone_id,
+                            excluded_reason=excluded, callback_at=job.callback_at)
+        return state, {"full_name": full_name, "variables": variables}

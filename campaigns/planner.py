@@ -1,0 +1,144 @@
+"""The wave planner: at each wave, pick who to call under every limit, and queue them, once.
+
+One transaction per wave: the `waves` row (unique per campaign, local date and slot), the new
+call jobs and the count of who was held back and why. A second planner process, a restart or a
+misfired trigger that tries the same wave finds the row and does nothing; a crash before the
+commit leaves nothing, so the wave runs again whole.
+
+The selection is one set-based statement over the campaign's debtors, with the limits the
+contact policy applies per debtor (daily calls, weekly contacts, waiting after a conversation),
+so that a wave over a million debtors takes seconds. The policy still has the last word at dial
+time, per debtor (`ContactService.gate`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from campaigns.campaign import Campaign
+from campaigns.contacts import HISTORY
+from campaigns.policy import ContactPolicy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class WaveResult:
+    campaign_id: int
+    local_date: str
+    slot: str
+    wave_id: int | None  # None: this wave had already been planned
+    enqueued: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def already_planned(self) -> bool:
+        return self.wave_id is None
+
+
+_SELECT_AND_ENQUEUE = """
+WITH attempts AS (
+    SELECT debtor_id,
+           count(*) FILTER (WHERE created_at >= %(day_start)s) AS today,
+           count(*) FILTER (WHERE outcome = 'answered' AND created_at > %(now)s - interval '7 days') AS contacts_7d,
+           max(created_at) FILTER (WHERE outcome = 'answered') AS last_contact
+      FROM call_attempts
+     WHERE direction = 'outbound' AND debtor_id IS NOT NULL AND created_at > %(now)s - %(history)s
+     GROUP BY debtor_id
+), candidates AS (
+    SELECT d.id, d.due_date, d.amount_owed,
+           CASE
+             WHEN d.excluded_at IS NOT NULL THEN 'excluded'
+             WHEN EXISTS (SELECT 1 FROM call_jobs j WHERE j.campaign_id = %(cid)s AND j.debtor_id = d.id
+                            AND (j.state IN ('queued', 'claimed')
+                                 OR (j.state = 'done' AND j.updated_at >= %(day_start)s)))
+               THEN 'already_in_queue_or_reached_today'
+             WHEN NOT EXISTS (SELECT 1 FROM phones p WHERE p.debtor_id = d.id AND p.status = 'active'
+                                AND NOT EXISTS (SELECT 1 FROM do_not_call n WHERE n.e164 = p.e164))
+               THEN 'no_callable_phone'
+             WHEN coalesce(a.today, 0) >= %(calls_per_day)s THEN 'daily_call_limit'
+             WHEN %(contacts_per_week)s::int IS NOT NULL AND coalesce(a.contacts_7d, 0) >= %(contacts_per_week)s
+               THEN 'weekly_contact_limit'
+             WHEN %(days_after_contact)s::int IS NOT NULL
+                  AND a.last_contact > %(now)s - make_interval(days => %(days_after_contact)s)
+               THEN 'wait_after_contact'
+           END AS reason
+      FROM debtors d LEFT JOIN attempts a ON a.debtor_id = d.id
+     WHERE d.company_id IS NOT DISTINCT FROM %(company)s
+       AND (cardinality(%(types)s::text[]) = 0 OR d.delinquency_type = ANY (%(types)s::text[]))
+), enqueued AS (
+    INSERT INTO call_jobs (campaign_id, debtor_id, trunk, wave_id, next_at)
+    SELECT %(cid)s, id, %(trunk)s, %(wave)s, %(now)s
+      FROM candidates WHERE reason IS NULL
+     -- the most overdue first, then the largest debt
+     ORDER BY due_date NULLS LAST, amount_owed DESC NULLS LAST, id
+     LIMIT %(quota)s
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+SELECT coalesce(reason, 'eligible'), count(*) FROM candidates GROUP BY 1
+UNION ALL
+SELECT 'enqueued', count(*) FROM enqueued
+"""
+
+
+class WavePlanner:
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    async def plan(self, campaign: Campaign, now: datetime, *, slot: str | None = None) -> WaveResult:
+        """Plan the wave `slot` ('09:00'; None: a wave launched by hand now) of `campaign`'s local day."""
+        tz = campaign.tz
+        local = now.astimezone(tz)
+        slot = slot or f"manual-{local:%H:%M:%S}"
+        day_start = datetime.combine(local.date(), time(0), tz)
+        policy = ContactPolicy(campaign.policy_config)
+        profile, config = policy.profile, campaign.policy_config
+        async with self._pool.connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                """INSERT INTO waves (campaign_id, local_date, slot) VALUES (%s, %s, %s)
+                   ON CONFLICT (campaign_id, local_date, slot) DO NOTHING RETURNING id""",
+                (campaign.id, local.date(), slot))
+            row = await cur.fetchone()
+            if row is None:
+                log.info("campaign %s: wave %s %s was already planned", campaign.name, local.date(), slot)
+                return WaveResult(campaign.id, local.date().isoformat(), slot, None)
+            wave_id = row[0]
+            skipped: dict[str, int] = {}
+            enqueued = 0
+            closed = policy.closed_reason(local)
+            if campaign.status != "active":
+                skipped = {f"campaign_{campaign.status}": 1}
+            elif closed:
+                skipped = {closed: 1}
+            else:
+                cur = await conn.execute(
+                    """SELECT count(DISTINCT debtor_id) FROM call_jobs
+                        WHERE campaign_id = %s AND (created_at >= %s OR (state IN ('queued', 'claimed')
+                                                                          AND next_at < %s))""",
+                    (campaign.id, day_start, day_start + timedelta(days=1)))
+                (worked_today,) = await cur.fetchone()
+                quota = max(0, config.debtors_per_day - worked_today)
+                cur = await conn.execute(_SELECT_AND_ENQUEUE, {
+                    "cid": campaign.id, "company": campaign.company_id, "trunk": campaign.trunk, "wave": wave_id,
+                    "now": now, "day_start": day_start, "history": HISTORY, "quota": quota,
+                    "types": list(campaign.selection.delinquency_types),
+                    "calls_per_day": config.calls_per_day, "contacts_per_week": profile.contacts_per_week,
+                    "days_after_contact": profile.days_after_contact,
+                })
+                counts = dict(await cur.fetchall())
+                enqueued = counts.pop("enqueued", 0)
+                eligible = counts.pop("eligible", 0)
+                skipped = {k: v for k, v in counts.items() if v}
+                if eligible > enqueued:
+                    skipped["daily_debtor_quota"] = eligible - enqueued
+            await conn.execute("UPDATE waves SET enqueued = %s, skipped = %s WHERE id = %s",
+                               (enqueued, Jsonb(skipped), wave_id))
+        log.info("campaign %s: wave %s %s queued %d debtor(s); held back: %s",
+                 campaign.name, local.date(), slot, enqueued, skipped or "none")
+        return WaveResult(campaign.id, local.date().isoformat(), slot, wave_id, enqueued, skipped)

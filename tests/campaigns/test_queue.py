@@ -1,0 +1,112 @@
+"""The call queue on a real PostgreSQL: concurrent claimers, the trunk cap, leases, a killed claimer."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+
+import pytest
+
+from campaigns.calls import CallOutcome
+from campaigns.contacts import ContactService
+from campaigns.planner import WavePlanner
+from campaigns.queue import CallQueue, JobState, LeaseLost
+from tests.campaigns.conftest import make_campaign, seed_debtors
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+async def _enqueue(db_pool, company, n, **policy):
+    campaign = await make_campaign(db_pool, company, debtors_per_day=n, **policy)
+    await seed_debtors(db_pool, company, n, timezone=campaign.timezone)
+    result = await WavePlanner(db_pool).plan(campaign, datetime.now().astimezone())
+    assert result.enqueued == n, result
+    return campaign
+
+
+async def test_concurrent_claimers_never_take_the_same_job(db_pool, company):
+    campaign = await _enqueue(db_pool, company, 300)
+    taken: list[list[int]] = [[] for _ in range(8)]
+
+    async def claimer(i: int) -> None:
+        queue = CallQueue(db_pool, f"claimer-{i}")
+        while jobs := await queue.claim(campaign.trunk, cap=10_000, limit=7):
+            taken[i].extend(j.id for j in jobs)
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(claimer(i) for i in range(8)))
+    every = [job for jobs in taken for job in jobs]
+    assert len(every) == len(set(every)) == 300
+    assert sum(1 for jobs in taken if jobs) >= 2  # they really did share the work
+
+
+async def test_the_trunk_cap_holds_across_claimers(db_pool, company):
+    campaign = await _enqueue(db_pool, company, 40)
+    queues = [CallQueue(db_pool, f"dialer-{i}") for i in range(4)]
+    claimed = await asyncio.gather(*(q.claim(campaign.trunk, cap=5, limit=5) for q in queues))
+    assert sum(len(c) for c in claimed) == 5
+    assert await queues[0].claim(campaign.trunk, cap=5, limit=5) == []
+    # A finished call frees its channel for whoever claims next.
+    owner_index = next(i for i, c in enumerate(claimed) if c)
+    job = claimed[owner_index][0]
+    async with db_pool.connection() as conn:
+        await queues[owner_index].finish(conn, job.id, JobState.DONE, "test")
+    assert len(await queues[3].claim(campaign.trunk, cap=5, limit=5)) == 1
+
+
+async def test_a_killed_claimer_returns_its_job_after_the_lease_and_its_call_still_counts(
+        db_pool, database_url, company):
+    campaign = await _enqueue(db_pool, company, 1)
+    env = {**os.environ, "DATABASE_URL": database_url}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.campaigns.claimer", campaign.trunk, str(campaign.id), "2",
+        cwd=REPO, env=env, stdout=subprocess.PIPE)
+    try:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode().strip()
+        assert line.startswith("dialing "), line
+        job_id = int(line.split()[1])
+        proc.send_signal(signal.SIGKILL)  # mid-call: no chance to clean up
+        await asyncio.wait_for(proc.wait(), 5)
+        killed_at = time.monotonic()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+
+    survivor = CallQueue(db_pool, "survivor", lease_s=30)
+    assert await survivor.reap_expired() == 0  # the dead worker's lease still runs
+    assert await survivor.claim(campaign.trunk, cap=10, limit=10) == []
+    await asyncio.sleep(max(0.0, 2.3 - (time.monotonic() - killed_at)))
+    assert await survivor.reap_expired() == 1
+    (job,) = await survivor.claim(campaign.trunk, cap=10, limit=10)
+    assert (job.id, job.claims, job.attempts) == (job_id, 2, 1)
+
+    # The attempt the dead worker placed (row written before its originate) counts for the limits:
+    # the policy now waits the failure retry delay instead of calling again at once.
+    contacts = ContactService(db_pool, survivor)
+    assert await contacts.gate(job, campaign, datetime.now().astimezone()) is None
+    async with db_pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT state, reason, next_at > now() + interval '25 minutes' FROM call_jobs WHERE id = %s", (job_id,))
+        assert await cur.fetchone() == ("queued", "retry_delay_failure", True)
+        cur = await conn.execute("SELECT count(*), count(outcome) FROM call_attempts WHERE job_id = %s", (job_id,))
+        assert await cur.fetchone() == (1, 0)
+
+
+async def test_a_lost_lease_cannot_be_written_by_its_old_owner(db_pool, company):
+    campaign = await _enqueue(db_pool, company, 1)
+    slow = CallQueue(db_pool, "slow", lease_s=0.2)
+    (job,) = await slow.claim(campaign.trunk, cap=1, limit=1)
+    await asyncio.sleep(0.4)
+    fast = CallQueue(db_pool, "fast")
+    assert await fast.reap_expired() == 1
+    assert [j.id for j in await fast.claim(campaign.trunk, cap=1, limit=1)] == [job.id]
+    with pytest.raises(LeaseLost):
+        await slow.extend(job.id)
+    with pytest.raises(LeaseLost):
+        await ContactService(db_pool, slow).settle(job, campaign, CallOutcome.NO_ANSWER, 0,
+                                                   datetime.now().astimezone())
