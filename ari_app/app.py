@@ -10,20 +10,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from types import TracebackType
 from typing import Any, Self
 
 import aiohttp
+from psycopg_pool import AsyncConnectionPool
 
 from ari_app.ari import AriClient, AriError, EventStream
 from ari_app.calls.call import Call, CallServices
+from ari_app.calls.campaign_dialer import CampaignDialer
 from ari_app.calls.dialer import OutboundDialer
 from ari_app.calls.dialogue import ConversationFactory, make_tts
 from ari_app.calls.media import MediaConfig
 from ari_app.calls.stasis import CallRouter
 from ari_app.settings import Settings
 from campaigns.calls import CallLog, CallOutcome, Direction
+from campaigns.campaign import CampaignStore
+from campaigns.contacts import ContactService
 from campaigns.db import open_database
+from campaigns.planner import WavePlanner
+from campaigns.queue import CallQueue
+from campaigns.scheduler import WaveScheduler
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +43,8 @@ class CallCenterApp:
         self.settings = settings
         self._stack = contextlib.AsyncExitStack()
         self._events_task: asyncio.Task[None] | None = None
+        self._dialer_task: asyncio.Task[None] | None = None
+        self._waves_task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Self:
         try:
@@ -46,11 +57,21 @@ class CallCenterApp:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        # Stop taking new work first, then end the calls in progress (the dialer settles them),
+        # and only then drop the ARI events and the database.
+        for task in (self._waves_task, self._dialer_task):
+            if task is not None:
+                task.cancel()
+        shutdown = asyncio.ensure_future(self.router.shutdown())
+        for task in (self._waves_task, self._dialer_task):
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await shutdown
         if self._events_task is not None:
             self._events_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._events_task
-        await self.router.shutdown()
         await self._stack.aclose()
 
     async def _start(self) -> None:
@@ -90,6 +111,32 @@ class CallCenterApp:
             backoff_max_s=s.ari_reconnect_max_s,
         )
         self._events_task = asyncio.create_task(self.events.run(), name="ari-events")
+        self._start_campaigns(pool)
+
+    def _start_campaigns(self, pool: AsyncConnectionPool) -> None:
+        """The queue consumer for this process's trunk, and the wave planner's schedule."""
+        s = self.settings
+        self.pool = pool
+        self.campaigns = CampaignStore(pool)
+        self.queue = CallQueue(pool, f"{socket.gethostname()}:{os.getpid()}", lease_s=s.dialer_lease_s)
+        self.campaign_dialer = CampaignDialer(
+            self.queue, ContactService(pool, self.queue), self.campaigns, self.dialer,
+            trunk=s.trunk_endpoint, channels=s.dialer_channels, online=self.events.connected, poll_s=s.dialer_poll_s)
+        if s.dialer_channels > 0:
+            self._dialer_task = asyncio.create_task(self.campaign_dialer.run(), name="campaign-dialer")
+        self.planner = WavePlanner(pool)
+        if s.schedule_waves:
+            self._waves_task = asyncio.create_task(self._schedule_waves(), name="wave-scheduler")
+
+    async def _schedule_waves(self) -> None:
+        """APScheduler for the campaigns' waves; re-read every minute (new, paused, finished campaigns)."""
+        async with WaveScheduler(self.campaigns, self.planner) as scheduler:
+            while True:
+                try:
+                    await scheduler.load()
+                except Exception:
+                    log.exception("could not load the campaigns' wave schedule; retrying in a minute")
+                await asyncio.sleep(60)
 
     def _new_inbound_call(self, channel: dict[str, Any], args: list[str]) -> Call:
         return Call(

@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from campaigns.db import LAB_DATABASE_PASSWORD, LAB_DATABASE_URL
+
 # The lab's well-known secrets (asterisk/lab/defaults.env). Production must replace all of them.
 LAB_ARI_PASSWORD = "lab-ari-secret"
-LAB_DATABASE_PASSWORD = "callcenter-lab"
-LAB_DATABASE_URL = f"postgresql://callcenter:{LAB_DATABASE_PASSWORD}@127.0.0.1:5432/callcenter"
 KNOWN_WEAK_SECRETS = frozenset({LAB_ARI_PASSWORD, LAB_DATABASE_PASSWORD, "", "asterisk", "password", "secret"})
 
 
@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     trunk_endpoint: str = Field("trunk", validation_alias="TRUNK_ENDPOINT")
     caller_id: str = Field("", validation_alias="CALLER_ID")
     originate_timeout_s: int = Field(30, validation_alias="ORIGINATE_TIMEOUT_S")
+    # Campaign calls: how many this process may have up at once on its trunk (0: no campaign
+    # dialing here), shared with every other process dialing the same trunk.
+    dialer_channels: int = Field(4, ge=0, validation_alias="DIALER_CHANNELS")
+    dialer_lease_s: float = Field(90.0, gt=1, validation_alias="DIALER_LEASE_S")
+    dialer_poll_s: float = Field(1.0, gt=0, validation_alias="DIALER_POLL_S")
+    # Fire the campaigns' waves (09:00, 12:00, 15:00) from this process. Safe in several processes.
+    schedule_waves: bool = Field(True, validation_alias="SCHEDULE_WAVES")
 
     # Speech.
     tts_engine: Literal["espeak", "coqui"] = Field("espeak", validation_alias="TTS_ENGINE")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -49,7 +50,8 @@ class ContactService:
         """The phone to dial now, or None when the policy said no (the job is then put back or ended)."""
         policy = ContactPolicy(campaign.policy_config)
         async with self._pool.connection() as conn, conn.transaction():
-            state, debtor = await self._load(conn, job, campaign)
+            state, debtor = await load_state(conn, job.debtor_id, campaign, last_phone_id=job.last_phone_id,
+                                             callback_at=job.callback_at)
             decision = policy.decide(state, now)
             if not decision.call:
                 await self._apply(conn, job, decision, attempts=job.attempts)
@@ -77,8 +79,7 @@ class ContactService:
                 decision = Decision(Verdict.CALL, "reached")
                 await self._record(conn, job, "done", "reached", {"outcome": outcome.value})
                 return decision
-            state, _ = await self._load(conn, job, campaign)
-            state.callback_at = None
+            state, _ = await load_state(conn, job.debtor_id, campaign, last_phone_id=phone_id)
             decision = policy.decide(state, now)
             if decision.call:  # cannot normally happen right after a call (retry delays); be explicit
                 decision = Decision(Verdict.DEFER, "retry", not_before=now)
@@ -115,27 +116,61 @@ class ContactService:
                VALUES (%s, %s, %s, %s, %s, %s)""",
             (job.campaign_id, job.debtor_id, job.id, decision, reason, Jsonb(detail)))
 
-    @staticmethod
-    async def _load(conn: psycopg.AsyncConnection, job: ClaimedJob, campaign: Campaign):
+
+async def load_state(conn: psycopg.AsyncConnection, debtor_id: int, campaign: Campaign, *,
+                     last_phone_id: int | None = None,
+                     callback_at: datetime | None = None) -> tuple[DebtorState, dict[str, Any]]:
+    """The debtor as the policy sees it: phones (with the do-not-call list), calls, exclusion."""
+    cur = await conn.execute(
+        "SELECT full_name, timezone, variables, exclusion_reason FROM debtors WHERE id = %s", (debtor_id,))
+    full_name, tz, variables, excluded = await cur.fetchone()
+    cur = await conn.execute(
+        """SELECT p.id, p.position, p.status = 'active', n.e164 IS NOT NULL
+             FROM phones p LEFT JOIN do_not_call n ON n.e164 = p.e164
+            WHERE p.debtor_id = %s""", (debtor_id,))
+    phones = [Phone(i, pos, usable, dnc) for i, pos, usable, dnc in await cur.fetchall()]
+    # Every outbound call to this person counts, from any campaign: the limits protect the person.
+    cur = await conn.execute(
+        """SELECT created_at, coalesce(phone_id, 0), outcome FROM call_attempts
+            WHERE debtor_id = %s AND direction = 'outbound' AND created_at > now() - %s
+            ORDER BY created_at""", (debtor_id, HISTORY))
+    attempts = [Attempt(at, pid, CallOutcome(o) if o else None) for at, pid, o in await cur.fetchall()]
+    try:
+        zone = ZoneInfo(tz)
+    except (ValueError, KeyError):
+        zone = campaign.tz
+    state = DebtorState(phones=phones, attempts=attempts, timezone=zone, last_phone_id=last_phone_id,
+                        excluded_reason=excluded, callback_at=callback_at)
+    return state, {"full_name": full_name, "variables": variables}
+
+
+async def stop_calling(pool: AsyncConnectionPool, debtor_id: int, reason: str = "asked_not_to_be_called") -> int:
+    """The debtor said "stop calling me": excluded at once, queued jobs cancelled; returns how many.
+
+    A job being dialed right now is settled by its dialer, and the policy then sees the exclusion.
+    """
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute(
+            """UPDATE debtors SET excluded_at = coalesce(excluded_at, now()), exclusion_reason = %s,
+                      updated_at = now() WHERE id = %s""", (reason, debtor_id))
         cur = await conn.execute(
-            """SELECT full_name, timezone, variables, exclusion_reason FROM debtors WHERE id = %s""",
-            (job.debtor_id,))
-        full_name, tz, variables, excluded = await cur.fetchone()
-        cur = await conn.execute(
-            """SELECT p.id, p.position, p.status = 'active', n.e164 IS NOT NULL
-                 FROM phones p LEFT JOIN do_not_call n ON n.e164 = p.e164
-                WHERE p.debtor_id = %s""", (job.debtor_id,))
-        phones = [Phone(i, pos, usable, dnc) for i, pos, usable, dnc in await cur.fetchall()]
-        # Every outbound call to this person counts, from any campaign: the limits protect the person.
-        cur = await conn.execute(
-            """SELECT created_at, coalesce(phone_id, 0), outcome FROM call_attempts
-                WHERE debtor_id = %s AND direction = 'outbound' AND created_at > now() - %s
-                ORDER BY created_at""", (job.debtor_id, HISTORY))
-        attempts = [Attempt(at, pid, CallOutcome(o) if o else None) for at, pid, o in await cur.fetchall()]
-        try:
-            zone = ZoneInfo(tz)
-        except (ValueError, KeyError):
-            zone = campaign.tz
-        state = DebtorState(phones=phones, attempts=attempts, timezone=zone, last_phone_id=job.last_phone_id,
-                            excluded_reason=excluded, callback_at=job.callback_at)
-        return state, {"full_name": full_name, "variables": variables}
+            """UPDATE call_jobs SET state = 'cancelled', reason = %s, updated_at = now()
+                WHERE debtor_id = %s AND state = 'queued' RETURNING id, campaign_id""", (reason, debtor_id))
+        cancelled = await cur.fetchall()
+        await conn.execute(
+            """INSERT INTO contact_decisions (campaign_id, debtor_id, job_id, decision, reason)
+               SELECT c, %s, j, 'excluded', %s FROM unnest(%s::bigint[], %s::bigint[]) AS t(j, c)""",
+            (debtor_id, reason, [j for j, _ in cancelled], [c for _, c in cancelled]))
+        if not cancelled:
+            await conn.execute(
+                "INSERT INTO contact_decisions (debtor_id, decision, reason) VALUES (%s, 'excluded', %s)",
+                (debtor_id, reason))
+    return len(cancelled)
+
+
+async def add_do_not_call(pool: AsyncConnectionPool, e164: str, reason: str) -> None:
+    """Put a number on the do-not-call list; every later gate and wave skips it."""
+    async with pool.connection() as conn:
+        await conn.execute(
+            """INSERT INTO do_not_call (e164, reason) VALUES (%s, %s)
+               ON CONFLICT (e164) DO UPDATE SET reason = EXCLUDED.reason""", (e164, reason))

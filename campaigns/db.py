@@ -21,6 +21,10 @@ from psycopg_pool import AsyncConnectionPool
 
 log = logging.getLogger(__name__)
 
+# The lab's database (asterisk/lab/defaults.env); production refuses its password (ari_app.settings).
+LAB_DATABASE_PASSWORD = "callcenter-lab"
+LAB_DATABASE_URL = f"postgresql://callcenter:{LAB_DATABASE_PASSWORD}@127.0.0.1:5432/callcenter"
+
 # Arbitrary constant shared by every process of this project: the advisory lock key for migrations.
 _MIGRATION_LOCK_KEY = 0x43414C4C  # "CALL"
 

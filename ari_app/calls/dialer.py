@@ -16,9 +16,11 @@ class OutboundDialer:
         self._trunk = trunk
         self._caller_id = caller_id
 
-    def dial(self, number: str, *, variables: dict[str, str] | None = None, **ids: int | None) -> Call:
+    def dial(self, number: str, *, trunk: str | None = None, caller_id: str | None = None,
+             variables: dict[str, str] | None = None, **ids: int | None) -> Call:
         """Start an outbound call to `number` (E.164 or a lab extension); returns the live Call.
 
+        `trunk` and `caller_id` override the process's defaults (a campaign brings its own).
         The channel id is chosen here so that the attempt row, the originate and every ARI event
         carry the same id from the first moment.
         """
@@ -32,9 +34,9 @@ class OutboundDialer:
             attempt_id=attempt_id,
             remote_number=number,
             outbound=OutboundRequest(
-                endpoint=f"PJSIP/{number}@{self._trunk}",
+                endpoint=f"PJSIP/{number}@{trunk or self._trunk}",
                 number=number,
-                caller_id=self._caller_id,
+                caller_id=self._caller_id if caller_id is None else caller_id,
                 variables=dict(variables or {}),
                 **ids,
             ),

@@ -48,8 +48,10 @@ def asterisk_up(lab_settings: Settings) -> None:
 
 
 def app_settings(database_url: str, **overrides: object) -> Settings:
-    """Settings for an app under test; greeting-only unless a test asks for the conversation."""
-    return Settings(**{"DATABASE_URL": database_url, "AGENT_MODE": "greeting", **overrides})
+    """Settings for an app under test; greeting-only unless a test asks for the conversation, and
+    with no campaign dialing or waves unless a test asks for them (the test database is shared)."""
+    return Settings(**{"DATABASE_URL": database_url, "AGENT_MODE": "greeting", "DIALER_CHANNELS": 0,
+                       "SCHEDULE_WAVES": False, **overrides})
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ SCENARIOS = {
     "unavailable": "480 Temporarily Unavailable -> NOANSWER, cause 19",
     "congestion": "503 Service Unavailable -> CONGESTION, cause 34",
     "not_found": "404 Not Found -> NOANSWER (!), cause 1",
+    "by_number": "the last digit decides: ...7 busy (486), ...8 no answer (480), else answer (echo)",
     "ring_forever": "180 Ringing until CANCEL (200 + 487) -> cause 19 after the originate timeout",
 }
 
@@ -62,9 +63,10 @@ class SippCarrier:
         if not self.scenario.is_file():
             raise SippError(f"no sipp scenario {self.scenario} (known: {', '.join(SCENARIOS)})")
         self.host, self.port, self.media_port = host, port, media_port
-        self.rtp_echo = self.scenario.stem == "answer" if rtp_echo is None else rtp_echo
+        self.rtp_echo = self.scenario.stem in ("answer", "by_number") if rtp_echo is None else rtp_echo
         prefix = f"sipp-{self.scenario.stem}-"
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix=prefix))
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self.start_timeout_s = start_timeout_s
         self.extra_args = extra_args
         self.stdout_log = self.workdir / "sipp.stdout.log"
@@ -164,3 +166,24 @@ class SippCarrier:
             f"--- stderr ---\n{tail(self.stderr_log)}\n--- errors ---\n{tail(self.error_log)}\n"
             f"--- stdout (tail) ---\n{tail(self.stdout_log, 1500)}"
         )
+
+
+if __name__ == "__main__":  # `make carrier`: a carrier for the lab's trunk until Ctrl-C
+    import sys
+    import time
+
+    name = sys.argv[1] if len(sys.argv) > 1 else "by_number"
+    with SippCarrier(name) as carrier:
+        print(f"sipp carrier on {carrier.host}:{carrier.port}: {SCENARIOS.get(name, name)}; Ctrl-C to stop")
+        print(f"logs in {carrier.workdir}")
+        seen = 0
+        try:
+            while True:
+                carrier.check_alive()
+                invites = len(carrier.received("INVITE"))
+                if invites != seen:
+                    print(f"{time.strftime('%H:%M:%S')} calls received: {invites}", flush=True)
+                    seen = invites
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
