@@ -83,13 +83,17 @@ class Campaign:
     def flow_for(self, delinquency_type: str) -> str | None:
         return self.flows.get(delinquency_type) or self.flows.get("*")
 
-    def caller_id_for_law(self, policy: ContactPolicy) -> str:
-        """The caller id to present; a profile that prescribes a prefix (Chile: 600) is checked."""
-        prefix = policy.profile.caller_id_prefix
-        if prefix and self.caller_id and not self.caller_id.lstrip("+").removeprefix("56").startswith(prefix):
-            raise ValueError(f"campaign {self.name!r}: caller id must use the {prefix} prefix "
-                             f"({policy.profile.laws.get('caller_id', '')})")
-        return self.caller_id
+
+def check_caller_id(caller_id: str, policy: ContactPolicy) -> None:
+    """A profile that prescribes a caller-id prefix (Chile: collection calls from 600 numbers)."""
+    prefix = policy.profile.caller_id_prefix
+    if not prefix or not caller_id:
+        return  # no caller id: the trunk presents its own, which the carrier contract governs
+    national = caller_id.lstrip("+")
+    national = national.removeprefix("56") if national.startswith("56600") else national
+    if not national.startswith(prefix):
+        raise ValueError(f"caller id {caller_id!r} must use the {prefix} prefix "
+                         f"({policy.profile.laws.get('caller_id', 'country profile')})")
 
 
 class CampaignStore:
@@ -98,7 +102,8 @@ class CampaignStore:
 
     async def create(self, spec: CampaignSpec, *, status: str = "active") -> Campaign:
         policy = spec.policy or ContactPolicyConfig(profiles=(spec.country,))
-        ContactPolicy(policy)  # fail now, not at the first wave, on an unknown profile
+        # Fail now, not at the first wave: an unknown profile, or a caller id the law forbids.
+        check_caller_id(spec.caller_id, ContactPolicy(policy))
         async with self._pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
                 """INSERT INTO companies (name) VALUES (%s)

@@ -21,7 +21,6 @@ from ari_app.calls.dialer import OutboundDialer
 from campaigns.calls import CallOutcome
 from campaigns.campaign import CampaignStore
 from campaigns.contacts import ContactService
-from campaigns.policy import ContactPolicy
 from campaigns.privacy import mask_phone
 from campaigns.queue import CallQueue, ClaimedJob, LeaseLost
 
@@ -88,9 +87,8 @@ class CampaignDialer:
             if target is None:
                 self.stats.deferred += 1
                 return
-            caller_id = campaign.caller_id_for_law(ContactPolicy(campaign.policy_config))
             call = self._dialer.dial(
-                target.e164, trunk=campaign.trunk, caller_id=caller_id or None,
+                target.e164, trunk=campaign.trunk, caller_id=campaign.caller_id or None,
                 job_id=job.id, campaign_id=campaign.id, debtor_id=job.debtor_id, phone_id=target.phone_id)
             self.stats.placed += 1
             log.info("job %d: calling %s (%s)", job.id, mask_phone(target.e164), target.reason)

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from campaigns.calls import CallOutcome
+from campaigns.campaign import check_caller_id
 from campaigns.policy import Attempt, ContactPolicy, ContactPolicyConfig, DebtorState, Phone, Verdict
 from campaigns.profile import ProfileError, profile_for
 
@@ -208,3 +209,13 @@ def test_stricter_profile_wins_when_combined():
     assert "19.496" in both.laws["calling_hours"] and "1006.6" in both.laws["calling_hours"]
     with pytest.raises(ProfileError, match="no country profile"):
         profile_for(["XX"])
+
+
+def test_chile_requires_the_600_prefix_on_a_caller_id():
+    chile = ContactPolicy(ContactPolicyConfig(profiles=("CL",)))
+    check_caller_id("6003601234", chile)
+    check_caller_id("+566003601234", chile)
+    check_caller_id("", chile)  # none set: the trunk's own
+    with pytest.raises(ValueError, match="600 prefix"):
+        check_caller_id("+56229998888", chile)
+    check_caller_id("+56229998888", ContactPolicy(ContactPolicyConfig(profiles=("CO",))))
