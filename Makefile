@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help setup packages lab lab-down lab-status run demo call test test-unit test-lab bench lint clean
+.PHONY: help setup packages lab lab-down lab-status run demo call campaign carrier test test-unit test-lab bench lint clean
 
 help:
 	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -44,6 +44,19 @@ run: setup lab ## run the Stasis app in the foreground (Ctrl-C to stop)
 
 call: setup lab ## place one outbound call: make call NUMBER=5551234
 	$(PY) -m ari_app call $(NUMBER)
+
+# make campaign: a wave now for CAMPAIGN, importing FILE for COMPANY first when given; progress until the
+# wave's calls are done. SCHEDULE=1 keeps running and fires the waves at their times instead.
+CAMPAIGN ?= Demo temprana
+COMPANY ?= Demo Cobranzas
+FILE ?= campaigns/samples/deudores_demo.csv
+CAMPAIGN_ARGS ?=
+campaign: setup lab ## launch a campaign wave now and watch it (CAMPAIGN=, FILE=, COMPANY=, SCHEDULE=1, CAMPAIGN_ARGS=)
+	$(PY) -m ari_app campaign "$(CAMPAIGN)" $(if $(FILE),--file "$(FILE)") $(if $(COMPANY),--company "$(COMPANY)") \
+		$(if $(filter 1,$(SCHEDULE)),--schedule) $(CAMPAIGN_ARGS)
+
+carrier: setup lab ## lab only: a sipp carrier that answers campaign calls (numbers ending 7 busy, 8 no answer)
+	$(PY) -m tests.phones.sipp by_number
 
 demo: setup lab ## the main job on its embedded defaults: a simulated debtor phone answers an agent call
 	$(PY) -m tests.phones.demo

@@ -1,4 +1,4 @@
-"""`python -m ari_app [run|call NUMBER|check-config]`: the call center process and its tools."""
+"""`python -m ari_app [run|call NUMBER|campaign NAME|check-config]`: the call center process and its tools."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import sys
 
 from ari_app.app import CallCenterApp
 from ari_app.settings import InsecureConfiguration, Settings
+from campaigns import cli as campaign_cli
+from campaigns.cli import CliError
 from campaigns.db import MigrationError
 from campaigns.privacy import mask_phone
 
@@ -52,6 +54,42 @@ async def _call(settings: Settings, number: str, wait_s: float) -> int:
         return 0 if record.outcome and record.outcome.value == "answered" else 1
 
 
+async def _campaign(settings: Settings, args: argparse.Namespace) -> int:
+    """`make campaign`: the call center with its dialer, plus an import, a wave now and live progress.
+
+    With --schedule it keeps running and the waves fire at their times; otherwise it returns
+    once the wave's calls are done and only retries for later are left (the running call center,
+    `make run`, places those).
+    """
+    async with CallCenterApp(settings) as app:
+        await app.wait_ready()
+        campaign = await app.campaigns.get(args.name)
+        if args.file:
+            if not args.company and campaign is None:
+                raise CliError("--company is needed to import a file for a new campaign")
+            await campaign_cli.import_file(app.pool, args.file, args.company or "", args.country, args.timezone,
+                                           sys.stdout)
+        if campaign is None:
+            if not args.company:
+                raise CliError(f"no campaign {args.name!r}; give --company (and --file) to create it")
+            args.trunk = args.trunk or settings.trunk_endpoint
+            campaign = await app.campaigns.create(campaign_cli.spec_from_args(args))
+            print(f"campaign {campaign.id} {campaign.name!r} created")
+        if args.schedule:
+            print(f"waves at {', '.join(t.strftime('%H:%M') for t in campaign.policy_config.waves)} "
+                  f"({campaign.timezone}); Ctrl-C to stop")
+            await campaign_cli.watch(app.pool, campaign, sys.stdout, interval_s=args.interval)
+            return 0
+        await campaign_cli.launch_wave(app.pool, campaign, None, sys.stdout)
+        await asyncio.sleep(settings.dialer_poll_s * 2)  # let the dialer claim before judging "settled"
+        final = await campaign_cli.watch(app.pool, campaign, sys.stdout, interval_s=args.interval,
+                                         until=lambda p: p.settled)
+        queued = final.jobs.get("queued", 0)
+        print(f"wave done: {sum(final.outcomes_today.values())} call(s) today; "
+              f"{queued} debtor(s) wait for a retry or the next wave")
+        return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ari_app", description=__doc__)
     sub = parser.add_subparsers(dest="command")
@@ -60,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     call.add_argument("number")
     call.add_argument("--wait", type=float, default=120.0, help="seconds to wait for the call to end")
     sub.add_parser("check-config", help="validate the configuration and exit")
+    campaign = sub.add_parser("campaign", help="run the call center with a campaign: import, wave now, progress")
+    # The company is needed only to create the campaign; the trunk defaults to this process's.
+    campaign_cli.add_campaign_options(campaign, company_required=False, default_trunk=None)
+    campaign.add_argument("--file", default=None, help="import this .xlsx/.csv first")
+    campaign.add_argument("--schedule", action="store_true", help="keep running; waves fire at their times")
+    campaign.add_argument("--interval", type=float, default=2.0, help="seconds between progress lines")
     args = parser.parse_args(argv)
 
     try:
@@ -72,9 +116,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "call":
             return asyncio.run(_call(settings, args.number, args.wait))
+        if args.command == "campaign":
+            return asyncio.run(_campaign(settings, args))
         asyncio.run(_run(settings))
         return 0
-    except (InsecureConfiguration, MigrationError, ValueError) as exc:
+    except (InsecureConfiguration, MigrationError, CliError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

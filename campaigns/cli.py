@@ -1,0 +1,221 @@
+"""`python -m campaigns ...`: the operator's commands for debtors, campaigns and waves.
+
+    python -m campaigns import deudores.xlsx --company Natura
+    python -m campaigns create "Natura temprana dic" --company Natura --flow temprana=early
+    python -m campaigns list
+    python -m campaigns wave "Natura temprana dic"          # launch a wave now
+    python -m campaigns watch "Natura temprana dic"         # live counts by outcome
+    python -m campaigns why 12.345.678-5                    # why was this person (not) called?
+    python -m campaigns stop 12.345.678-5                   # "stop calling me", at once
+    python -m campaigns dnc +56912345678 --reason registry  # do-not-call list
+
+The calls themselves are placed by the call center process (`python -m ari_app run`), which
+consumes the queue and fires the scheduled waves; `python -m ari_app campaign` runs both at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime, time
+from typing import TextIO
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from campaigns.campaign import Campaign, CampaignSpec, CampaignStore, Selection
+from campaigns.contacts import add_do_not_call, stop_calling
+from campaigns.identity import InvalidIdentity, normalise_national_id, normalise_phone
+from campaigns.importer import DebtorImporter
+from campaigns.importer_rows import DEFAULT_TIMEZONES
+from campaigns.planner import WavePlanner, WaveResult
+from campaigns.policy import ContactPolicyConfig
+from campaigns.report import Progress, explain, progress
+
+
+class CliError(Exception):
+    """A mistake the operator can fix; printed without a traceback."""
+
+
+def build_parser(prog: str = "python -m campaigns") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="Debtors, campaigns and waves.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("import", help="import debtors from .xlsx or .csv")
+    p.add_argument("file")
+    p.add_argument("--company", required=True)
+    p.add_argument("--country", default="CL", help="default country of the rows (CL, AR, CO)")
+    p.add_argument("--timezone", default=None)
+
+    p = sub.add_parser("create", help="create a campaign")
+    add_campaign_options(p)
+
+    sub.add_parser("list", help="list campaigns")
+
+    p = sub.add_parser("wave", help="launch a wave now (queue the calls)")
+    p.add_argument("campaign")
+    p.add_argument("--slot", default=None, help="plan this scheduled slot (e.g. 09:00) instead of a manual wave")
+
+    p = sub.add_parser("watch", help="live progress of a campaign")
+    p.add_argument("campaign")
+    p.add_argument("--interval", type=float, default=2.0)
+    p.add_argument("--until-settled", action="store_true", help="stop when nothing is being dialed or due")
+
+    p = sub.add_parser("why", help="why was this person (not) called?")
+    p.add_argument("national_id")
+    p.add_argument("--country", default="CL")
+
+    p = sub.add_parser("stop", help='the debtor asked not to be called again: exclude at once')
+    p.add_argument("national_id")
+    p.add_argument("--country", default="CL")
+    p.add_argument("--reason", default="asked_not_to_be_called")
+
+    p = sub.add_parser("dnc", help="add a number to the do-not-call list")
+    p.add_argument("number")
+    p.add_argument("--country", default="CL")
+    p.add_argument("--reason", required=True)
+
+    for name in ("pause", "resume", "finish"):
+        p = sub.add_parser(name, help=f"{name} a campaign")
+        p.add_argument("campaign")
+    return parser
+
+
+def add_campaign_options(p: argparse.ArgumentParser, *, company_required: bool = True,
+                         default_trunk: str | None = "trunk") -> None:
+    p.add_argument("name")
+    p.add_argument("--company", required=company_required)
+    p.add_argument("--country", default="CL")
+    p.add_argument("--timezone", default=None, help="IANA zone (default: the country's)")
+    p.add_argument("--trunk", default=default_trunk)
+    p.add_argument("--caller-id", default="")
+    p.add_argument("--types", default="", help="delinquency types to select, comma separated (default: all)")
+    p.add_argument("--flow", action="append", default=[], metavar="TYPE=FLOW",
+                   help="negotiation flow per delinquency type ('*=flow' for the rest); repeatable")
+    p.add_argument("--per-day", type=int, default=60, help="debtors per day")
+    p.add_argument("--waves", default="09:00,12:00,15:00")
+    p.add_argument("--profiles", default="", help="extra legal profiles to combine, e.g. US (Regulation F)")
+
+
+def spec_from_args(args: argparse.Namespace) -> CampaignSpec:
+    flows = {}
+    for item in args.flow:
+        kind, sep, flow = item.partition("=")
+        if not sep or not flow:
+            raise CliError(f"--flow {item!r}: expected TYPE=FLOW")
+        flows[kind.strip()] = flow.strip()
+    try:
+        waves = tuple(time.fromisoformat(w.strip()) for w in args.waves.split(",") if w.strip())
+        extra = tuple(p.strip().upper() for p in args.profiles.split(",") if p.strip())
+        return CampaignSpec(
+            name=args.name, company=args.company, country=args.country,
+            timezone=args.timezone or DEFAULT_TIMEZONES.get(args.country, "UTC"), trunk=args.trunk,
+            caller_id=args.caller_id, flows=flows,
+            selection=Selection(delinquency_types=tuple(t.strip() for t in args.types.split(",") if t.strip())),
+            policy=ContactPolicyConfig(waves=waves, debtors_per_day=args.per_day, profiles=(args.country, *extra)))
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
+async def campaign_named(pool: AsyncConnectionPool, name: str) -> Campaign:
+    campaign = await CampaignStore(pool).get(name)
+    if campaign is None:
+        raise CliError(f"no campaign {name!r} (see `python -m campaigns list`)")
+    return campaign
+
+
+async def import_file(pool: AsyncConnectionPool, path: str, company: str, country: str, timezone: str | None,
+                      out: TextIO) -> int:
+    def show(rows: int) -> None:
+        out.write(f"\r  {rows:,} rows read...")
+        out.flush()
+
+    report = await DebtorImporter(pool).import_file(path, company=company, country=country, timezone=timezone,
+                                                    progress=show)
+    out.write("\r" + report.summary() + "\n")
+    return report.rows_read - report.rows_rejected
+
+
+async def launch_wave(pool: AsyncConnectionPool, campaign: Campaign, slot: str | None, out: TextIO) -> WaveResult:
+    result = await WavePlanner(pool).plan(campaign, datetime.now().astimezone(), slot=slot)
+    if result.already_planned:
+        out.write(f"wave {result.local_date} {result.slot} of {campaign.name!r} had already run\n")
+    else:
+        held = ", ".join(f"{k}: {v}" for k, v in result.skipped.items()) or "nobody"
+        out.write(f"wave {result.local_date} {result.slot} of {campaign.name!r}: {result.enqueued} debtor(s) queued;"
+                  f" held back: {held}\n")
+    return result
+
+
+async def watch(pool: AsyncConnectionPool, campaign: Campaign, out: TextIO, *, interval_s: float = 2.0,
+                until: Callable[[Progress], bool] | None = None) -> Progress:
+    """Print a progress line whenever it changes; return when `until` says so (never, if None)."""
+    last = ""
+    while True:
+        state = await progress(pool, campaign, datetime.now().astimezone())
+        line = state.line()
+        if line != last:
+            out.write(f"{datetime.now():%H:%M:%S} {line}\n")
+            out.flush()
+            last = line
+        if until is not None and until(state):
+            return state
+        await asyncio.sleep(interval_s)
+
+
+async def run(args: argparse.Namespace, pool: AsyncConnectionPool, out: TextIO = sys.stdout) -> int:
+    store = CampaignStore(pool)
+    match args.command:
+        case "import":
+            loaded = await import_file(pool, args.file, args.company, args.country, args.timezone, out)
+            return 0 if loaded else 1
+        case "create":
+            try:
+                campaign = await store.create(spec_from_args(args))
+            except psycopg.errors.UniqueViolation:
+                raise CliError(f"a campaign named {args.name!r} already exists") from None
+            except ValueError as exc:
+                raise CliError(str(exc)) from exc
+            out.write(f"campaign {campaign.id} {campaign.name!r} created ({campaign.country}, {campaign.timezone}, "
+                      f"waves {', '.join(t.strftime('%H:%M') for t in campaign.policy_config.waves)})\n")
+        case "list":
+            out.writelines(f"{c.id:>4} {c.status:<8} {c.name}  [{c.country} {c.timezone} trunk={c.trunk} "
+                          f"{c.policy_config.debtors_per_day}/day profiles={'+'.join(c.policy_config.profiles)}]\n" for c in await store.list())
+        case "wave":
+            await launch_wave(pool, await campaign_named(pool, args.campaign), args.slot, out)
+        case "watch":
+            await watch(pool, await campaign_named(pool, args.campaign), out, interval_s=args.interval,
+                        until=(lambda p: p.settled) if args.until_settled else None)
+        case "why":
+            out.write("\n".join(await explain(pool, args.national_id, country=args.country)) + "\n")
+        case "stop":
+            for debtor_id in await _debtors(pool, args.national_id, args.country):
+                n = await stop_calling(pool, debtor_id, args.reason)
+                out.write(f"debtor {debtor_id} excluded ({args.reason}); {n} queued job(s) cancelled\n")
+        case "dnc":
+            try:
+                number = normalise_phone(args.number, args.country)
+            except InvalidIdentity as exc:
+                raise CliError(str(exc)) from exc
+            await add_do_not_call(pool, number, args.reason)
+            out.write("number added to the do-not-call list\n")
+        case "pause" | "resume" | "finish":
+            status = {"pause": "paused", "resume": "active", "finish": "finished"}[args.command]
+            await store.set_status((await campaign_named(pool, args.campaign)).id, status)
+            out.write(f"campaign {args.campaign!r} is {status}\n")
+    return 0
+
+
+async def _debtors(pool: AsyncConnectionPool, national_id: str, country: str) -> Sequence[int]:
+    try:
+        wanted = normalise_national_id(national_id, country)
+    except InvalidIdentity as exc:
+        raise CliError(str(exc)) from exc
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT id FROM debtors WHERE national_id = %s", (wanted,))
+        ids = [r[0] for r in await cur.fetchall()]
+    if not ids:
+        raise CliError("no debtor with that national id")
+    return ids
