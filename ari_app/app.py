@@ -1,8 +1,9 @@
 """The process: owns every long-lived resource, each inside one `async with` block.
 
 Order of start-up: settings check -> database (migrated) -> TTS (warm) -> ARI REST -> close
-orphaned attempts -> ARI events WebSocket (registers the Stasis app). Shutdown is the reverse,
-with calls in progress hung up and recorded.
+orphaned attempts -> ARI events WebSocket (registers the Stasis app) -> campaign dialer (claims
+only while the events stream is up) and wave scheduler. Shutdown is the reverse: no new claims
+or waves, calls in progress hung up and their outcomes recorded and settled, then the rest.
 """
 
 from __future__ import annotations

@@ -50,6 +50,13 @@ class ContactService:
         """The phone to dial now, or None when the policy said no (the job is then put back or ended)."""
         policy = ContactPolicy(campaign.policy_config)
         async with self._pool.connection() as conn, conn.transaction():
+            if job.claims > 1 and await self._reached_before(conn, job):
+                # Back from an expired lease (its dialer died) after the debtor had answered: the
+                # conversation happened, so the job is done, not dialed again.
+                await self._queue.finish(conn, job.id, JobState.DONE, "reached",
+                                         last_outcome=CallOutcome.ANSWERED.value)
+                await self._record(conn, job, "done", "reached", {"settled": "after the dialer was lost"})
+                return None
             state, debtor = await load_state(conn, job.debtor_id, campaign, last_phone_id=job.last_phone_id,
                                              callback_at=job.callback_at)
             decision = policy.decide(state, now)
@@ -87,6 +94,15 @@ class ContactService:
             return decision
 
     # ---------------------------------------------------------------- helpers
+    @staticmethod
+    async def _reached_before(conn: psycopg.AsyncConnection, job: ClaimedJob) -> bool:
+        """Did a call of this job reach the debtor? (An answered call ends its job, see `settle`, so
+        a live job with one was never settled.)"""
+        cur = await conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM call_attempts WHERE job_id = %s AND answered_at IS NOT NULL)", (job.id,))
+        (reached,) = await cur.fetchone()
+        return reached
+
     async def _apply(self, conn: psycopg.AsyncConnection, job: ClaimedJob, decision: Decision, **changes) -> None:
         detail = {**decision.detail, **({"law": decision.law} if decision.law else {})}
         if decision.verdict is Verdict.DEFER:

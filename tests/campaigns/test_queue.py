@@ -59,12 +59,11 @@ async def test_the_trunk_cap_holds_across_claimers(db_pool, company):
     assert len(await queues[3].claim(campaign.trunk, cap=5, limit=5)) == 1
 
 
-async def test_a_killed_claimer_returns_its_job_after_the_lease_and_its_call_still_counts(
-        db_pool, database_url, company):
-    campaign = await _enqueue(db_pool, company, 1)
+async def _kill_a_claimer_mid_call(database_url: str, campaign, *extra: str) -> tuple[int, float]:
+    """Run tests/campaigns/claimer.py until it has placed its call, SIGKILL it; (job id, killed at)."""
     env = {**os.environ, "DATABASE_URL": database_url}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.campaigns.claimer", campaign.trunk, str(campaign.id), "2",
+        sys.executable, "-m", "tests.campaigns.claimer", campaign.trunk, str(campaign.id), "2", *extra,
         cwd=REPO, env=env, stdout=subprocess.PIPE)
     try:
         line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode().strip()
@@ -76,7 +75,13 @@ async def test_a_killed_claimer_returns_its_job_after_the_lease_and_its_call_sti
     finally:
         if proc.returncode is None:
             proc.kill()
+    return job_id, killed_at
 
+
+async def test_a_killed_claimer_returns_its_job_after_the_lease_and_its_call_still_counts(
+        db_pool, database_url, company):
+    campaign = await _enqueue(db_pool, company, 1)
+    job_id, killed_at = await _kill_a_claimer_mid_call(database_url, campaign)
     survivor = CallQueue(db_pool, "survivor", lease_s=30)
     assert await survivor.reap_expired() == 0  # the dead worker's lease still runs
     assert await survivor.claim(campaign.trunk, cap=10, limit=10) == []
@@ -95,6 +100,20 @@ async def test_a_killed_claimer_returns_its_job_after_the_lease_and_its_call_sti
         assert await cur.fetchone() == ("queued", "retry_delay_failure", True)
         cur = await conn.execute("SELECT count(*), count(outcome) FROM call_attempts WHERE job_id = %s", (job_id,))
         assert await cur.fetchone() == (1, 0)
+
+
+async def test_a_job_whose_debtor_answered_before_its_dialer_died_is_not_called_again(
+        db_pool, database_url, company):
+    campaign = await _enqueue(db_pool, company, 1)
+    job_id, _ = await _kill_a_claimer_mid_call(database_url, campaign, "answered")
+    survivor = CallQueue(db_pool, "survivor")
+    await asyncio.sleep(2.3)
+    assert await survivor.reap_expired() == 1
+    (job,) = await survivor.claim(campaign.trunk, cap=10, limit=10)
+    assert await ContactService(db_pool, survivor).gate(job, campaign, datetime.now().astimezone()) is None
+    async with db_pool.connection() as conn:
+        cur = await conn.execute("SELECT state, reason FROM call_jobs WHERE id = %s", (job_id,))
+        assert await cur.fetchone() == ("done", "reached")
 
 
 async def test_a_lost_lease_cannot_be_written_by_its_old_owner(db_pool, company):
