@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 from campaigns.campaign import CampaignStore
-from tests.campaigns.conftest import zone_open_now
+from campaigns.planner import WavePlanner
+from tests.campaigns.conftest import make_campaign, seed_debtors, zone_open_now
 from tests.integration.conftest import REPO
 from tests.phones.sipp import SippCarrier
 
@@ -65,3 +68,67 @@ async def test_make_campaign_places_the_waves_calls_and_stores_the_outcomes(data
     assert jobs["Ana Luisa Fuentes"] == ("queued", "retry_delay_no_answer", 1, True)
     assert jobs["Pedro Muñoz Araya"] == ("queued", "retry_delay_no_answer", 1, True)
     assert deferred == 2
+
+
+async def _start_app(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ari_app", "run", cwd=REPO, env=env,
+        stdout=log.open("ab"), stderr=asyncio.subprocess.STDOUT)
+
+
+async def _until(predicate, timeout_s: float, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.2)
+
+
+async def test_the_call_center_killed_mid_wave_loses_no_call_and_calls_nobody_twice(database_url, db_pool,
+                                                                                      tmp_path: Path):
+    company = f"Crash {uuid.uuid4().hex[:6]}"
+    campaign = await make_campaign(db_pool, company, trunk="trunk")
+    await seed_debtors(db_pool, company, 2, timezone=campaign.timezone)
+    assert (await WavePlanner(db_pool).plan(campaign, datetime.now().astimezone())).enqueued == 2
+    env = {**os.environ, "DATABASE_URL": database_url, "AGENT_MODE": "greeting", "DIALER_CHANNELS": "2",
+           "DIALER_POLL_S": "0.3", "DIALER_LEASE_S": "3", "SCHEDULE_WAVES": "false", "ORIGINATE_TIMEOUT_S": "25"}
+    log = tmp_path / "app.log"
+
+    async def attempts() -> list[tuple[str, str | None]]:
+        async with db_pool.connection() as conn:
+            cur = await conn.execute("SELECT state, outcome FROM call_attempts WHERE campaign_id = %s", (campaign.id,))
+            return await cur.fetchall()
+
+    async with SippCarrier("ring_forever", workdir=tmp_path / "carrier") as carrier:
+        first = await _start_app(env, log)
+        try:
+            await _until(lambda: asyncio.to_thread(lambda: len(carrier.received("INVITE")) == 2), 30,
+                         "both debtors' phones to ring")
+            assert [state for state, _ in await attempts()] == ["dialing", "dialing"]
+        finally:
+            first.kill()  # SIGKILL mid-wave: both calls ringing, nothing settled
+            await first.wait()
+
+        second = await _start_app(env, log)
+        try:
+            # The restarted process closes the attempts the dead one left open (hanging up their
+            # channels), and once the dead leases expire, the policy sees the two calls already placed.
+            async def settled() -> bool:
+                async with db_pool.connection() as conn:
+                    cur = await conn.execute("SELECT reason FROM call_jobs WHERE campaign_id = %s", (campaign.id,))
+                    return [r[0] for r in await cur.fetchall()] == ["retry_delay_failure"] * 2
+            await _until(settled, 30, "the returned jobs to wait for their retry")
+            await asyncio.sleep(2)  # time for a wrong second call to show up
+            invites = len(carrier.received("INVITE"))
+            cancels = len(carrier.received("CANCEL"))
+        finally:
+            second.terminate()
+            await asyncio.wait_for(second.wait(), 30)
+
+    assert invites == 2, log.read_text()  # nobody was called twice
+    assert cancels == 2  # the ringing calls the dead process left behind were ended
+    assert sorted(await attempts()) == [("ended", "failed"), ("ended", "failed")]  # no result lost
+    async with db_pool.connection() as conn:
+        cur = await conn.execute("SELECT state, attempts, claims, next_at > now() + interval '25 minutes' "
+                                 "FROM call_jobs WHERE campaign_id = %s", (campaign.id,))
+        assert await cur.fetchall() == [("queued", 1, 2, True)] * 2
