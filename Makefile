@@ -47,16 +47,19 @@ call: setup lab ## place one outbound call: make call NUMBER=5551234
 
 # make campaign: a wave now for CAMPAIGN, importing FILE for COMPANY first when given; progress until the
 # wave's calls are done. SCHEDULE=1 keeps running and fires the waves at their times instead.
+# With no CAMPAIGN, the lab demo: the sample debtors of a demo company.
 CAMPAIGN ?= Demo temprana
+ifeq ($(CAMPAIGN),Demo temprana)
 COMPANY ?= Demo Cobranzas
 FILE ?= campaigns/samples/deudores_demo.csv
+endif
 CAMPAIGN_ARGS ?=
 campaign: setup lab ## launch a campaign wave now and watch it (CAMPAIGN=, FILE=, COMPANY=, SCHEDULE=1, CAMPAIGN_ARGS=)
 	$(PY) -m ari_app campaign "$(CAMPAIGN)" $(if $(FILE),--file "$(FILE)") $(if $(COMPANY),--company "$(COMPANY)") \
 		$(if $(filter 1,$(SCHEDULE)),--schedule) $(CAMPAIGN_ARGS)
 
 carrier: setup lab ## lab only: a sipp carrier that answers campaign calls (numbers ending 7 busy, 8 no answer)
-	$(PY) -m tests.phones.sipp by_number
+	$(PY) -m tests.phones.carrier by_number
 
 demo: setup lab ## the main job on its embedded defaults: a simulated debtor phone answers an agent call
 	$(PY) -m tests.phones.demo

@@ -167,23 +167,3 @@ class SippCarrier:
             f"--- stdout (tail) ---\n{tail(self.stdout_log, 1500)}"
         )
 
-
-if __name__ == "__main__":  # `make carrier`: a carrier for the lab's trunk until Ctrl-C
-    import sys
-    import time
-
-    name = sys.argv[1] if len(sys.argv) > 1 else "by_number"
-    with SippCarrier(name) as carrier:
-        print(f"sipp carrier on {carrier.host}:{carrier.port}: {SCENARIOS.get(name, name)}; Ctrl-C to stop")
-        print(f"logs in {carrier.workdir}")
-        seen = 0
-        try:
-            while True:
-                carrier.check_alive()
-                invites = len(carrier.received("INVITE"))
-                if invites != seen:
-                    print(f"{time.strftime('%H:%M:%S')} calls received: {invites}", flush=True)
-                    seen = invites
-                time.sleep(1)
-        except KeyboardInterrupt:
-            pass
