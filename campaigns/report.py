@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from psycopg_pool import AsyncConnectionPool
 
@@ -67,34 +68,40 @@ async def explain(pool: AsyncConnectionPool, national_id: str, *, country: str =
     lines: list[str] = []
     async with pool.connection() as conn:
         cur = await conn.execute(
-            """SELECT d.id, c.name, d.excluded_at, d.exclusion_reason FROM debtors d
+            """SELECT d.id, c.name, d.excluded_at, d.exclusion_reason, d.timezone FROM debtors d
                  LEFT JOIN companies c ON c.id = d.company_id WHERE d.national_id = %s ORDER BY d.id""", (wanted,))
         debtors = await cur.fetchall()
         if not debtors:
             return [f"no debtor with national id {mask_national_id(wanted)}"]
-        for debtor_id, company, excluded_at, reason in debtors:
-            lines.append(f"debtor {debtor_id} ({mask_national_id(wanted)}, company {company})")
+        for debtor_id, company, excluded_at, reason, tz_name in debtors:
+            tz = _zone(tz_name)
+
+            def local(at: datetime, fmt: str = "%a %d %H:%M", tz: ZoneInfo = tz) -> str:
+                return at.astimezone(tz).strftime(fmt)
+
+            lines.append(f"debtor {debtor_id} ({mask_national_id(wanted)}, company {company}; times in {tz.key})")
             if excluded_at:
-                lines.append(f"  EXCLUDED since {excluded_at:%Y-%m-%d %H:%M}: {reason}")
+                lines.append(f"  EXCLUDED since {local(excluded_at, '%Y-%m-%d %H:%M')}: {reason}")
             cur = await conn.execute(
-                """SELECT p.e164, p.position, p.status, n.reason FROM phones p
+                """SELECT p.e164, p.position, p.status, n.reason, p.last_tried_at FROM phones p
                      LEFT JOIN do_not_call n ON n.e164 = p.e164 WHERE p.debtor_id = %s ORDER BY p.position""",
                 (debtor_id,))
-            for e164, position, status, dnc in await cur.fetchall():
+            for e164, position, status, dnc, tried in await cur.fetchall():
                 lines.append(f"  phone {position}: {mask_phone(e164)} {status}"
-                             + (f", do-not-call ({dnc})" if dnc else ""))
+                             + (f", do-not-call ({dnc})" if dnc else "")
+                             + (f", last tried {local(tried)}" if tried else ""))
             cur = await conn.execute(
                 """SELECT created_at, coalesce(outcome, 'in progress') FROM call_attempts
                     WHERE debtor_id = %s AND direction = 'outbound' AND created_at > %s ORDER BY created_at""",
                 (debtor_id, now - timedelta(days=7)))
             calls = await cur.fetchall()
             lines.append(f"  calls in the last 7 days: {len(calls)}"
-                         + "".join(f"\n    {at:%a %d %H:%M} {outcome}" for at, outcome in calls))
+                         + "".join(f"\n    {local(at)} {outcome}" for at, outcome in calls))
             cur = await conn.execute(
-                """SELECT at, decision, reason, detail->>'not_before', detail->>'law' FROM contact_decisions
-                    WHERE debtor_id = %s ORDER BY id DESC LIMIT 10""", (debtor_id,))
+                """SELECT at, decision, reason, (detail->>'not_before')::timestamptz, detail->>'law'
+                     FROM contact_decisions WHERE debtor_id = %s ORDER BY id DESC LIMIT 10""", (debtor_id,))
             for at, decision, why, until, law in await cur.fetchall():
-                lines.append(f"  {at:%a %d %H:%M} {decision}: {why}" + (f" until {until}" if until else "")
+                lines.append(f"  {local(at)} {decision}: {why}" + (f" until {local(until)}" if until else "")
                              + (f" [{law}]" if law else ""))
             cur = await conn.execute(
                 """SELECT DISTINCT campaign_id FROM call_jobs WHERE debtor_id = %s""", (debtor_id,))
@@ -105,6 +112,13 @@ async def explain(pool: AsyncConnectionPool, national_id: str, *, country: str =
                 state, _ = await load_state(conn, debtor_id, campaign)
                 decision = ContactPolicy(campaign.policy_config).decide(state, now)
                 lines.append(f"  campaign {campaign.name!r}, policy now: {decision.verdict.value} ({decision.reason})"
-                             + (f" until {decision.not_before:%a %d %H:%M}" if decision.not_before else "")
+                             + (f" until {local(decision.not_before)}" if decision.not_before else "")
                              + (f" [{decision.law}]" if decision.law else ""))
     return lines
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError):
+        return ZoneInfo("UTC")
