@@ -27,6 +27,7 @@ from ari_app.calls.dialogue import ConversationFactory, make_tts
 from ari_app.calls.media import MediaConfig
 from ari_app.calls.stasis import CallRouter
 from ari_app.settings import Settings
+from campaigns.actions import CallActions
 from campaigns.calls import CallLog, CallOutcome, Direction
 from campaigns.campaign import CampaignStore
 from campaigns.contacts import ContactService
@@ -97,6 +98,7 @@ class CallCenterApp:
             silence_timeout_s=s.rtp_silence_timeout_s,
             originate_timeout_s=s.originate_timeout_s,
             conversations=conversations,
+            actions=CallActions(pool),
         )
         self.router = CallRouter(self.ari, self._new_inbound_call)
         self.dialer = OutboundDialer(self.services, self.router, s.trunk_endpoint, s.caller_id)

@@ -9,6 +9,7 @@ outcome goes onto the job and the phone, and the policy says what happens next.
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -71,22 +72,29 @@ class ContactService:
         return DialTarget(decision.phone_id, e164, debtor["full_name"], variables, decision.reason)
 
     async def settle(self, job: ClaimedJob, campaign: Campaign, outcome: CallOutcome, phone_id: int,
-                     now: datetime) -> Decision:
-        """After the call: record the outcome, then queue the next try, or end the job, as the policy says."""
+                     now: datetime, *, attempt_id: uuid.UUID | None = None) -> Decision:
+        """After the call: record the outcome, then queue the next try, or end the job, as the policy says.
+
+        An answered call ends the job with the conversation's result, unless the agent booked a
+        callback (the job waits for it) or it was a wrong number (the next phone is tried later).
+        """
         policy = ContactPolicy(campaign.policy_config)
         async with self._pool.connection() as conn, conn.transaction():
             if outcome is CallOutcome.INVALID_NUMBER:
                 await conn.execute("UPDATE phones SET status = 'invalid' WHERE id = %s", (phone_id,))
             # A callback the debtor asked for has been made now: it is not honoured twice.
             changes = {"last_outcome": outcome.value, "callback_at": None}
-            if outcome is CallOutcome.ANSWERED:
-                # A conversation: the agent's result (promise, callback, transfer) decides what follows;
-                # until it says otherwise the debtor was reached and this job is done.
-                await self._queue.finish(conn, job.id, JobState.DONE, "reached", **changes)
-                decision = Decision(Verdict.CALL, "reached")
-                await self._record(conn, job, "done", "reached", {"outcome": outcome.value})
-                return decision
-            state, _ = await load_state(conn, job.debtor_id, campaign, last_phone_id=phone_id)
+            result, callback_at = await self._result_of(conn, job, attempt_id)
+            if outcome is CallOutcome.ANSWERED and result != "wrong_number" and callback_at is None:
+                # A conversation: what the agent recorded (a promise, a refusal...) ends the job.
+                reason = result or "reached"
+                await self._queue.finish(conn, job.id, JobState.DONE, reason, **changes)
+                await self._record(conn, job, "done", reason, {"outcome": outcome.value})
+                return Decision(Verdict.CALL, reason)
+            state, _ = await load_state(conn, job.debtor_id, campaign, last_phone_id=phone_id,
+                                        callback_at=callback_at)
+            if callback_at is not None:
+                changes["callback_at"] = callback_at  # the debtor's request, booked by the agent: kept
             decision = policy.decide(state, now)
             if decision.call:  # cannot normally happen right after a call (retry delays); be explicit
                 decision = Decision(Verdict.DEFER, "retry", not_before=now)
@@ -96,12 +104,29 @@ class ContactService:
     # ---------------------------------------------------------------- helpers
     @staticmethod
     async def _reached_before(conn: psycopg.AsyncConnection, job: ClaimedJob) -> bool:
-        """Did a call of this job reach the debtor? (An answered call ends its job, see `settle`, so
-        a live job with one was never settled.)"""
+        """Did a call of this job reach the debtor, with nothing that keeps the job alive? `settle` ends
+        the job after such a call; finding one on a live job means its dialer died before settling."""
         cur = await conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM call_attempts WHERE job_id = %s AND answered_at IS NOT NULL)", (job.id,))
+            """SELECT EXISTS (SELECT 1 FROM call_attempts
+                               WHERE job_id = %s AND answered_at IS NOT NULL
+                                 AND result IS DISTINCT FROM 'wrong_number' AND result IS DISTINCT FROM 'callback')""",
+            (job.id,))
         (reached,) = await cur.fetchone()
         return reached
+
+    @staticmethod
+    async def _result_of(conn: psycopg.AsyncConnection, job: ClaimedJob,
+                         attempt_id: uuid.UUID | None) -> tuple[str | None, datetime | None]:
+        """The result the agent's tools recorded on this call, and a callback booked on the job."""
+        result = None
+        if attempt_id is not None:
+            cur = await conn.execute("SELECT result FROM call_attempts WHERE id = %s", (attempt_id,))
+            row = await cur.fetchone()
+            result = row[0] if row else None
+        cur = await conn.execute("SELECT callback_at FROM call_jobs WHERE id = %s", (job.id,))
+        (callback_at,) = await cur.fetchone()
+        # The callback this job was claimed for has just been made; only a new one counts.
+        return result, (callback_at if callback_at != job.callback_at else None)
 
     async def _apply(self, conn: psycopg.AsyncConnection, job: ClaimedJob, decision: Decision, **changes) -> None:
         detail = {**decision.detail, **({"law": decision.law} if decision.law else {})}
@@ -147,10 +172,12 @@ async def load_state(conn: psycopg.AsyncConnection, debtor_id: int, campaign: Ca
     phones = [Phone(i, pos, usable, dnc) for i, pos, usable, dnc in await cur.fetchall()]
     # Every outbound call to this person counts, from any campaign: the limits protect the person.
     cur = await conn.execute(
-        """SELECT created_at, coalesce(phone_id, 0), outcome FROM call_attempts
+        """SELECT created_at, coalesce(phone_id, 0), outcome, result IS DISTINCT FROM 'wrong_number'
+             FROM call_attempts
             WHERE debtor_id = %s AND direction = 'outbound' AND created_at > now() - %s
             ORDER BY created_at""", (debtor_id, HISTORY))
-    attempts = [Attempt(at, pid, CallOutcome(o) if o else None) for at, pid, o in await cur.fetchall()]
+    attempts = [Attempt(at, pid, CallOutcome(o) if o else None, reached)
+                for at, pid, o, reached in await cur.fetchall()]
     try:
         zone = ZoneInfo(tz)
     except (ValueError, KeyError):

@@ -60,6 +60,12 @@ class Attempt:
     at: datetime
     phone_id: int
     outcome: CallOutcome | None  # None: still open, or lost in a crash; counted all the same
+    reached_debtor: bool = True  # False: answered by someone else (a wrong number)
+
+    @property
+    def contact(self) -> bool:
+        """A conversation with the debtor: what the law's contact limits count."""
+        return self.outcome is CallOutcome.ANSWERED and self.reached_debtor
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +146,7 @@ class ContactPolicy:
 
         if attempts and not callback_due:
             last = attempts[-1]
-            delay = self.retry_delay(last.outcome)
+            delay = self.retry_delay(last.outcome if last.reached_debtor else CallOutcome.FAILED)
             if delay and now < last.at + delay:
                 reason = "retry_delay_no_answer" if last.outcome in NOT_REACHED else "retry_delay_failure"
                 return self._defer(reason, self.next_open((last.at + delay).astimezone(tz)), None)
@@ -150,7 +156,7 @@ class ContactPolicy:
 
     def _contact_limits(self, attempts: Sequence[Attempt], now: datetime, local: datetime) -> Decision | None:
         prof, tz = self.profile, local.tzinfo
-        contacts = [a for a in attempts if a.outcome is CallOutcome.ANSWERED]
+        contacts = [a for a in attempts if a.contact]
         if prof.contacts_per_day is not None:
             today = [a for a in contacts if a.at.astimezone(tz).date() == local.date()]
             if len(today) >= prof.contacts_per_day:
@@ -191,7 +197,7 @@ class ContactPolicy:
         """Local days with calls and no answer, since the debtor last answered."""
         days: dict[date, bool] = {}
         for a in attempts:
-            if a.outcome is CallOutcome.ANSWERED:
+            if a.contact:
                 days.clear()
                 continue
             day = a.at.astimezone(tz).date()

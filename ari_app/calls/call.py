@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ari_app.ari import AriClient, AriError
 from ari_app.calls.media import CallMedia, MediaConfig
 from ari_app.calls.outcomes import CAUSE_NORMAL_CLEARING, outcome_for_unanswered
+from ari_app.calls.tools import CallToolRunner
+from campaigns.actions import CallActions, CallContext
 from campaigns.calls import CallLog, CallOutcome, Direction
 from campaigns.privacy import mask_phone
 from media.conversation import Conversation, TurnMetrics
@@ -49,6 +51,7 @@ class CallServices:
     silence_timeout_s: float
     originate_timeout_s: int
     conversations: ConversationFactory | None = None  # None: greeting only (a media check)
+    actions: CallActions | None = None  # the agent's tools act on the record through these
     tail_s: float = 0.4  # let the last RTP packets reach the phone before hanging up
 
 
@@ -282,9 +285,14 @@ class Call:
             log.exception("%s: could not store turn %d", self, turn.index)
 
     async def _on_tool(self, call: ToolCall) -> None:
-        # The collections tools (promise, callback, transfer, ...) are executed by the agent issue;
-        # until then a requested tool is recorded, never silently dropped.
         self.record("tool_requested", {"name": call.name, "arguments": call.arguments})
+        if self._svc.actions is None:
+            return
+        out = self.outbound
+        context = CallContext(self.attempt_id, out.debtor_id, out.campaign_id, out.job_id, out.phone_id) if out \
+            else CallContext(self.attempt_id)
+        result = await CallToolRunner(self._svc.actions, context).run(call)
+        self.record("tool_result", {"name": call.name, "result": result})
 
     # --- helpers -----------------------------------------------------------------------------
     async def _until_gone(self, work: Awaitable[T]) -> T:

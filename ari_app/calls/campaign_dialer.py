@@ -95,7 +95,8 @@ class CampaignDialer:
             await self._keep_lease(job, call.finished)
             outcome = call.outcome or CallOutcome.FAILED
             self.stats.outcomes[outcome.value] = self.stats.outcomes.get(outcome.value, 0) + 1
-            decision = await self._contacts.settle(job, campaign, outcome, target.phone_id, self._clock())
+            decision = await self._contacts.settle(job, campaign, outcome, target.phone_id, self._clock(),
+                                                   attempt_id=call.attempt_id)
             log.info("job %d: %s -> %s %s", job.id, outcome.value, decision.verdict.value, decision.reason)
         except LeaseLost:
             log.error("job %d: lease lost (database unreachable for longer than the lease?); another dialer "

@@ -17,6 +17,7 @@ from media.llm import ChatLlm
 from media.pacer import RtpPacer
 from media.segmenter import SpeechSegmenter
 from media.stt import SttEngine, WhisperStt
+from media.tools import TOOL_SCHEMAS
 from media.tts import EspeakTts, TtsEngine
 from media.tts_coqui import CoquiTts
 from media.turn import NoInputPolicy
@@ -65,7 +66,7 @@ class ConversationFactory:
         fallback = FallbackAgent(self._settings.greeting)
         if self._llm is None:
             return fallback
-        return LlmAgent(self._llm, SYSTEM_PROMPT, fallback)
+        return LlmAgent(self._llm, SYSTEM_PROMPT, fallback, tools=TOOL_SCHEMAS)
 
     async def new(
         self, pacer: RtpPacer, *, on_turn: TurnSink, on_tool_call: ToolSink | None = None

@@ -1,0 +1,132 @@
+"""What the agent's tools do to the record: a promise, a callback, a wrong number, "stop calling me".
+
+Each action is bound to one call (`CallContext`), writes its own call event, and sets the call's
+result, which `ContactService.settle` reads when the call ends to decide what follows. An action
+the rules do not allow raises `ActionRefused` with a reason the agent can turn into words (a
+promise after the debt's maximum date, a callback with no campaign to carry it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from campaigns.campaign import CampaignStore
+from campaigns.contacts import stop_calling
+from campaigns.policy import ContactPolicy
+
+
+class ActionRefused(ValueError):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """The call an action belongs to (an inbound call may know no debtor yet)."""
+
+    attempt_id: uuid.UUID
+    debtor_id: int | None = None
+    campaign_id: int | None = None
+    job_id: int | None = None
+    phone_id: int | None = None
+
+
+class CallActions:
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+        self._campaigns = CampaignStore(pool)
+
+    async def register_promise(self, ctx: CallContext, *, promised_date: date, amount: Decimal | int,
+                               today: date, installments: int | None = None) -> int:
+        """Store a payment promise; its id. The date must be between today and the debt's maximum date."""
+        debtor_id = self._debtor(ctx)
+        amount = Decimal(amount)
+        if amount <= 0:
+            raise ActionRefused("amount", "the amount promised must be more than zero")
+        if promised_date < today:
+            raise ActionRefused("date_past", f"{promised_date} has already passed")
+        async with self._pool.connection() as conn, conn.transaction():
+            cur = await conn.execute("SELECT max_date, amount_owed FROM debtors WHERE id = %s", (debtor_id,))
+            max_date, owed = await cur.fetchone()
+            if max_date is not None and promised_date > max_date:
+                raise ActionRefused("date_after_max", f"the debt must be paid by {max_date}")
+            if owed is not None and amount > owed:
+                raise ActionRefused("amount_over_debt", f"the debt is {owed}")
+            cur = await conn.execute(
+                """INSERT INTO promises (attempt_id, debtor_id, campaign_id, job_id, promised_date, amount,
+                                         installments)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+                (ctx.attempt_id, debtor_id, ctx.campaign_id, ctx.job_id, promised_date, amount, installments))
+            (promise_id,) = await cur.fetchone()
+            await self._result(conn, ctx, "promise", "promise_registered",
+                               {"promise_id": promise_id, "date": promised_date.isoformat(), "amount": str(amount),
+                                "installments": installments})
+        return promise_id
+
+    async def schedule_callback(self, ctx: CallContext, when: datetime, reason: str = "") -> datetime:
+        """Book the callback the debtor asked for, moved into the legal window if needed; the time booked."""
+        debtor_id = self._debtor(ctx)
+        if ctx.job_id is None or ctx.campaign_id is None:
+            raise ActionRefused("no_campaign", "a callback needs a campaign to carry it")
+        campaign = await self._campaigns.get(ctx.campaign_id)
+        assert campaign is not None
+        policy = ContactPolicy(campaign.policy_config)
+        async with self._pool.connection() as conn, conn.transaction():
+            cur = await conn.execute("SELECT timezone FROM debtors WHERE id = %s", (debtor_id,))
+            (tz_name,) = await cur.fetchone()
+            booked = policy.next_open(when.astimezone(ZoneInfo(tz_name)))
+            # The job is this call's, claimed by its dialer; settle keeps the callback when the call ends.
+            await conn.execute("UPDATE call_jobs SET callback_at = %s, updated_at = now() WHERE id = %s",
+                               (booked, ctx.job_id))
+            await self._result(conn, ctx, "callback", "callback_scheduled",
+                               {"asked_for": when.isoformat(), "booked": booked.isoformat(), "reason": reason,
+                                "moved_by_law": booked != when})
+        return booked
+
+    async def wrong_number(self, ctx: CallContext) -> None:
+        """Someone else answered: this phone leaves the rotation, the debtor was not reached."""
+        async with self._pool.connection() as conn, conn.transaction():
+            if ctx.phone_id is not None:
+                await conn.execute("UPDATE phones SET status = 'wrong_number' WHERE id = %s", (ctx.phone_id,))
+            await self._result(conn, ctx, "wrong_number", "wrong_number", {"phone_id": ctx.phone_id})
+
+    async def stop_calling(self, ctx: CallContext) -> None:
+        """"No me vuelvan a llamar": honoured at once, for every campaign."""
+        debtor_id = self._debtor(ctx)
+        async with self._pool.connection() as conn, conn.transaction():
+            await self._result(conn, ctx, "stop_calling", "stop_calling_requested", {})
+        await stop_calling(self._pool, debtor_id, "asked_not_to_be_called")
+
+    async def note(self, ctx: CallContext, result: str, event: str, data: dict[str, Any] | None = None) -> None:
+        """A result with no other effect here (already paid, dispute, transfer, payment link...)."""
+        async with self._pool.connection() as conn, conn.transaction():
+            await self._result(conn, ctx, result, event, data or {})
+
+    async def note_refusal(self, ctx: CallContext, tool: str, reason: str) -> None:
+        """A tool the rules refused: an event only, the call's result stays as it was."""
+        async with self._pool.connection() as conn:
+            await conn.execute("INSERT INTO call_events (attempt_id, kind, data) VALUES (%s, %s, %s)",
+                               (ctx.attempt_id, "tool_refused", Jsonb({"tool": tool, "reason": reason})))
+
+    # ---------------------------------------------------------------- helpers
+    @staticmethod
+    def _debtor(ctx: CallContext) -> int:
+        if ctx.debtor_id is None:
+            raise ActionRefused("unidentified", "the caller has not been identified")
+        return ctx.debtor_id
+
+    @staticmethod
+    async def _result(conn: Any, ctx: CallContext, result: str, event: str, data: dict[str, Any]) -> None:
+        await conn.execute("UPDATE call_attempts SET result = %s WHERE id = %s", (result, ctx.attempt_id))
+        await conn.execute("INSERT INTO call_events (attempt_id, kind, data) VALUES (%s, %s, %s)",
+                           (ctx.attempt_id, event, Jsonb(data)))

@@ -1,0 +1,114 @@
+"""The agent's tools on a real PostgreSQL, through a call's whole life: gate, answer, tool, settle."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+
+from campaigns.actions import ActionRefused, CallActions, CallContext
+from campaigns.calls import CallLog, CallOutcome, Direction
+from tests.campaigns.test_contacts import Desk, _now
+
+
+async def _answered_call(desk: Desk):
+    """Claim, gate and answer a call: (job, context); the test then runs tools and settles."""
+    job = await desk.claim()
+    target = await desk.contacts.gate(job, desk.campaign, _now())
+    assert target is not None
+    attempt = uuid.uuid4()
+    log = CallLog(desk.pool)
+    await log.open_attempt(attempt_id=attempt, direction=Direction.OUTBOUND, channel_id=f"t-{attempt}",
+                           job_id=job.id, campaign_id=desk.campaign.id, debtor_id=desk.debtor_id,
+                           phone_id=target.phone_id)
+    await log.mark_answered(attempt)
+    ctx = CallContext(attempt, desk.debtor_id, desk.campaign.id, job.id, target.phone_id)
+    return job, ctx
+
+
+async def _hang_up(desk: Desk, job, ctx):
+    await CallLog(desk.pool).close_attempt(ctx.attempt_id, outcome=CallOutcome.ANSWERED, hangup_cause=16,
+                                           hangup_cause_txt=None)
+    return await desk.contacts.settle(job, desk.campaign, CallOutcome.ANSWERED, ctx.phone_id, _now(),
+                                      attempt_id=ctx.attempt_id)
+
+
+async def _events(pool, attempt_id):
+    return [e.kind for e in await CallLog(pool).events(attempt_id)]
+
+
+async def test_a_promise_is_stored_and_ends_the_job(db_pool, company):
+    desk = await Desk.open(db_pool, company)
+    async with db_pool.connection() as conn:
+        await conn.execute("UPDATE debtors SET amount_owed = 185000, max_date = %s WHERE id = %s",
+                           (date.today() + timedelta(days=30), desk.debtor_id))
+    await desk.wave()
+    job, ctx = await _answered_call(desk)
+    actions = CallActions(db_pool)
+    pay_on = date.today() + timedelta(days=10)
+    with pytest.raises(ActionRefused) as refused:
+        await actions.register_promise(ctx, promised_date=date.today() + timedelta(days=40), amount=50000,
+                                       today=date.today())
+    assert refused.value.code == "date_after_max"
+    with pytest.raises(ActionRefused, match="amount_over_debt"):
+        await actions.register_promise(ctx, promised_date=pay_on, amount=200000, today=date.today())
+    await actions.register_promise(ctx, promised_date=pay_on, amount=104050, today=date.today())
+    decision = await _hang_up(desk, job, ctx)
+    assert decision.reason == "promise"
+    assert await desk.job_row() == ("done", "promise", 1)
+    async with db_pool.connection() as conn:
+        cur = await conn.execute("SELECT promised_date, amount, status FROM promises WHERE debtor_id = %s",
+                                 (desk.debtor_id,))
+        assert await cur.fetchall() == [(pay_on, Decimal("104050.00"), "open")]
+    assert "promise_registered" in await _events(db_pool, ctx.attempt_id)
+
+
+async def test_a_callback_is_booked_inside_the_legal_window_and_the_job_waits_for_it(db_pool, company):
+    desk = await Desk.open(db_pool, company)  # Regulation F: 08:00-21:00 every day, in the debtor's zone
+    await desk.wave()
+    job, ctx = await _answered_call(desk)
+    tz = desk.campaign.tz
+    late_evening = datetime.combine(_now().astimezone(tz).date() + timedelta(days=2), time(22, 30), tz)
+    booked = await CallActions(db_pool).schedule_callback(ctx, late_evening, "está manejando")
+    assert booked == datetime.combine(late_evening.date() + timedelta(days=1), time(8), tz)
+    decision = await _hang_up(desk, job, ctx)
+    assert (decision.reason, decision.not_before) == ("callback_requested", booked)
+    async with db_pool.connection() as conn:
+        cur = await conn.execute("SELECT state, next_at, callback_at FROM call_jobs WHERE id = %s", (job.id,))
+        assert await cur.fetchone() == ("queued", booked, booked)
+    assert "callback_scheduled" in await _events(db_pool, ctx.attempt_id)
+
+
+async def test_a_wrong_number_moves_on_to_the_next_phone_and_is_no_contact(db_pool, company):
+    desk = await Desk.open(db_pool, company)
+    await desk.wave()
+    job, ctx = await _answered_call(desk)
+    await CallActions(db_pool).wrong_number(ctx)
+    decision = await _hang_up(desk, job, ctx)
+    assert decision.reason == "retry_delay_failure"  # not a conversation: no weekly contact limit
+    async with db_pool.connection() as conn:
+        cur = await conn.execute("SELECT status FROM phones WHERE id = %s", (ctx.phone_id,))
+        assert await cur.fetchone() == ("wrong_number",)
+    job = await desk.claim(make_due=True)
+    target = await desk.contacts.gate(job, desk.campaign, _now())
+    assert target is not None and target.phone_id != ctx.phone_id
+
+
+async def test_stop_calling_me_during_the_call(db_pool, company):
+    desk = await Desk.open(db_pool, company)
+    await desk.wave()
+    job, ctx = await _answered_call(desk)
+    await CallActions(db_pool).stop_calling(ctx)
+    await _hang_up(desk, job, ctx)
+    assert await desk.job_row() == ("done", "stop_calling", 1)
+    async with db_pool.connection() as conn:
+        cur = await conn.execute("SELECT exclusion_reason FROM debtors WHERE id = %s", (desk.debtor_id,))
+        assert await cur.fetchone() == ("asked_not_to_be_called",)
+
+
+async def test_an_unidentified_caller_gets_no_debt_action(db_pool):
+    ctx = CallContext(uuid.uuid4())
+    with pytest.raises(ActionRefused, match="unidentified"):
+        await CallActions(db_pool).register_promise(ctx, promised_date=date.today(), amount=1, today=date.today())
