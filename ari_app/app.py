@@ -32,6 +32,7 @@ from campaigns.calls import CallLog, CallOutcome, Direction
 from campaigns.campaign import CampaignStore
 from campaigns.contacts import ContactService
 from campaigns.db import open_database
+from campaigns.debtors import DebtorDirectory
 from campaigns.planner import WavePlanner
 from campaigns.queue import CallQueue
 from campaigns.scheduler import WaveScheduler
@@ -99,6 +100,7 @@ class CallCenterApp:
             originate_timeout_s=s.originate_timeout_s,
             conversations=conversations,
             actions=CallActions(pool),
+            debtors=DebtorDirectory(pool),
         )
         self.router = CallRouter(self.ari, self._new_inbound_call)
         self.dialer = OutboundDialer(self.services, self.router, s.trunk_endpoint, s.caller_id)

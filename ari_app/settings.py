@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = Field(SecretStr(""), validation_alias="LLM_API_KEY")
     llm_model: str = Field("gpt-4o-mini", validation_alias="LLM_MODEL")
     no_input_timeout_s: float = Field(6.0, validation_alias="NO_INPUT_TIMEOUT_S")
+    # The collections agent: its name on the phone, and a directory of the operator's own flows
+    # (<delinquency type>.toml, same keys as media/flows/*.toml), looked up before the bundled ones.
+    agent_name: str = Field("Sofía", validation_alias="AGENT_NAME")
+    flows_dir: str = Field("", validation_alias="FLOWS_DIR")
 
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
 

@@ -30,6 +30,10 @@ class Agent(Protocol):
     def correct_last_reply(self, spoken: str) -> None:
         """After a barge-in: remember only what the caller actually heard."""
 
+    @property
+    def finished(self) -> bool:
+        """True once the agent has closed the conversation: the loop hangs up after its last words."""
+
 
 class FallbackAgent:
     """What the caller hears when no brain can answer this turn: never silence, never a guess."""
@@ -52,6 +56,10 @@ class FallbackAgent:
     def correct_last_reply(self, spoken: str) -> None:
         pass  # keeps no history
 
+    @property
+    def finished(self) -> bool:
+        return False
+
 
 class LlmAgent:
     """Chat history + an OpenAI-compatible model; a failed turn is answered by `fallback`."""
@@ -67,6 +75,7 @@ class LlmAgent:
         self._fallback = fallback
         self._tools = list(tools or [])
         self.history: list[dict[str, Any]] = [{"role": "system", "content": system_prompt}]
+        self._closed = False
 
     def greeting(self) -> str:
         text = self._fallback.greeting()
@@ -86,6 +95,8 @@ class LlmAgent:
             async for item in sentences(self._llm.stream(self.history, tools=self._tools or None)):
                 if isinstance(item, str):
                     said.append(item)
+                elif item.name in ("end_call", "transfer_to_agent"):
+                    self._closed = True
                 yield item
         except LlmError as exc:
             log.warning("LLM failed this turn, falling back: %s", exc)
@@ -101,3 +112,7 @@ class LlmAgent:
     def correct_last_reply(self, spoken: str) -> None:
         if self.history and self.history[-1]["role"] == "assistant":
             self.history[-1]["content"] = spoken
+
+    @property
+    def finished(self) -> bool:
+        return self._closed

@@ -328,6 +328,8 @@ class Conversation:
                 played.append((item, self._pacer.play(clip)))  # plays while the next is synthesised
             for _, future in played:
                 await future
+            if self._agent.finished and self.ended_because is None:
+                self.ended_because = "agent_closed"  # its last words are out: hang up
         except asyncio.CancelledError:
             metrics.interrupted = True
             raise

@@ -125,6 +125,12 @@ class AriClient:
         )
         return Channel.from_json(data)
 
+    async def continue_in_dialplan(self, channel_id: str, context: str, extension: str = "s",
+                                   priority: int = 1) -> None:
+        """The channel leaves Stasis for the dialplan (a transfer to the human agents' context)."""
+        await self.request("POST", f"/channels/{channel_id}/continue",
+                           params={"context": context, "extension": extension, "priority": str(priority)})
+
     async def answer(self, channel_id: str) -> None:
         await self.request("POST", f"/channels/{channel_id}/answer")
 

@@ -22,6 +22,7 @@ from ari_app.calls.outcomes import CAUSE_NORMAL_CLEARING, outcome_for_unanswered
 from ari_app.calls.tools import CallToolRunner
 from campaigns.actions import CallActions, CallContext
 from campaigns.calls import CallLog, CallOutcome, Direction
+from campaigns.debtors import DebtorDirectory
 from campaigns.privacy import mask_phone
 from media.conversation import Conversation, TurnMetrics
 from media.llm import ToolCall
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+TRANSFER_CONTEXT = "human-agents"  # dialplan/extensions.conf
 
 
 class ChannelGone(Exception):
@@ -52,6 +54,7 @@ class CallServices:
     originate_timeout_s: int
     conversations: ConversationFactory | None = None  # None: greeting only (a media check)
     actions: CallActions | None = None  # the agent's tools act on the record through these
+    debtors: DebtorDirectory | None = None  # who the agent is talking to (campaign calls)
     tail_s: float = 0.4  # let the last RTP packets reach the phone before hanging up
 
 
@@ -102,6 +105,7 @@ class Call:
         self._journal_task: asyncio.Task[None] | None = None
         self._tearing_down = False
         self.conversation: Conversation | None = None
+        self.transfer_reason: str | None = None  # the agent handed the caller to a person
 
     def __repr__(self) -> str:
         return f"<Call {self.direction.value} {self.channel_id} {mask_phone(self.remote_number)}>"
@@ -238,8 +242,11 @@ class Call:
         self.record("media_ready", self.media.diagnostics())
         factory = self._svc.conversations
         if factory is not None:
+            debtor = None
+            if self.outbound is not None and self.outbound.debtor_id is not None and self._svc.debtors is not None:
+                debtor = await self._svc.debtors.card(self.outbound.debtor_id, self.outbound.campaign_id)
             self.conversation = await self._until_gone(
-                factory.new(session.pacer, on_turn=self._store_turn, on_tool_call=self._on_tool))
+                factory.new(session.pacer, on_turn=self._store_turn, on_tool_call=self._on_tool, debtor=debtor))
             talk = asyncio.ensure_future(self.conversation.run())
         else:
             talk = asyncio.ensure_future(self._greet(session))
@@ -293,6 +300,8 @@ class Call:
             else CallContext(self.attempt_id)
         result = await CallToolRunner(self._svc.actions, context).run(call)
         self.record("tool_result", {"name": call.name, "result": result})
+        if call.name == "transfer_to_agent" and result.startswith("ok"):
+            self.transfer_reason = str(call.arguments.get("reason", ""))
 
     # --- helpers -----------------------------------------------------------------------------
     async def _until_gone(self, work: Awaitable[T]) -> T:
@@ -315,6 +324,18 @@ class Call:
             return None
         return round((at - self._stasis_at) * 1000, 1)
 
+    async def _transfer(self) -> None:
+        """Hand the caller to the human agents' dialplan context instead of hanging up."""
+        try:
+            await self._svc.ari.continue_in_dialplan(self.channel_id, TRANSFER_CONTEXT)
+        except AriError as exc:
+            log.error("%s: transfer failed, hanging up instead: %s", self, exc)
+            self.record("transfer_failed", {"error": str(exc)})
+            return
+        self.record("transferred", {"context": TRANSFER_CONTEXT, "reason": self.transfer_reason})
+        with contextlib.suppress(TimeoutError):  # StasisEnd: the channel is the dialplan's now
+            await asyncio.wait_for(self.gone.wait(), 2.0)
+
     async def _hangup(self, reason: str) -> None:
         try:
             await self._svc.ari.hangup(self.channel_id, reason)
@@ -326,6 +347,8 @@ class Call:
         self._tearing_down = True
         if self.in_stasis.is_set() or self.direction is Direction.INBOUND:
             await self.media.close()
+            if self.transfer_reason is not None and not self.gone.is_set():
+                await self._transfer()
             if not self.gone.is_set():
                 await self._hangup("normal")
                 # Wait for Asterisk to confirm (StasisEnd), so the record carries its cause.

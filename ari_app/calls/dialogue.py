@@ -9,12 +9,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ari_app.settings import Settings
+from campaigns.debtors import DebtorCard
 from media.agent import Agent, FallbackAgent, LlmAgent
 from media.conversation import Conversation, ToolSink, TurnSink
+from media.flow import DebtorFacts, Flow, bundled_flows, load_flow
 from media.llm import ChatLlm
 from media.pacer import RtpPacer
+from media.rule_agent import RuleAgent
 from media.segmenter import SpeechSegmenter
 from media.stt import SttEngine, WhisperStt
 from media.tools import TOOL_SCHEMAS
@@ -28,6 +34,32 @@ SYSTEM_PROMPT = (
     "Responde en frases cortas, adecuadas para ser leídas en voz alta por teléfono. "
     "No inventes montos ni fechas que no te hayan dado."
 )
+
+
+DEFAULT_FLOW = "temprana"
+
+
+def system_prompt(flow: Flow, facts: DebtorFacts) -> str:
+    """The LLM's instructions: the same order and facts the rule engine follows."""
+    known = "; ".join(f"{k}: {v}" for k, v in facts.variables().items() if v)
+    return (f"{SYSTEM_PROMPT} Flujo: {flow.name} ({flow.description}). Primero confirma la identidad "
+            f"(\"{flow.prompts['identity']}\") y no des ningún detalle de la deuda antes. Luego di el aviso legal "
+            f"y la deuda, y negocia una fecha y un monto de pago. Usa las herramientas para registrar la promesa, "
+            f"agendar una llamada, enviar el enlace de pago, transferir a un ejecutivo o terminar. Datos: {known}.")
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError):
+        return ZoneInfo("UTC")
+
+
+def _known_flows(settings: Settings) -> set[str]:
+    names = set(bundled_flows())
+    if settings.flows_dir:
+        names |= {p.stem for p in Path(settings.flows_dir).glob("*.toml")}
+    return names
 
 
 def make_tts(settings: Settings) -> EspeakTts | CoquiTts:
@@ -62,14 +94,26 @@ class ConversationFactory:
                 llm.warm_up()
             yield cls(settings, tts, stt, llm)
 
-    def _agent(self) -> Agent:
-        fallback = FallbackAgent(self._settings.greeting)
+    def _agent(self, debtor: DebtorCard | None) -> Agent:
+        """The rule engine for a known debtor (and the LLM in front of it when one is configured);
+        a caller nobody has identified gets the general fallback."""
+        if debtor is None:
+            fallback: Agent = FallbackAgent(self._settings.greeting)
+            return fallback if self._llm is None else LlmAgent(self._llm, SYSTEM_PROMPT, fallback)
+        tz = _zone(debtor.timezone)
+        # The campaign's flow for the debtor's delinquency type, else one named like the type, else the default.
+        name = debtor.flow or debtor.delinquency_type
+        flow = load_flow(name if name in _known_flows(self._settings) else DEFAULT_FLOW, self._settings.flows_dir)
+        facts = DebtorFacts(debtor.full_name, debtor.company, debtor.amount_owed, debtor.installments_owed,
+                            debtor.due_date, debtor.max_date, debtor.variables)
+        rules = RuleAgent(flow, facts, clock=lambda: datetime.now(tz), agent_name=self._settings.agent_name)
         if self._llm is None:
-            return fallback
-        return LlmAgent(self._llm, SYSTEM_PROMPT, fallback, tools=TOOL_SCHEMAS)
+            return rules
+        return LlmAgent(self._llm, system_prompt(flow, facts), rules, tools=TOOL_SCHEMAS)
 
     async def new(
-        self, pacer: RtpPacer, *, on_turn: TurnSink, on_tool_call: ToolSink | None = None
+        self, pacer: RtpPacer, *, on_turn: TurnSink, on_tool_call: ToolSink | None = None,
+        debtor: DebtorCard | None = None,
     ) -> Conversation:
         # Loading a VAD model takes ~100 ms: off the event loop, where other calls' pacers run.
         vad = await asyncio.to_thread(make_vad, self._settings.vad, pacer.codec.sample_rate)
@@ -77,7 +121,7 @@ class ConversationFactory:
             pacer=pacer,
             tts=self._tts,
             stt=self._stt,
-            agent=self._agent(),
+            agent=self._agent(debtor),
             segmenter=SpeechSegmenter(vad, sample_rate=pacer.codec.sample_rate),
             no_input=NoInputPolicy(timeout_s=self._settings.no_input_timeout_s),
             on_turn=on_turn,

@@ -63,7 +63,9 @@ class CallRouter:
     async def _on_unknown_stasis_start(self, event: dict[str, Any]) -> Call | None:
         channel = event["channel"]
         args = list(event.get("args") or [])
-        if args[:1] == ["inbound"]:
+        # "transfer_failed": a caller the human agents did not answer, back from the dialplan
+        # (dialplan/extensions.conf [human-agents]); answered again here rather than dropped.
+        if args[:1] in (["inbound"], ["transfer_failed"]):
             call = self._inbound_factory(channel, args)
             self.start(call)
             return call

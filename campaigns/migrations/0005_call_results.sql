@@ -18,3 +18,8 @@ CREATE INDEX promises_open_idx ON promises (promised_date) WHERE status = 'open'
 -- The conversation's result, set by the agent's tools: promise, callback, wrong_number, already_paid,
 -- refused, stop_calling, transfer, dispute, ... NULL: the call ended without one.
 ALTER TABLE call_attempts ADD COLUMN result text;
+
+-- A caller transferred to a person whom nobody answered comes back into the app on the same channel
+-- as a new (inbound) leg: a channel id is unique per direction, not overall.
+DROP INDEX call_attempts_channel_idx;
+CREATE UNIQUE INDEX call_attempts_channel_idx ON call_attempts (channel_id, direction);

@@ -1,0 +1,52 @@
+"""A debtor as the agent needs them for one call: name, company, the debt, and the flow to use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from campaigns.campaign import CampaignStore
+
+
+@dataclass(frozen=True, slots=True)
+class DebtorCard:
+    debtor_id: int
+    full_name: str
+    company: str
+    timezone: str
+    delinquency_type: str
+    flow: str | None  # the campaign's flow for this delinquency type, if a campaign says one
+    amount_owed: int | None = None
+    installments_owed: int | None = None
+    due_date: date | None = None
+    max_date: date | None = None
+    variables: dict[str, str] = field(default_factory=dict)
+
+
+class DebtorDirectory:
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+        self._campaigns = CampaignStore(pool)
+
+    async def card(self, debtor_id: int, campaign_id: int | None = None) -> DebtorCard | None:
+        async with self._pool.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(
+                """SELECT d.id, d.full_name, coalesce(c.name, '') AS company, d.timezone, d.delinquency_type,
+                          d.amount_owed, d.installments_owed, d.due_date, d.max_date, d.variables
+                     FROM debtors d LEFT JOIN companies c ON c.id = d.company_id WHERE d.id = %s""", (debtor_id,))
+            row: dict[str, Any] | None = await cur.fetchone()
+        if row is None:
+            return None
+        campaign = await self._campaigns.get(campaign_id) if campaign_id is not None else None
+        return DebtorCard(
+            debtor_id=row["id"], full_name=row["full_name"], company=row["company"], timezone=row["timezone"],
+            delinquency_type=row["delinquency_type"],
+            flow=campaign.flow_for(row["delinquency_type"]) if campaign else None,
+            amount_owed=int(row["amount_owed"]) if row["amount_owed"] is not None else None,
+            installments_owed=row["installments_owed"], due_date=row["due_date"], max_date=row["max_date"],
+            variables={k: str(v) for k, v in (row["variables"] or {}).items()})
