@@ -10,6 +10,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from campaigns.campaign import CampaignStore
+from campaigns.identity import InvalidIdentity, normalise_phone
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,3 +51,23 @@ class DebtorDirectory:
             amount_owed=int(row["amount_owed"]) if row["amount_owed"] is not None else None,
             installments_owed=row["installments_owed"], due_date=row["due_date"], max_date=row["max_date"],
             variables={k: str(v) for k, v in (row["variables"] or {}).items()})
+
+    async def find_by_caller(self, number: str, country: str = "CL") -> DebtorCard | None:
+        """The debtor whose active phone is calling, when exactly one is (a shared family phone
+        identifies nobody: the agent then asks, as for an unknown caller)."""
+        try:
+            e164 = normalise_phone(number, country)
+        except InvalidIdentity:
+            return None  # an extension, a withheld number
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                """SELECT DISTINCT p.debtor_id FROM phones p JOIN debtors d ON d.id = p.debtor_id
+                    WHERE p.e164 = %s AND p.status = 'active' AND d.excluded_at IS NULL LIMIT 2""", (e164,))
+            found = [r[0] for r in await cur.fetchall()]
+            if len(found) != 1:
+                return None
+            # The campaign of the debtor's latest job, for its flow.
+            cur = await conn.execute(
+                "SELECT campaign_id FROM call_jobs WHERE debtor_id = %s ORDER BY id DESC LIMIT 1", (found[0],))
+            row = await cur.fetchone()
+        return await self.card(found[0], row[0] if row else None)

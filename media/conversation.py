@@ -161,6 +161,12 @@ class Conversation:
         self._playing_level_dbfs = -math.inf
         self.ended_because: str | None = None
 
+    def summary(self) -> dict[str, Any]:
+        """The call's conversation in numbers; the counters tune barge-in and speculation per trunk."""
+        return {"turns": len(self.turns), "barge_ins": len(self.barge_ins), "false_alarms": self.false_alarms,
+                "echo_rejections": self.echo_rejections, "unrecognised": self.unrecognised,
+                "speculations_dropped": self.speculations_dropped, "ended_because": self.ended_because or "hung_up"}
+
     # --- input (synchronous, from the RTP socket) -------------------------------------------
     def feed(self, pcm: np.ndarray) -> None:
         try:

@@ -124,6 +124,11 @@ class RtpPacer:
                 pass
         self.flush()
 
+    def summary(self) -> dict[str, float | int]:
+        """What went out, and how late the clock ever was (the 20 ms grid's health)."""
+        return {"packets": self.packets_sent, "late_frames": self.late_frames,
+                "max_lateness_ms": round(self.max_lateness_s * 1000, 2)}
+
     @property
     def is_playing(self) -> bool:
         """True while audio is queued or being sent (the agent is talking)."""

@@ -150,11 +150,18 @@ class RuleAgent:
                                  amount=self._promise_amount,
                                  **({"installments": self._installments} if self._installments else {}))
             return self._end([promise, self._say("promise_registered")], None)
-        self.step = Step.NEGOTIATE
         if heard.promise_date or heard.amount:
+            self.step = Step.NEGOTIATE
             return self._collect_promise(heard)
-        self._promise_date = self._promise_amount = None
-        return self._remember([self._say("ask_date")])
+        if heard.intent is Intent.DENY:
+            self.step = Step.NEGOTIATE
+            self._promise_date = self._promise_amount = None
+            return self._remember([self._say("ask_date")])
+        # Not understood: the promise stands, the question is asked again.
+        self._not_understood += 1
+        if self._not_understood > MAX_NOT_UNDERSTOOD:
+            return self._transfer("the agent did not understand the debtor three times")
+        return self._remember([self._say("not_understood"), *self._last[-1:]])
 
     # ---------------------------------------------------------------- endings
     def _callback(self, heard: Understanding, default_after: timedelta = timedelta(days=1)) -> list[AgentOutput]:

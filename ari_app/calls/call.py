@@ -22,7 +22,7 @@ from ari_app.calls.outcomes import CAUSE_NORMAL_CLEARING, outcome_for_unanswered
 from ari_app.calls.tools import CallToolRunner
 from campaigns.actions import CallActions, CallContext
 from campaigns.calls import CallLog, CallOutcome, Direction
-from campaigns.debtors import DebtorDirectory
+from campaigns.debtors import DebtorCard, DebtorDirectory
 from campaigns.privacy import mask_phone
 from media.conversation import Conversation, TurnMetrics
 from media.llm import ToolCall
@@ -106,6 +106,7 @@ class Call:
         self._tearing_down = False
         self.conversation: Conversation | None = None
         self.transfer_reason: str | None = None  # the agent handed the caller to a person
+        self.debtor_id: int | None = outbound.debtor_id if outbound else None  # inbound: once identified
 
     def __repr__(self) -> str:
         return f"<Call {self.direction.value} {self.channel_id} {mask_phone(self.remote_number)}>"
@@ -242,9 +243,7 @@ class Call:
         self.record("media_ready", self.media.diagnostics())
         factory = self._svc.conversations
         if factory is not None:
-            debtor = None
-            if self.outbound is not None and self.outbound.debtor_id is not None and self._svc.debtors is not None:
-                debtor = await self._svc.debtors.card(self.outbound.debtor_id, self.outbound.campaign_id)
+            debtor = await self._debtor_card()
             self.conversation = await self._until_gone(
                 factory.new(session.pacer, on_turn=self._store_turn, on_tool_call=self._on_tool, debtor=debtor))
             talk = asyncio.ensure_future(self.conversation.run())
@@ -279,6 +278,21 @@ class Call:
         }
         self.record("greeting_played", self.metrics["greeting"])
 
+    async def _debtor_card(self) -> DebtorCard | None:
+        """Who the agent talks to: the campaign's debtor, or an inbound caller known by their number."""
+        directory = self._svc.debtors
+        if directory is None:
+            return None
+        if self.outbound is not None:
+            if self.outbound.debtor_id is None:
+                return None
+            return await directory.card(self.outbound.debtor_id, self.outbound.campaign_id)
+        card = await directory.find_by_caller(self.remote_number)
+        if card is not None:
+            self.debtor_id = card.debtor_id
+            self.record("identified", {"by": "caller_id", "debtor_id": card.debtor_id})
+        return card
+
     def _on_audio(self, pcm: Any) -> None:
         if self.conversation is not None:
             self.conversation.feed(pcm)
@@ -297,7 +311,7 @@ class Call:
             return
         out = self.outbound
         context = CallContext(self.attempt_id, out.debtor_id, out.campaign_id, out.job_id, out.phone_id) if out \
-            else CallContext(self.attempt_id)
+            else CallContext(self.attempt_id, self.debtor_id)
         result = await CallToolRunner(self._svc.actions, context).run(call)
         self.record("tool_result", {"name": call.name, "result": result})
         if call.name == "transfer_to_agent" and result.startswith("ok"):
@@ -357,24 +371,11 @@ class Call:
                 self.hangup_cause = self.hangup_cause or CAUSE_NORMAL_CLEARING
                 self.hangup_cause_txt = self.hangup_cause_txt or "Normal Clearing"
         if self.conversation is not None:
-            conversation = self.conversation
-            self.metrics["conversation"] = {"turns": len(conversation.turns),
-                                            "barge_ins": len(conversation.barge_ins),
-                                            # for tuning the barge-in and speculation thresholds per trunk:
-                                            "false_alarms": conversation.false_alarms,
-                                            "echo_rejections": conversation.echo_rejections,
-                                            "unrecognised": conversation.unrecognised,
-                                            "speculations_dropped": conversation.speculations_dropped,
-                                            "ended_because": conversation.ended_because or "hung_up"}
+            self.metrics["conversation"] = self.conversation.summary()
             self.record("conversation_ended", self.metrics["conversation"])
         if self.media.session is not None:
             self.metrics["rtp_in"] = self.media.session.stats.as_dict()
-            pacer = self.media.session.pacer
-            self.metrics["rtp_out"] = {
-                "packets": pacer.packets_sent,
-                "late_frames": pacer.late_frames,
-                "max_lateness_ms": round(pacer.max_lateness_s * 1000, 2),
-            }
+            self.metrics["rtp_out"] = self.media.session.pacer.summary()
         self._journal.put_nowait(None)
         if self._journal_task is not None:
             await self._journal_task

@@ -200,6 +200,8 @@ BUSY = _rules(
     ocupado=r"\b(?:estoy|ando|voy) (?:(?!pagando|abonando|depositando)\w+(?:ando|iendo)|ocupad[oa]"
             r"|en (?:una |un |el |la )?(?:reunion|trabajo|clases?|micro|bus|colectivo|subte|metro|hospital"
             r"|medico|consulta|laburo|pega|turno|camino|oficina|calle|auto))\b",
+    # Whisper often drops the "estoy": an activity that keeps someone from talking is enough.
+    actividad=r"\b(?:manejando|conduciendo|almorzando|durmiendo)\b",
     despues=r"\bhabl(?:amos|emos) (?:despues|mas tarde|luego|otro dia|en la|manana)\b|\b(?:mas tarde|mas rato"
             r"|en otro momento|otro dia|en un rato)\b|\bme agarr\w+ en\b",
 )

@@ -28,6 +28,13 @@ SECOND_PHONE = "+56955554321"
 IDENTITY = [4.0, "Correcto, soy yo.", 26.0]  # then the notice, the debt and "¿Qué día podría pagar?"
 
 
+def twice(phrase: str) -> list[str | float]:
+    """A last phrase, and again after the agent's "¿me lo puede repetir?", as people do: Whisper base
+    misreads espeak now and then (measured), and the repeat is never heard when the first was
+    understood, because the agent has ended the call by then."""
+    return [phrase, 12.0, phrase, 12.0]
+
+
 @dataclass
 class CallResult:
     campaign: Campaign
@@ -104,7 +111,7 @@ async def campaign_call(db_pool, database_url: str, tmp_path: Path, script: list
 async def test_a_debtor_promises_to_pay_and_the_promise_is_stored(database_url, db_pool, tmp_path):
     # She confirms who she is, promises 50,000 pesos on 15 December, hears it read back, agrees.
     result = await campaign_call(db_pool, database_url, tmp_path, [
-        *IDENTITY, "Le puedo pagar cincuenta mil pesos el quince de diciembre.", 14.0, "Perfecto, de acuerdo.", 12.0])
+        *IDENTITY, "Le puedo pagar cincuenta mil pesos el quince de diciembre.", 14.0, *twice("Perfecto, de acuerdo.")])
     today = datetime.now(result.campaign.tz).date()
     pay_on = date(today.year + (today.month == 12 and today.day >= 15), 12, 15)
     async with db_pool.connection() as conn:
@@ -117,7 +124,7 @@ async def test_a_debtor_promises_to_pay_and_the_promise_is_stored(database_url, 
 
 async def test_a_debtor_who_cannot_talk_now_gets_a_callback_inside_the_legal_window(database_url, db_pool, tmp_path):
     result = await campaign_call(db_pool, database_url, tmp_path, [
-        *IDENTITY, "Estoy manejando, no puedo hablar ahora.", 14.0])
+        *IDENTITY, *twice("Estoy manejando, no puedo hablar ahora.")])
     state, reason, next_at, callback_at = result.job
     assert (state, reason) == ("queued", "callback_requested"), result.why()
     assert callback_at == next_at and callback_at > datetime.now(result.campaign.tz)
@@ -131,13 +138,13 @@ async def test_a_wrong_number_is_marked_and_the_next_phone_is_next(database_url,
         # Not her ("¿Hablo con María?" "No, no soy yo."), and nobody she knows ("¿Conoce a María?").
         # (Whisper base cannot read espeak's "equivocado" through G.711: measured, the NLU's own
         # "número equivocado" rule is covered on text in tests/unit/test_nlu.py.)
-        4.0, "No, no soy yo.", 10.0, "No, no la conozco.", 12.0])
+        4.0, "No, no soy yo.", 10.0, *twice("No, no la conozco.")])
     assert result.phones == {DEBTOR_PHONE: "wrong_number", SECOND_PHONE: "active"}, result.why()
     assert result.job[:2] == ("queued", "retry_delay_failure")  # someone else answered: no contact
     assert "wrong_number" in result.events
 
 
 async def test_asking_for_a_person_hands_the_call_to_the_human_agents(database_url, db_pool, tmp_path):
-    result = await campaign_call(db_pool, database_url, tmp_path, [*IDENTITY, "Quiero hablar con una persona.", 12.0])
+    result = await campaign_call(db_pool, database_url, tmp_path, [*IDENTITY, *twice("Quiero hablar con una persona.")])
     assert "transfer_requested" in result.events and "transferred" in result.events, result.why()
     assert result.job[:2] == ("done", "transfer")

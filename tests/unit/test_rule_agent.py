@@ -41,6 +41,16 @@ async def test_identity_first_then_the_debt_then_a_confirmed_promise():
     assert a.finished
 
 
+async def test_a_read_back_not_understood_is_asked_again_and_the_promise_kept():
+    a = agent()
+    await turn(a, "sí")
+    await turn(a, "le pago cincuenta mil el quince de diciembre")
+    said, tools = await turn(a, "mmm zapato")
+    assert not tools and "50000" in said and "repetir" in said
+    _, tools = await turn(a, "perfecto, de acuerdo")
+    assert [t.name for t in tools] == ["register_promise"]
+
+
 async def test_a_promise_without_an_amount_asks_for_it_and_one_after_the_max_date_is_refused():
     a = agent()
     await turn(a, "sí soy yo")
