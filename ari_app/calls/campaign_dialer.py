@@ -59,14 +59,12 @@ class CampaignDialer:
         try:
             while True:
                 await self._online.wait()
-                await self._queue.reap_expired()
-                free = self.channels - len(self._work)
-                if free > 0:
-                    for job in await self._queue.claim(self.trunk, cap=self.channels, limit=free):
-                        self.stats.claimed += 1
-                        task = asyncio.create_task(self._handle(job), name=f"job-{job.id}")
-                        self._work.add(task)
-                        task.add_done_callback(self._done)
+                try:
+                    await self._claim()
+                except Exception:  # PostgreSQL restarting, a network blip: calls up go on, retry soon
+                    log.exception("dialer %s: could not claim; retrying in %.0f s", self._queue.owner,
+                                  self.poll_s * 5)
+                    await asyncio.sleep(self.poll_s * 5)
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_s)
@@ -74,6 +72,17 @@ class CampaignDialer:
             if self._work:
                 # Calls already placed are hung up by the router's shutdown; wait for their outcome.
                 await asyncio.wait(self._work, timeout=self._queue.lease_s)
+
+    async def _claim(self) -> None:
+        await self._queue.reap_expired()
+        free = self.channels - len(self._work)
+        if free <= 0:
+            return
+        for job in await self._queue.claim(self.trunk, cap=self.channels, limit=free):
+            self.stats.claimed += 1
+            task = asyncio.create_task(self._handle(job), name=f"job-{job.id}")
+            self._work.add(task)
+            task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._work.discard(task)
