@@ -74,24 +74,50 @@ class CallActions:
         return promise_id
 
     async def schedule_callback(self, ctx: CallContext, when: datetime, reason: str = "") -> datetime:
-        """Book the callback the debtor asked for, moved into the legal window if needed; the time booked."""
+        """Book the callback the debtor asked for, moved into the legal window if needed; the time booked.
+
+        On a campaign call the call's own job carries it (settle keeps it queued for that time). On
+        an inbound call it goes to the debtor's latest active campaign: its live job is moved to the
+        time, or a new job is queued for it.
+        """
         debtor_id = self._debtor(ctx)
-        if ctx.job_id is None or ctx.campaign_id is None:
-            raise ActionRefused("no_campaign", "a callback needs a campaign to carry it")
-        campaign = await self._campaigns.get(ctx.campaign_id)
+        campaign_id = ctx.campaign_id or await self._latest_campaign(debtor_id)
+        if campaign_id is None:
+            raise ActionRefused("no_campaign", "the debtor is in no active campaign to carry a callback")
+        campaign = await self._campaigns.get(campaign_id)
         assert campaign is not None
         policy = ContactPolicy(campaign.policy_config)
         async with self._pool.connection() as conn, conn.transaction():
             cur = await conn.execute("SELECT timezone FROM debtors WHERE id = %s", (debtor_id,))
             (tz_name,) = await cur.fetchone()
             booked = policy.next_open(when.astimezone(ZoneInfo(tz_name)))
-            # The job is this call's, claimed by its dialer; settle keeps the callback when the call ends.
-            await conn.execute("UPDATE call_jobs SET callback_at = %s, updated_at = now() WHERE id = %s",
-                               (booked, ctx.job_id))
+            if ctx.job_id is not None:
+                # The job is this call's, claimed by its dialer; settle keeps the callback when the call ends.
+                await conn.execute("UPDATE call_jobs SET callback_at = %s, updated_at = now() WHERE id = %s",
+                                   (booked, ctx.job_id))
+            else:
+                moved = await conn.execute(
+                    """UPDATE call_jobs SET callback_at = %(at)s, next_at = %(at)s, reason = 'callback_requested',
+                              updated_at = now()
+                        WHERE campaign_id = %(c)s AND debtor_id = %(d)s AND state = 'queued'""",
+                    {"at": booked, "c": campaign_id, "d": debtor_id})
+                if moved.rowcount == 0:  # none queued (a job being dialed right now keeps its own course)
+                    await conn.execute(
+                        """INSERT INTO call_jobs (campaign_id, debtor_id, trunk, next_at, callback_at, reason)
+                           VALUES (%s, %s, %s, %s, %s, 'callback_requested')
+                           ON CONFLICT DO NOTHING""", (campaign_id, debtor_id, campaign.trunk, booked, booked))
             await self._result(conn, ctx, "callback", "callback_scheduled",
                                {"asked_for": when.isoformat(), "booked": booked.isoformat(), "reason": reason,
-                                "moved_by_law": booked != when})
+                                "moved_by_law": booked != when, "campaign_id": campaign_id})
         return booked
+
+    async def _latest_campaign(self, debtor_id: int) -> int | None:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                """SELECT j.campaign_id FROM call_jobs j JOIN campaigns c ON c.id = j.campaign_id
+                    WHERE j.debtor_id = %s AND c.status = 'active' ORDER BY j.id DESC LIMIT 1""", (debtor_id,))
+            row = await cur.fetchone()
+        return row[0] if row else None
 
     async def wrong_number(self, ctx: CallContext) -> None:
         """Someone else answered: this phone leaves the rotation, the debtor was not reached."""

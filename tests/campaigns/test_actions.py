@@ -10,6 +10,7 @@ import pytest
 
 from campaigns.actions import ActionRefused, CallActions, CallContext
 from campaigns.calls import CallLog, CallOutcome, Direction
+from tests.campaigns.conftest import seed_debtors
 from tests.campaigns.test_contacts import Desk, _now
 
 
@@ -112,3 +113,28 @@ async def test_an_unidentified_caller_gets_no_debt_action(db_pool):
     ctx = CallContext(uuid.uuid4())
     with pytest.raises(ActionRefused, match="unidentified"):
         await CallActions(db_pool).register_promise(ctx, promised_date=date.today(), amount=1, today=date.today())
+
+
+async def test_a_callback_asked_for_on_an_inbound_call_goes_to_the_debtors_campaign(db_pool, company):
+    desk = await Desk.open(db_pool, company)
+    await desk.wave()
+    job, ctx = await _answered_call(desk)
+    await CallActions(db_pool).wrong_number(ctx)  # that campaign call ends, its job waits for a retry
+    await _hang_up(desk, job, ctx)
+    inbound = uuid.uuid4()
+    await CallLog(db_pool).open_attempt(attempt_id=inbound, direction=Direction.INBOUND, channel_id=f"in-{inbound}")
+    when = _now() + timedelta(days=2)
+    booked = await CallActions(db_pool).schedule_callback(CallContext(inbound, desk.debtor_id), when, "inbound")
+    async with db_pool.connection() as conn:
+        cur = await conn.execute("SELECT state, reason, next_at, callback_at FROM call_jobs WHERE debtor_id = %s",
+                                 (desk.debtor_id,))
+        assert await cur.fetchall() == [("queued", "callback_requested", booked, booked)]  # moved, not doubled
+        await conn.execute("UPDATE call_jobs SET state = 'done' WHERE debtor_id = %s", (desk.debtor_id,))
+    again = await CallActions(db_pool).schedule_callback(CallContext(inbound, desk.debtor_id), when, "inbound")
+    async with db_pool.connection() as conn:  # no job queued any more: a new one carries the callback
+        cur = await conn.execute("SELECT state, next_at, trunk FROM call_jobs WHERE debtor_id = %s AND state = "
+                                 "'queued'", (desk.debtor_id,))
+        assert await cur.fetchall() == [("queued", again, desk.campaign.trunk)]
+    with pytest.raises(ActionRefused, match="no_campaign"):
+        stranger = await seed_debtors(db_pool, f"{company} b", 1)
+        await CallActions(db_pool).schedule_callback(CallContext(inbound, stranger[0]), when)
