@@ -22,6 +22,18 @@ from campaigns.policy import ContactPolicy, ContactPolicyConfig
 STATUSES = ("draft", "active", "paused", "finished")
 
 
+UTC = ZoneInfo("UTC")
+
+
+def zone(name: str, fallback: ZoneInfo = UTC) -> ZoneInfo:
+    """The IANA zone `name`, or `fallback` when a stored value is not one (imports validate zones, but
+    the column is free text)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return fallback
+
+
 class Selection(BaseModel):
     """Which debtors a campaign works: a company's, optionally only some delinquency types."""
 

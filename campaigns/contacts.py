@@ -12,15 +12,13 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from campaigns.calls import CallOutcome
-from campaigns.campaign import Campaign
+from campaigns.campaign import Campaign, zone
 from campaigns.policy import Attempt, ContactPolicy, DebtorState, Decision, Phone, Verdict
 from campaigns.queue import CallQueue, ClaimedJob, JobState
 
@@ -37,8 +35,6 @@ class DialTarget:
 
     phone_id: int
     e164: str
-    full_name: str
-    variables: dict[str, str]
     reason: str  # "ok" or "callback"
 
 
@@ -58,8 +54,8 @@ class ContactService:
                                          last_outcome=CallOutcome.ANSWERED.value)
                 await self._record(conn, job, "done", "reached", {"settled": "after the dialer was lost"})
                 return None
-            state, debtor = await load_state(conn, job.debtor_id, campaign, last_phone_id=job.last_phone_id,
-                                             callback_at=job.callback_at)
+            state = await load_state(conn, job.debtor_id, campaign, last_phone_id=job.last_phone_id,
+                                     callback_at=job.callback_at)
             decision = policy.decide(state, now)
             if not decision.call:
                 await self._apply(conn, job, decision, attempts=job.attempts)
@@ -68,8 +64,7 @@ class ContactService:
             await self._queue.note_dialing(conn, job.id, decision.phone_id)
             cur = await conn.execute("SELECT e164 FROM phones WHERE id = %s", (decision.phone_id,))
             (e164,) = await cur.fetchone()
-        variables = {k: str(v) for k, v in (debtor["variables"] or {}).items()}
-        return DialTarget(decision.phone_id, e164, debtor["full_name"], variables, decision.reason)
+        return DialTarget(decision.phone_id, e164, decision.reason)
 
     async def settle(self, job: ClaimedJob, campaign: Campaign, outcome: CallOutcome, phone_id: int,
                      now: datetime, *, attempt_id: uuid.UUID | None = None) -> Decision:
@@ -91,7 +86,7 @@ class ContactService:
                 await self._queue.finish(conn, job.id, JobState.DONE, reason, **changes)
                 await self._record(conn, job, "done", reason, {"outcome": outcome.value})
                 return Decision(Verdict.CALL, reason)
-            state, _ = await load_state(conn, job.debtor_id, campaign, last_phone_id=phone_id,
+            state = await load_state(conn, job.debtor_id, campaign, last_phone_id=phone_id,
                                         callback_at=callback_at)
             if callback_at is not None:
                 changes["callback_at"] = callback_at  # the debtor's request, booked by the agent: kept
@@ -160,11 +155,11 @@ class ContactService:
 
 async def load_state(conn: psycopg.AsyncConnection, debtor_id: int, campaign: Campaign, *,
                      last_phone_id: int | None = None,
-                     callback_at: datetime | None = None) -> tuple[DebtorState, dict[str, Any]]:
+                     callback_at: datetime | None = None) -> DebtorState:
     """The debtor as the policy sees it: phones (with the do-not-call list), calls, exclusion."""
     cur = await conn.execute(
-        "SELECT full_name, timezone, variables, exclusion_reason FROM debtors WHERE id = %s", (debtor_id,))
-    full_name, tz, variables, excluded = await cur.fetchone()
+        "SELECT timezone, exclusion_reason FROM debtors WHERE id = %s", (debtor_id,))
+    tz, excluded = await cur.fetchone()
     cur = await conn.execute(
         """SELECT p.id, p.position, p.status = 'active', n.e164 IS NOT NULL
              FROM phones p LEFT JOIN do_not_call n ON n.e164 = p.e164
@@ -178,13 +173,8 @@ async def load_state(conn: psycopg.AsyncConnection, debtor_id: int, campaign: Ca
             ORDER BY created_at""", (debtor_id, HISTORY))
     attempts = [Attempt(at, pid, CallOutcome(o) if o else None, reached)
                 for at, pid, o, reached in await cur.fetchall()]
-    try:
-        zone = ZoneInfo(tz)
-    except (ValueError, KeyError):
-        zone = campaign.tz
-    state = DebtorState(phones=phones, attempts=attempts, timezone=zone, last_phone_id=last_phone_id,
+    return DebtorState(phones=phones, attempts=attempts, timezone=zone(tz, campaign.tz), last_phone_id=last_phone_id,
                         excluded_reason=excluded, callback_at=callback_at)
-    return state, {"full_name": full_name, "variables": variables}
 
 
 async def stop_calling(pool: AsyncConnectionPool, debtor_id: int, reason: str = "asked_not_to_be_called") -> int:

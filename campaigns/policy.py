@@ -166,19 +166,14 @@ class ContactPolicy:
             if now < until:
                 return self._defer("wait_after_contact", self.next_open(until.astimezone(tz)),
                                    prof.laws.get("days_after_contact"))
-        week_ago = now - timedelta(days=7)
-        if prof.contacts_per_week is not None:
-            recent = [a for a in contacts if a.at > week_ago]
-            if len(recent) >= prof.contacts_per_week:
-                until = recent[-prof.contacts_per_week].at + timedelta(days=7)
-                return self._defer("weekly_contact_limit", self.next_open(until.astimezone(tz)),
-                                   prof.laws.get("contacts_per_week"))
-        if prof.attempts_per_7_days is not None:
-            recent = [a for a in attempts if a.at > week_ago]
-            if len(recent) >= prof.attempts_per_7_days:
-                until = recent[-prof.attempts_per_7_days].at + timedelta(days=7)
-                return self._defer("weekly_attempt_limit", self.next_open(until.astimezone(tz)),
-                                   prof.laws.get("attempts_per_7_days"))
+        for rule, reason, counted in (("contacts_per_week", "weekly_contact_limit", contacts),
+                                      ("attempts_per_7_days", "weekly_attempt_limit", attempts)):
+            limit = getattr(prof, rule)
+            recent = [a for a in counted if a.at > now - timedelta(days=7)]
+            if limit is not None and len(recent) >= limit:
+                # Free again 7 days after the oldest of the `limit` most recent ones.
+                until = recent[-limit].at + timedelta(days=7)
+                return self._defer(reason, self.next_open(until.astimezone(tz)), prof.laws.get(rule))
         return None
 
     def _defer(self, reason: str, until: datetime, law: str | None, **detail: object) -> Decision:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from psycopg_pool import AsyncConnectionPool
 
-from campaigns.campaign import Campaign, CampaignStore
+from campaigns.campaign import Campaign, CampaignStore, zone
 from campaigns.contacts import load_state
 from campaigns.identity import InvalidIdentity, normalise_national_id
 from campaigns.policy import ContactPolicy
@@ -74,7 +74,7 @@ async def explain(pool: AsyncConnectionPool, national_id: str, *, country: str =
         if not debtors:
             return [f"no debtor with national id {mask_national_id(wanted)}"]
         for debtor_id, company, excluded_at, reason, tz_name in debtors:
-            tz = _zone(tz_name)
+            tz = zone(tz_name)
 
             def local(at: datetime, fmt: str = "%a %d %H:%M", tz: ZoneInfo = tz) -> str:
                 return at.astimezone(tz).strftime(fmt)
@@ -109,16 +109,10 @@ async def explain(pool: AsyncConnectionPool, national_id: str, *, country: str =
             for (campaign_id,) in await cur.fetchall():
                 campaign = await store.get(campaign_id)
                 assert campaign is not None
-                state, _ = await load_state(conn, debtor_id, campaign)
+                state = await load_state(conn, debtor_id, campaign)
                 decision = ContactPolicy(campaign.policy_config).decide(state, now)
                 lines.append(f"  campaign {campaign.name!r}, policy now: {decision.verdict.value} ({decision.reason})"
                              + (f" until {local(decision.not_before)}" if decision.not_before else "")
                              + (f" [{decision.law}]" if decision.law else ""))
     return lines
 
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ValueError, KeyError):
-        return ZoneInfo("UTC")

@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from ari_app.settings import Settings
+from campaigns.campaign import zone
 from campaigns.debtors import DebtorCard
 from media.agent import Agent, FallbackAgent, LlmAgent
 from media.conversation import Conversation, ToolSink, TurnSink
@@ -46,13 +46,6 @@ def system_prompt(flow: Flow, facts: DebtorFacts) -> str:
             f"(\"{flow.prompts['identity']}\") y no des ningún detalle de la deuda antes. Luego di el aviso legal "
             f"y la deuda, y negocia una fecha y un monto de pago. Usa las herramientas para registrar la promesa, "
             f"agendar una llamada, enviar el enlace de pago, transferir a un ejecutivo o terminar. Datos: {known}.")
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ValueError, KeyError):
-        return ZoneInfo("UTC")
 
 
 def _known_flows(settings: Settings) -> set[str]:
@@ -100,7 +93,7 @@ class ConversationFactory:
         if debtor is None:
             fallback: Agent = FallbackAgent(self._settings.greeting)
             return fallback if self._llm is None else LlmAgent(self._llm, SYSTEM_PROMPT, fallback)
-        tz = _zone(debtor.timezone)
+        tz = zone(debtor.timezone)
         # The campaign's flow for the debtor's delinquency type, else one named like the type, else the default.
         name = debtor.flow or debtor.delinquency_type
         flow = load_flow(name if name in _known_flows(self._settings) else DEFAULT_FLOW, self._settings.flows_dir)

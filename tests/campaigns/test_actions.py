@@ -17,14 +17,8 @@ from tests.campaigns.test_contacts import Desk, _now
 async def _answered_call(desk: Desk):
     """Claim, gate and answer a call: (job, context); the test then runs tools and settles."""
     job = await desk.claim()
-    target = await desk.contacts.gate(job, desk.campaign, _now())
-    assert target is not None
-    attempt = uuid.uuid4()
-    log = CallLog(desk.pool)
-    await log.open_attempt(attempt_id=attempt, direction=Direction.OUTBOUND, channel_id=f"t-{attempt}",
-                           job_id=job.id, campaign_id=desk.campaign.id, debtor_id=desk.debtor_id,
-                           phone_id=target.phone_id)
-    await log.mark_answered(attempt)
+    target, attempt = await desk.dial(job)
+    await CallLog(desk.pool).mark_answered(attempt)
     ctx = CallContext(attempt, desk.debtor_id, desk.campaign.id, job.id, target.phone_id)
     return job, ctx
 

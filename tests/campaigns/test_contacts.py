@@ -47,16 +47,20 @@ class Desk:
         assert len(jobs) == 1, jobs
         return jobs[0]
 
-    async def call(self, job, outcome: CallOutcome):
-        """What the dialer does: gate, the attempt row, then settle with the outcome."""
+    async def dial(self, job):
+        """What the dialer does before the originate: gate, then the attempt row; (target, attempt id)."""
         target = await self.contacts.gate(job, self.campaign, _now())
         assert target is not None
         attempt = uuid.uuid4()
-        log = CallLog(self.pool)
-        await log.open_attempt(attempt_id=attempt, direction=Direction.OUTBOUND, channel_id=f"t-{attempt}",
-                               job_id=job.id, campaign_id=self.campaign.id, debtor_id=self.debtor_id,
-                               phone_id=target.phone_id)
-        await log.close_attempt(attempt, outcome=outcome, hangup_cause=None, hangup_cause_txt=None)
+        await CallLog(self.pool).open_attempt(
+            attempt_id=attempt, direction=Direction.OUTBOUND, channel_id=f"t-{attempt}", job_id=job.id,
+            campaign_id=self.campaign.id, debtor_id=self.debtor_id, phone_id=target.phone_id)
+        return target, attempt
+
+    async def call(self, job, outcome: CallOutcome):
+        """A whole call: dial, the outcome, then settle."""
+        target, attempt = await self.dial(job)
+        await CallLog(self.pool).close_attempt(attempt, outcome=outcome, hangup_cause=None, hangup_cause_txt=None)
         decision = await self.contacts.settle(job, self.campaign, outcome, target.phone_id, _now())
         return target, decision
 
