@@ -34,7 +34,10 @@ async def _run(settings: Settings) -> None:
 
 
 async def _call(settings: Settings, number: str, wait_s: float) -> int:
-    """Place one outbound call, wait for it to end, print its record as JSON."""
+    """Place one outbound call, wait for it to end, print its record as JSON.
+
+    Only that call: this process neither dials queued campaign jobs nor fires waves."""
+    settings = settings.model_copy(update={"dialer_channels": 0, "schedule_waves": False})
     async with CallCenterApp(settings) as app:
         await app.wait_ready()
         call = app.dialer.dial(number)

@@ -28,7 +28,8 @@ DEBTOR_NUMBER = "5551234"
 async def demo(workdir: Path) -> int:
     mic = make_spanish_wav("Aló, sí, con ella habla. ¿Quién llama?", workdir / "debtor.wav")
     phone = BaresipPhone(mic, workdir=workdir / "debtor-phone", speak_after_s=1.0)
-    settings = Settings(AGENT_MODE="greeting")
+    # One call, nothing else: queued campaign jobs (`make campaign`'s retries) are not dialed from here.
+    settings = Settings(AGENT_MODE="greeting", DIALER_CHANNELS=0, SCHEDULE_WAVES=False)
     print(f"debtor phone {mask_phone(DEBTOR_NUMBER)} listening on the carrier side (127.0.0.1:5070)")
     with phone.answer(DEBTOR_NUMBER, hangup_after_s=30):
         async with CallCenterApp(settings) as app:
