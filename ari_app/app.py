@@ -24,6 +24,7 @@ from ari_app.calls.call import Call, CallServices
 from ari_app.calls.campaign_dialer import CampaignDialer
 from ari_app.calls.dialer import OutboundDialer
 from ari_app.calls.dialogue import ConversationFactory, make_tts
+from ari_app.calls.legs import InboundLeg
 from ari_app.calls.media import MediaConfig
 from ari_app.calls.stasis import CallRouter
 from ari_app.settings import Settings
@@ -144,12 +145,14 @@ class CallCenterApp:
                 await asyncio.sleep(60)
 
     def _new_inbound_call(self, channel: dict[str, Any], args: list[str]) -> Call:
+        leg = InboundLeg.from_args(args, (channel.get("dialplan") or {}).get("exten", ""))
         return Call(
             self.services,
             direction=Direction.INBOUND,
             channel_id=channel["id"],
             remote_number=(channel.get("caller") or {}).get("number", ""),
-            local_number=args[1] if len(args) > 1 else (channel.get("dialplan") or {}).get("exten", ""),
+            local_number=leg.line,
+            inbound=leg,
         )
 
     async def _close_orphaned_attempts(self) -> None:

@@ -38,7 +38,7 @@ import numpy as np
 from bench import percentile
 from media.agent import FallbackAgent, LlmAgent
 from media.audio import AudioClip, read_wav, resample
-from media.conversation import Conversation, TurnMetrics
+from media.conversation import Conversation
 from media.g711 import CODECS
 from media.llm import ChatLlm
 from media.rtp_session import RtpSession
@@ -46,6 +46,7 @@ from media.segmenter import SpeechSegmenter
 from media.stt import Transcript
 from media.tts import EspeakTts
 from media.turn import NoInputPolicy
+from media.turn_metrics import TurnMetrics
 from media.vad import make_vad
 from tests.phones.audio import make_spanish_wav
 from tests.standins.openai_server import ScriptedOpenAIServer, ScriptedReply

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -21,6 +22,7 @@ class DebtorCard:
     timezone: str
     delinquency_type: str
     flow: str | None  # the campaign's flow for this delinquency type, if a campaign says one
+    campaign_id: int | None = None  # the campaign the card was drawn for
     amount_owed: int | None = None
     installments_owed: int | None = None
     due_date: date | None = None
@@ -48,6 +50,7 @@ class DebtorDirectory:
             debtor_id=row["id"], full_name=row["full_name"], company=row["company"], timezone=row["timezone"],
             delinquency_type=row["delinquency_type"],
             flow=campaign.flow_for(row["delinquency_type"]) if campaign else None,
+            campaign_id=campaign.id if campaign else None,
             amount_owed=int(row["amount_owed"]) if row["amount_owed"] is not None else None,
             installments_owed=row["installments_owed"], due_date=row["due_date"], max_date=row["max_date"],
             variables={k: str(v) for k, v in (row["variables"] or {}).items()})
@@ -64,10 +67,41 @@ class DebtorDirectory:
                 """SELECT DISTINCT p.debtor_id FROM phones p JOIN debtors d ON d.id = p.debtor_id
                     WHERE p.e164 = %s AND p.status = 'active' AND d.excluded_at IS NULL LIMIT 2""", (e164,))
             found = [r[0] for r in await cur.fetchall()]
-            if len(found) != 1:
-                return None
-            # The campaign of the debtor's latest job, for its flow.
+        if len(found) != 1:
+            return None
+        return await self._card_in_latest_campaign(found[0])
+
+    async def find_by_national_id(self, national_id: str) -> DebtorCard | None:
+        """The debtor with this (canonical) national id; when several companies have them on file,
+        the one whose campaign called them last (that is the call they are likely returning)."""
+        async with self._pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT campaign_id FROM call_jobs WHERE debtor_id = %s ORDER BY id DESC LIMIT 1", (found[0],))
+                """SELECT d.id FROM debtors d WHERE d.national_id = %s
+                    ORDER BY (SELECT max(j.id) FROM call_jobs j WHERE j.debtor_id = d.id) DESC NULLS LAST, d.id DESC
+                    LIMIT 1""", (national_id,))
             row = await cur.fetchone()
-        return await self.card(found[0], row[0] if row else None)
+        return await self._card_in_latest_campaign(row[0]) if row else None
+
+    async def card_for_attempt(self, attempt_id: uuid.UUID) -> DebtorCard | None:
+        """The debtor an earlier call was with (a caller coming back from a transfer nobody answered)."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute("SELECT debtor_id, campaign_id FROM call_attempts WHERE id = %s", (attempt_id,))
+            row = await cur.fetchone()
+        if row is None or row[0] is None:
+            return None
+        return await self.card(row[0], row[1])
+
+    async def link_attempt(self, attempt_id: uuid.UUID, card: DebtorCard) -> None:
+        """Record who an inbound call turned out to be with, once they are identified."""
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                """UPDATE call_attempts SET debtor_id = %s, campaign_id = coalesce(campaign_id, %s)
+                    WHERE id = %s AND debtor_id IS NULL""", (card.debtor_id, card.campaign_id, attempt_id))
+
+    async def _card_in_latest_campaign(self, debtor_id: int) -> DebtorCard | None:
+        # The campaign of the debtor's latest job, for its flow.
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT campaign_id FROM call_jobs WHERE debtor_id = %s ORDER BY id DESC LIMIT 1", (debtor_id,))
+            row = await cur.fetchone()
+        return await self.card(debtor_id, row[0] if row else None)

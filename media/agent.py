@@ -23,6 +23,13 @@ class Agent(Protocol):
 
     def reply(self, user_text: str) -> AsyncIterator[AgentOutput]: ...
 
+    def keys(self, entry: str) -> AsyncIterator[AgentOutput]:
+        """The caller's DTMF entry (`media.keypad`): a menu key, or digits such as a RUT."""
+
+    @property
+    def keys_expected(self) -> int:
+        """How many keys complete an entry now without '#' (1: a menu answer acts at once)."""
+
     def reprompt(self) -> str: ...
 
     def farewell(self) -> str: ...
@@ -38,14 +45,23 @@ class Agent(Protocol):
 class FallbackAgent:
     """What the caller hears when no brain can answer this turn: never silence, never a guess."""
 
-    def __init__(self, greeting: str) -> None:
+    def __init__(self, greeting: str, *, closing: bool = False) -> None:
         self._greeting = greeting
+        self._closing = closing  # the greeting is all there is to say: the call ends after it
 
     def greeting(self) -> str:
         return self._greeting
 
     async def reply(self, user_text: str) -> AsyncIterator[AgentOutput]:
         yield "Disculpe, no le entendí bien. ¿Me lo puede repetir, por favor?"
+
+    async def keys(self, entry: str) -> AsyncIterator[AgentOutput]:
+        async for item in self.reply(entry):
+            yield item
+
+    @property
+    def keys_expected(self) -> int:
+        return 1
 
     def reprompt(self) -> str:
         return "¿Aló? ¿Me escucha?"
@@ -58,7 +74,7 @@ class FallbackAgent:
 
     @property
     def finished(self) -> bool:
-        return False
+        return self._closing
 
 
 class LlmAgent:
@@ -85,6 +101,14 @@ class LlmAgent:
     def reprompt(self) -> str:
         return self._fallback.reprompt()
 
+    def identified(self) -> list[str]:
+        """An inbound caller identified by RUT: the rule engine's opening lines, which the model then
+        continues from (it is told, so it does not ask for the identity again)."""
+        lines: list[str] = self._fallback.identified()  # type: ignore[attr-defined]  # a debtor's RuleAgent
+        self.history.append({"role": "system", "content": "El cliente ya se identificó con su RUT."})
+        self.history.append({"role": "assistant", "content": " ".join(lines)})
+        return lines
+
     def farewell(self) -> str:
         return self._fallback.farewell()
 
@@ -108,6 +132,21 @@ class LlmAgent:
         finally:
             # What was *generated*; the conversation loop corrects it to what was heard on barge-in.
             self.history.append({"role": "assistant", "content": " ".join(said)})
+
+    async def keys(self, entry: str) -> AsyncIterator[AgentOutput]:
+        """'0' always reaches a person, whatever the model thinks; other keys are told to the model."""
+        if entry == "0":
+            async for item in self._fallback.keys(entry):
+                if isinstance(item, ToolCall) and item.name == "transfer_to_agent":
+                    self._closed = True
+                yield item
+            return
+        async for item in self.reply(f"(El cliente marcó en el teclado: {entry})"):
+            yield item
+
+    @property
+    def keys_expected(self) -> int:
+        return self._fallback.keys_expected
 
     def correct_last_reply(self, spoken: str) -> None:
         if self.history and self.history[-1]["role"] == "assistant":

@@ -21,72 +21,23 @@ import logging
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from media.agent import Agent
+from media.keypad import KeypadEntry
 from media.llm import ToolCall
 from media.pacer import PlaybackResult, RtpPacer
 from media.segmenter import SpeechEnded, SpeechSegmenter, SpeechStarted
 from media.stt import SttEngine, Transcript
 from media.tts import TtsEngine
 from media.turn import NoInputPolicy, TurnDetector
+from media.turn_metrics import TurnMetrics
 from media.vad import rms_dbfs
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class TurnMetrics:
-    """The marks of one caller turn, in the event loop's clock (seconds)."""
-
-    index: int
-    user_text: str = ""
-    confidence: float | None = None
-    speech_end_at: float | None = None
-    end_detected_at: float | None = None  # when the segmenter's hang-over ran out
-    stt_final_at: float | None = None
-    agent_first_output_at: float | None = None
-    tts_first_audio_at: float | None = None
-    first_rtp_out_at: float | None = None
-    agent_planned: list[str] = field(default_factory=list)
-    agent_spoken: list[str] = field(default_factory=list)
-    tool_calls: list[str] = field(default_factory=list)
-    interrupted: bool = False
-    turn_rule: str = ""
-    stt_speculative: bool = False  # the transcript came from a decode started during the pause
-
-    @property
-    def voice_to_voice_ms(self) -> float | None:
-        if self.speech_end_at is None or self.first_rtp_out_at is None:
-            return None
-        return round((self.first_rtp_out_at - self.speech_end_at) * 1000, 1)
-
-    def as_dict(self) -> dict[str, Any]:
-        def since_end(at: float | None) -> float | None:
-            if at is None or self.speech_end_at is None:
-                return None
-            return round((at - self.speech_end_at) * 1000, 1)
-
-        return {
-            "index": self.index,
-            "user_text": self.user_text,
-            "confidence": self.confidence,
-            "end_detected_ms": since_end(self.end_detected_at),
-            "stt_final_ms": since_end(self.stt_final_at),
-            "agent_first_output_ms": since_end(self.agent_first_output_at),
-            "tts_first_audio_ms": since_end(self.tts_first_audio_at),
-            "first_rtp_out_ms": since_end(self.first_rtp_out_at),
-            "voice_to_voice_ms": self.voice_to_voice_ms,
-            "agent_planned": " ".join(self.agent_planned),
-            "agent_spoken": " ".join(self.agent_spoken),
-            "tool_calls": self.tool_calls,
-            "interrupted": self.interrupted,
-            "turn_rule": self.turn_rule,
-            "stt_speculative": self.stt_speculative,
-        }
 
 
 @dataclass(frozen=True)
@@ -159,13 +110,16 @@ class Conversation:
         self._ducked_at: float | None = None
         self.false_alarms = 0  # pauses that resumed: speech over the agent that was not a barge-in
         self._playing_level_dbfs = -math.inf
+        self._keypad = KeypadEntry()
+        self.keys_pressed = 0
         self.ended_because: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """The call's conversation in numbers; the counters tune barge-in and speculation per trunk."""
         return {"turns": len(self.turns), "barge_ins": len(self.barge_ins), "false_alarms": self.false_alarms,
                 "echo_rejections": self.echo_rejections, "unrecognised": self.unrecognised,
-                "speculations_dropped": self.speculations_dropped, "ended_because": self.ended_because or "hung_up"}
+                "speculations_dropped": self.speculations_dropped, "keys_pressed": self.keys_pressed,
+                "ended_because": self.ended_because or "hung_up"}
 
     # --- input (synchronous, from the RTP socket) -------------------------------------------
     def feed(self, pcm: np.ndarray) -> None:
@@ -173,6 +127,36 @@ class Conversation:
             self._frames.put_nowait(pcm)
         except asyncio.QueueFull:
             log.warning("conversation fell 10 s behind its audio; dropping a frame")
+
+    def press(self, key: str) -> None:
+        """A DTMF key from the caller (synchronous, from the call's telephony events).
+
+        A key cuts the agent off at once, as on any phone menu (callers who know it type ahead);
+        the entry becomes a turn when the keypad says it is complete.
+        """
+        if self.ended_because is not None:
+            return
+        self.keys_pressed += 1
+        if self._is_agent_speaking():
+            assert self._speaking is not None
+            if self._barge_check is not None:
+                self._barge_check.cancel()
+            self._ducked_at = None
+            self._pacer.flush()  # also ends a pause a suspected barge-in started
+            self._speaking.cancel()
+        if self._pending_turn is not None and not self._pending_turn.done():
+            self._pending_turn.cancel()  # keys answer the question; a half-heard utterance does not
+        entry = self._keypad.press(key, self._loop.time(), self._agent.keys_expected)
+        if entry is not None:
+            self._key_turn(entry)
+
+    def _key_turn(self, entry: str) -> None:
+        now = self._loop.time()
+        metrics = TurnMetrics(index=len(self.turns) + 1, user_text=entry, confidence=1.0, speech_end_at=now,
+                              end_detected_at=now, stt_final_at=now, turn_rule="dtmf")
+        self.turns.append(metrics)
+        self._reprompts = 0
+        self._say(None, metrics=metrics)
 
     # --- the loop ---------------------------------------------------------------------------
     async def run(self) -> str:
@@ -190,6 +174,8 @@ class Conversation:
                         self._on_segment(event)
                     self._speculate()
                     self._watch_for_barge_in(frame)
+                if (entry := self._keypad.expire(self._loop.time())) is not None:
+                    self._key_turn(entry)
                 await self._check_no_input()
             if self._speaking is not None:  # let the farewell finish
                 await self._speaking
@@ -318,7 +304,12 @@ class Conversation:
         metrics = metrics or TurnMetrics(index=0)
         played: list[tuple[str, asyncio.Future[PlaybackResult]]] = []
         try:
-            source = _fixed(fixed) if fixed is not None else self._agent.reply(metrics.user_text)
+            if fixed is not None:
+                source = _fixed(fixed)
+            elif metrics.turn_rule == "dtmf":
+                source = self._agent.keys(metrics.user_text)
+            else:
+                source = self._agent.reply(metrics.user_text)
             async for item in source:
                 now = self._loop.time()
                 metrics.agent_first_output_at = metrics.agent_first_output_at or now
@@ -351,7 +342,7 @@ class Conversation:
                 await self._on_turn(metrics)
 
     async def _check_no_input(self) -> None:
-        busy = self._is_agent_speaking() or self._segmenter.speaking or (
+        busy = self._is_agent_speaking() or self._segmenter.speaking or self._keypad.pending or (
             self._pending_turn is not None and not self._pending_turn.done())
         if busy:
             return

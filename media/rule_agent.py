@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 
 from media.agent import AgentOutput
 from media.flow import DebtorFacts, Flow, spoken_date
+from media.keypad import menu_choice
 from media.llm import ToolCall
 from media.nlu.intents import Intent, Understanding, understand
 
@@ -27,6 +28,7 @@ RESULT_TOOLS = frozenset({"register_promise", "schedule_callback", "report_wrong
 
 class Step(enum.StrEnum):
     IDENTITY = "identity"
+    OFFER_CALLBACK = "offer_callback"  # back from a transfer no person answered
     NOT_THE_DEBTOR = "not_the_debtor"
     NEGOTIATE = "negotiate"
     CONFIRM_PROMISE = "confirm_promise"
@@ -35,12 +37,12 @@ class Step(enum.StrEnum):
 
 class RuleAgent:
     def __init__(self, flow: Flow, facts: DebtorFacts, *, clock: Callable[[], datetime],
-                 agent_name: str = "Sofía") -> None:
+                 agent_name: str = "Sofía", start: Step = Step.IDENTITY) -> None:
         self.flow = flow
         self.facts = facts
         self._clock = clock  # aware, in the debtor's zone
         self._vars = {**facts.variables(), "agent_name": agent_name}
-        self.step = Step.IDENTITY
+        self.step = start
         self._last: list[str] = []
         self._not_understood = 0
         self._cannot_pay = 0
@@ -51,7 +53,12 @@ class RuleAgent:
 
     # ---------------------------------------------------------------- the Agent interface
     def greeting(self) -> str:
-        return self._remember([self._say("identity")])[0]
+        return self._remember([self._say("no_agent" if self.step is Step.OFFER_CALLBACK else "identity")])[0]
+
+    def identified(self) -> list[str]:
+        """The caller keyed or said their RUT (an inbound call): the identity question is answered."""
+        self.step = Step.NEGOTIATE
+        return self._remember([self._say("notice"), self._say("debt"), self._say("ask_date")])
 
     def reprompt(self) -> str:
         return self._say("reprompt")
@@ -67,6 +74,15 @@ class RuleAgent:
         for item in self._decide(heard):
             yield item
 
+    async def keys(self, entry: str) -> AsyncIterator[AgentOutput]:
+        """The menu keys mean what the words do: 0 a person, 1 yes, 2 no."""
+        for item in self._decide(menu_choice(entry)):
+            yield item
+
+    @property
+    def keys_expected(self) -> int:
+        return 1
+
     # ---------------------------------------------------------------- the steps
     def _decide(self, heard: Understanding) -> list[AgentOutput]:
         if self.step is Step.DONE:
@@ -79,6 +95,8 @@ class RuleAgent:
             return self._end([self._tool("stop_calling")], "stop_calling")
         if intent is Intent.WRONG_NUMBER:
             return self._end([self._tool("report_wrong_number")], "wrong_number")
+        if self.step is Step.OFFER_CALLBACK:  # before HUMAN: no person is there to take them now
+            return self._offer_callback(heard)
         if intent is Intent.HUMAN:
             return self._transfer("the debtor asked for a person")
         handler = {Step.IDENTITY: self._identity, Step.NOT_THE_DEBTOR: self._not_the_debtor,
@@ -96,6 +114,14 @@ class RuleAgent:
         if heard.intent is Intent.CALLBACK:
             return self._callback(heard)
         return self._misunderstood("identity_again")
+
+    def _offer_callback(self, heard: Understanding) -> list[AgentOutput]:
+        """No person answered the transfer: a person calls back (asking for one again is a yes)."""
+        if heard.intent in (Intent.CONFIRM, Intent.HUMAN, Intent.CALLBACK):
+            return self._callback(heard, default_after=timedelta(hours=2), reason="no agent answered the transfer")
+        if heard.intent is Intent.DENY:
+            return self._end([self._tool("end_call", outcome="no_agent_available")], None)
+        return self._misunderstood("no_agent", give_up=True)
 
     def _not_the_debtor(self, heard: Understanding) -> list[AgentOutput]:
         if heard.intent is Intent.DENY:
@@ -164,9 +190,10 @@ class RuleAgent:
         return self._remember([self._say("not_understood"), *self._last[-1:]])
 
     # ---------------------------------------------------------------- endings
-    def _callback(self, heard: Understanding, default_after: timedelta = timedelta(days=1)) -> list[AgentOutput]:
+    def _callback(self, heard: Understanding, default_after: timedelta = timedelta(days=1),
+                  reason: str = "") -> list[AgentOutput]:
         when = heard.callback_at or (self._clock() + default_after)
-        booked = self._tool("schedule_callback", when=when.isoformat(), reason=heard.matched or "")
+        booked = self._tool("schedule_callback", when=when.isoformat(), reason=reason or heard.matched or "")
         said = self._say("callback_booked", callback_at=f"{spoken_date(when.date())} a las {when:%H:%M}")
         return self._end([booked, said], None)
 
@@ -191,9 +218,12 @@ class RuleAgent:
         """The conversation is over (the conversation loop hangs up after the last words)."""
         return self.step is Step.DONE
 
-    def _misunderstood(self, prompt: str) -> list[AgentOutput]:
+    def _misunderstood(self, prompt: str, *, give_up: bool = False) -> list[AgentOutput]:
+        """Ask again; the third time a person takes over (or, when none can, the call ends politely)."""
         self._not_understood += 1
         if self._not_understood > MAX_NOT_UNDERSTOOD:
+            if give_up:
+                return self._end([self._tool("end_call", outcome="not_understood")], None)
             return self._transfer("the agent did not understand the debtor three times")
         return self._remember([self._say("not_understood" if self._not_understood == 1 else prompt)])
 

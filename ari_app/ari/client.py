@@ -131,6 +131,9 @@ class AriClient:
         await self.request("POST", f"/channels/{channel_id}/continue",
                            params={"context": context, "extension": extension, "priority": str(priority)})
 
+    async def set_variable(self, channel_id: str, name: str, value: str) -> None:
+        await self.request("POST", f"/channels/{channel_id}/variable", params={"variable": name, "value": value})
+
     async def answer(self, channel_id: str) -> None:
         await self.request("POST", f"/channels/{channel_id}/answer")
 

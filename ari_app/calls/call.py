@@ -13,21 +13,22 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ari_app.ari import AriClient, AriError
+from ari_app.calls.legs import InboundLeg, OutboundRequest
 from ari_app.calls.media import CallMedia, MediaConfig
 from ari_app.calls.outcomes import CAUSE_NORMAL_CLEARING, outcome_for_unanswered
-from ari_app.calls.tools import CallToolRunner
+from ari_app.calls.party import CallParty
 from campaigns.actions import CallActions, CallContext
 from campaigns.calls import CallLog, CallOutcome, Direction
-from campaigns.debtors import DebtorCard, DebtorDirectory
+from campaigns.debtors import DebtorDirectory
 from campaigns.privacy import mask_phone
-from media.conversation import Conversation, TurnMetrics
-from media.llm import ToolCall
+from media.conversation import Conversation
 from media.rtp_session import RtpSession
 from media.tts import TtsEngine
+from media.turn_metrics import TurnMetrics
 
 if TYPE_CHECKING:
     from ari_app.calls.dialogue import ConversationFactory
@@ -58,18 +59,6 @@ class CallServices:
     tail_s: float = 0.4  # let the last RTP packets reach the phone before hanging up
 
 
-@dataclass(slots=True)
-class OutboundRequest:
-    endpoint: str  # PJSIP/<number>@<trunk>
-    number: str
-    caller_id: str = ""
-    variables: dict[str, str] = field(default_factory=dict)
-    job_id: int | None = None
-    campaign_id: int | None = None
-    debtor_id: int | None = None
-    phone_id: int | None = None
-
-
 class Call:
     def __init__(
         self,
@@ -80,6 +69,7 @@ class Call:
         remote_number: str = "",
         local_number: str = "",
         outbound: OutboundRequest | None = None,
+        inbound: InboundLeg | None = None,
         attempt_id: uuid.UUID | None = None,
     ) -> None:
         self._svc = services
@@ -89,6 +79,7 @@ class Call:
         self.remote_number = remote_number
         self.local_number = local_number
         self.outbound = outbound
+        self.inbound = inbound or (InboundLeg(local_number) if direction is Direction.INBOUND else None)
         self.media = CallMedia(services.ari, channel_id, services.media)
         self.in_stasis = asyncio.Event()
         self.gone = asyncio.Event()
@@ -105,8 +96,11 @@ class Call:
         self._journal_task: asyncio.Task[None] | None = None
         self._tearing_down = False
         self.conversation: Conversation | None = None
-        self.transfer_reason: str | None = None  # the agent handed the caller to a person
-        self.debtor_id: int | None = outbound.debtor_id if outbound else None  # inbound: once identified
+        out = outbound
+        context = CallContext(self.attempt_id, out.debtor_id, out.campaign_id, out.job_id, out.phone_id) if out \
+            else CallContext(self.attempt_id)
+        self.party = CallParty(context, self.record, actions=services.actions, debtors=services.debtors,
+                               conversations=services.conversations)
 
     def __repr__(self) -> str:
         return f"<Call {self.direction.value} {self.channel_id} {mask_phone(self.remote_number)}>"
@@ -131,7 +125,9 @@ class Call:
         elif kind == "ChannelStateChange":
             self.record("channel_state", {"state": channel.get("state")})
         elif kind == "ChannelDtmfReceived":
-            self.record("dtmf", {"digit": event.get("digit"), "duration_ms": event.get("duration_ms")})
+            # Keys are not journaled one by one: a keyed RUT must not end up in the events in clear.
+            if self.conversation is not None:
+                self.conversation.press(str(event.get("digit", "")))
         elif kind == "ChannelHangupRequest":
             # A soft request is our own DELETE (Asterisk reports it as cause 32); only the far
             # end's hang-up carries a cause worth keeping. ChannelDestroyed settles ours.
@@ -243,9 +239,12 @@ class Call:
         self.record("media_ready", self.media.diagnostics())
         factory = self._svc.conversations
         if factory is not None:
-            debtor = await self._debtor_card()
-            self.conversation = await self._until_gone(
-                factory.new(session.pacer, on_turn=self._store_turn, on_tool_call=self._on_tool, debtor=debtor))
+            leg = self.inbound
+            debtor = await self.party.card(leg, self.remote_number)
+            self.conversation = await self._until_gone(factory.new(
+                session.pacer, on_turn=self._store_turn, on_tool_call=self.party.on_tool, debtor=debtor,
+                identify=self.party.identify if leg and leg.identify and self._svc.debtors is not None else None,
+                after_failed_transfer=bool(leg and leg.returning_from)))
             talk = asyncio.ensure_future(self.conversation.run())
         else:
             talk = asyncio.ensure_future(self._greet(session))
@@ -278,21 +277,6 @@ class Call:
         }
         self.record("greeting_played", self.metrics["greeting"])
 
-    async def _debtor_card(self) -> DebtorCard | None:
-        """Who the agent talks to: the campaign's debtor, or an inbound caller known by their number."""
-        directory = self._svc.debtors
-        if directory is None:
-            return None
-        if self.outbound is not None:
-            if self.outbound.debtor_id is None:
-                return None
-            return await directory.card(self.outbound.debtor_id, self.outbound.campaign_id)
-        card = await directory.find_by_caller(self.remote_number)
-        if card is not None:
-            self.debtor_id = card.debtor_id
-            self.record("identified", {"by": "caller_id", "debtor_id": card.debtor_id})
-        return card
-
     def _on_audio(self, pcm: Any) -> None:
         if self.conversation is not None:
             self.conversation.feed(pcm)
@@ -304,18 +288,6 @@ class Call:
             await self._svc.call_log.add_turn(self.attempt_id, data)
         except Exception:
             log.exception("%s: could not store turn %d", self, turn.index)
-
-    async def _on_tool(self, call: ToolCall) -> None:
-        self.record("tool_requested", {"name": call.name, "arguments": call.arguments})
-        if self._svc.actions is None:
-            return
-        out = self.outbound
-        context = CallContext(self.attempt_id, out.debtor_id, out.campaign_id, out.job_id, out.phone_id) if out \
-            else CallContext(self.attempt_id, self.debtor_id)
-        result = await CallToolRunner(self._svc.actions, context).run(call)
-        self.record("tool_result", {"name": call.name, "result": result})
-        if call.name == "transfer_to_agent" and result.startswith("ok"):
-            self.transfer_reason = str(call.arguments.get("reason", ""))
 
     # --- helpers -----------------------------------------------------------------------------
     async def _until_gone(self, work: Awaitable[T]) -> T:
@@ -341,12 +313,14 @@ class Call:
     async def _transfer(self) -> None:
         """Hand the caller to the human agents' dialplan context instead of hanging up."""
         try:
+            # If no person answers, the dialplan brings the caller back with this attempt's id.
+            await self._svc.ari.set_variable(self.channel_id, "CALLCENTER_ATTEMPT", str(self.attempt_id))
             await self._svc.ari.continue_in_dialplan(self.channel_id, TRANSFER_CONTEXT)
         except AriError as exc:
             log.error("%s: transfer failed, hanging up instead: %s", self, exc)
             self.record("transfer_failed", {"error": str(exc)})
             return
-        self.record("transferred", {"context": TRANSFER_CONTEXT, "reason": self.transfer_reason})
+        self.record("transferred", {"context": TRANSFER_CONTEXT, "reason": self.party.transfer_reason})
         with contextlib.suppress(TimeoutError):  # StasisEnd: the channel is the dialplan's now
             await asyncio.wait_for(self.gone.wait(), 2.0)
 
@@ -361,7 +335,7 @@ class Call:
         self._tearing_down = True
         if self.in_stasis.is_set() or self.direction is Direction.INBOUND:
             await self.media.close()
-            if self.transfer_reason is not None and not self.gone.is_set():
+            if self.party.transfer_reason is not None and not self.gone.is_set():
                 await self._transfer()
             if not self.gone.is_set():
                 await self._hangup("normal")

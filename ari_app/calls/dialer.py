@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from ari_app.calls.call import Call, CallServices, OutboundRequest
+from ari_app.calls.call import Call, CallServices
+from ari_app.calls.legs import OutboundRequest
 from ari_app.calls.stasis import CallRouter
 from campaigns.calls import Direction
 

@@ -18,9 +18,10 @@ from campaigns.debtors import DebtorCard
 from media.agent import Agent, FallbackAgent, LlmAgent
 from media.conversation import Conversation, ToolSink, TurnSink
 from media.flow import DebtorFacts, Flow, bundled_flows, load_flow
+from media.identify_agent import DebtorAgent, IdentifyingAgent, Lookup
 from media.llm import ChatLlm
 from media.pacer import RtpPacer
-from media.rule_agent import RuleAgent
+from media.rule_agent import RuleAgent, Step
 from media.segmenter import SpeechSegmenter
 from media.stt import SttEngine, WhisperStt
 from media.tools import TOOL_SCHEMAS
@@ -37,6 +38,8 @@ SYSTEM_PROMPT = (
 
 
 DEFAULT_FLOW = "temprana"
+NO_AGENT_FOR_UNKNOWN = ("Disculpe, en este momento no hay ejecutivos disponibles. Por favor, llámenos más tarde. "
+                        "Que tenga un buen día.")
 
 
 def system_prompt(flow: Flow, facts: DebtorFacts) -> str:
@@ -87,26 +90,35 @@ class ConversationFactory:
                 llm.warm_up()
             yield cls(settings, tts, stt, llm)
 
-    def _agent(self, debtor: DebtorCard | None) -> Agent:
-        """The rule engine for a known debtor (and the LLM in front of it when one is configured);
-        a caller nobody has identified gets the general fallback."""
-        if debtor is None:
-            fallback: Agent = FallbackAgent(self._settings.greeting)
-            return fallback if self._llm is None else LlmAgent(self._llm, SYSTEM_PROMPT, fallback)
+    def _agent(self, debtor: DebtorCard | None, identify: Lookup | None, after_failed_transfer: bool) -> Agent:
+        """The debtor's agent when the call is for one; an inbound caller not known by number is asked
+        for their RUT (`identify`); anyone else (a test call) gets the general fallback."""
+        if debtor is not None:
+            return self.debtor_agent(debtor, after_failed_transfer=after_failed_transfer)
+        if after_failed_transfer:  # nobody knows who this is: apologise, never guess
+            return FallbackAgent(NO_AGENT_FOR_UNKNOWN, closing=True)
+        if identify is not None:
+            return IdentifyingAgent(identify, clock=lambda: datetime.now().astimezone())
+        fallback: Agent = FallbackAgent(self._settings.greeting)
+        return fallback if self._llm is None else LlmAgent(self._llm, SYSTEM_PROMPT, fallback)
+
+    def debtor_agent(self, debtor: DebtorCard, *, after_failed_transfer: bool = False) -> DebtorAgent:
+        """The rule engine on the debtor's flow, and the LLM in front of it when one is configured."""
         tz = zone(debtor.timezone)
         # The campaign's flow for the debtor's delinquency type, else one named like the type, else the default.
         name = debtor.flow or debtor.delinquency_type
         flow = load_flow(name if name in _known_flows(self._settings) else DEFAULT_FLOW, self._settings.flows_dir)
         facts = DebtorFacts(debtor.full_name, debtor.company, debtor.amount_owed, debtor.installments_owed,
                             debtor.due_date, debtor.max_date, debtor.variables)
-        rules = RuleAgent(flow, facts, clock=lambda: datetime.now(tz), agent_name=self._settings.agent_name)
+        rules = RuleAgent(flow, facts, clock=lambda: datetime.now(tz), agent_name=self._settings.agent_name,
+                          start=Step.OFFER_CALLBACK if after_failed_transfer else Step.IDENTITY)
         if self._llm is None:
             return rules
         return LlmAgent(self._llm, system_prompt(flow, facts), rules, tools=TOOL_SCHEMAS)
 
     async def new(
         self, pacer: RtpPacer, *, on_turn: TurnSink, on_tool_call: ToolSink | None = None,
-        debtor: DebtorCard | None = None,
+        debtor: DebtorCard | None = None, identify: Lookup | None = None, after_failed_transfer: bool = False,
     ) -> Conversation:
         # Loading a VAD model takes ~100 ms: off the event loop, where other calls' pacers run.
         vad = await asyncio.to_thread(make_vad, self._settings.vad, pacer.codec.sample_rate)
@@ -114,7 +126,7 @@ class ConversationFactory:
             pacer=pacer,
             tts=self._tts,
             stt=self._stt,
-            agent=self._agent(debtor),
+            agent=self._agent(debtor, identify, after_failed_transfer),
             segmenter=SpeechSegmenter(vad, sample_rate=pacer.codec.sample_rate),
             no_input=NoInputPolicy(timeout_s=self._settings.no_input_timeout_s),
             on_turn=on_turn,

@@ -27,6 +27,8 @@ Facts measured with baresip 1.0.0 (Debian 12) that shape this module:
   `...-enc.wav` = what it SENT (its microphone). Names have 1-second resolution: calls to one
   phone less than a second apart overwrite each other; use one phone per call.
 * No audio player is needed (the rx pipeline shows "(play)"), so no sound card either.
+* Keys: the `cons` module takes key presses as UDP datagrams; in a call, '0'-'9', '*' and '#' are
+  sent as RFC 4733 DTMF ("audio: send DTMF digit"), which Asterisk reports as ChannelDtmfReceived.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ import asyncio
 import os
 import re
 import shutil
+import socket
 import tempfile
+import time
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +105,7 @@ class BaresipPhone:
         self.log = self.workdir / "baresip.log"
         self._proc = None
         self._finalizer = None
+        self._console_port = free_udp_port()
 
     # ------------------------------------------------------------------ the two roles
     def dial(
@@ -157,6 +162,17 @@ class BaresipPhone:
         self._prepare(account, listen, rtp_ports=ANSWER_RTP_PORTS, mic_total_s=hangup_after_s)
         self._start(self._argv(), listen)
         return self
+
+    # ------------------------------------------------------------------ keys
+    def press(self, keys: str, gap_s: float = 0.3) -> None:
+        """Press `keys` on the phone's keypad during the call: DTMF, one key every `gap_s`."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as console:
+            for key in keys:
+                console.sendto(key.encode(), ("127.0.0.1", self._console_port))
+                time.sleep(gap_s)
+
+    async def apress(self, keys: str, gap_s: float = 0.3) -> None:
+        await asyncio.to_thread(self.press, keys, gap_s)
 
     # ------------------------------------------------------------------ waiting
     def wait_for(self, pattern: str | re.Pattern[str], timeout_s: float = 10.0) -> re.Match[str]:
@@ -245,6 +261,8 @@ class BaresipPhone:
                     "module g711.so",
                     "module aufile.so",
                     "module sndfile.so",
+                    "module cons.so",  # key presses over UDP: DTMF (press())
+                    f"cons_listen 127.0.0.1:{self._console_port}",
                     "module_app account.so",
                     "module_app menu.so",  # executes the -e "/dial ..." command, auto-answers
                     f"snd_path {self.rec_dir}",

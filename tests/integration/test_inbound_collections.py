@@ -1,0 +1,74 @@
+"""Debtors calling in: a softphone dials the collections line (800), keys a RUT by DTMF and hears
+its own debt; the record says who called and how they were identified."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+
+from ari_app.app import CallCenterApp
+from media.audio import read_wav
+from media.tts import EspeakTts
+from media.vad import speech_segments
+from tests.integration.conftest import app_settings, last_inbound_record
+from tests.phones.baresip import BaresipPhone
+
+RUT = "12345678-5"
+
+
+async def add_debtor(db_pool, national_id: str) -> int:
+    company = f"Natura {uuid.uuid4().hex[:6]}"
+    async with db_pool.connection() as conn:
+        await conn.execute("DELETE FROM debtors WHERE national_id = %s", (national_id,))
+        cur = await conn.execute("INSERT INTO companies (name) VALUES (%s) RETURNING id", (company,))
+        (company_id,) = await cur.fetchone()
+        cur = await conn.execute(
+            """INSERT INTO debtors (company_id, national_id, full_name, timezone, delinquency_type, amount_owed,
+                                    installments_owed, due_date)
+               VALUES (%s, %s, 'Juan Soto', 'America/Santiago', 'temprana', 185000, 3, '2026-10-05')
+               RETURNING id""", (company_id, national_id))
+        (debtor_id,) = await cur.fetchone()
+        # A phone that is not the softphone's: the caller must be identified by RUT, not by number.
+        await conn.execute("INSERT INTO phones (debtor_id, e164, position) VALUES (%s, '+56955550001', 0)",
+                           (debtor_id,))
+    return debtor_id
+
+
+async def test_a_caller_keys_their_rut_and_hears_their_own_debt(database_url, db_pool, tmp_path):
+    debtor_id = await add_debtor(db_pool, RUT)
+    settings = app_settings(database_url, AGENT_MODE="conversation", NO_INPUT_TIMEOUT_S=25)
+    phone = BaresipPhone(workdir=tmp_path / "phone")  # silent: this caller only uses the keypad
+    async with CallCenterApp(settings) as app:
+        await app.wait_ready()
+        phone.start_dial("sip:800@127.0.0.1", duration_s=32)
+        await asyncio.to_thread(phone.wait_established)
+        await asyncio.sleep(4.0)  # into the "marque su RUT" prompt: keys cut it off, as on any IVR
+        await phone.apress("123456785#", gap_s=0.25)  # 8 digits and the check digit; '#' out of habit
+        await asyncio.to_thread(phone.wait_closed, 45)
+        result = phone.stop()
+        record = await last_inbound_record(app)
+        events = await app.call_log.events(record.id)
+        turns = await app.call_log.turns(record.id)
+    identified = [e.data for e in events if e.kind == "identified"]
+    assert identified == [{"by": "dtmf", "debtor_id": debtor_id}], [(e.kind, e.data) for e in events]
+    assert turns and turns[0]["turn_rule"] == "dtmf" and turns[0]["user_text"] == "123456785", turns
+    assert "185000 pesos" in turns[0]["agent_spoken"] and "Juan" not in turns[0]["agent_spoken"], turns[0]
+    assert record.metrics["conversation"]["keys_pressed"] >= 9
+    async with db_pool.connection() as conn:
+        cur = await conn.execute("SELECT debtor_id FROM call_attempts WHERE id = %s", (record.id,))
+        assert (await cur.fetchone())[0] == debtor_id  # the record is the debtor's from then on
+    # And the phone heard it: after the keys, one stretch of speech as long as those sentences take
+    # to say (Whisper base cannot be trusted with espeak through G.711 on a 17 s stretch: measured).
+    assert result.heard_wav is not None
+    heard = speech_segments(read_wav(result.heard_wav), hangover_ms=400)
+    async with EspeakTts() as tts:
+        expected_s = sum([(await tts.synthesize(line)).duration_s for line in debt_lines(turns[0]["agent_spoken"])])
+    after_keys = [(start, end) for start, end in heard if start > 5.0]
+    assert after_keys and abs((after_keys[0][1] - after_keys[0][0]) - expected_s) <= 0.15 * expected_s, \
+        (heard, expected_s)
+
+
+def debt_lines(spoken: str) -> list[str]:
+    """The sentences as the agent synthesised them (one clip each): split after . and ?"""
+    return [s.strip() for s in re.split(r"(?<=[.?])\s+(?=[A-Z¿])", spoken) if s.strip()]
