@@ -37,6 +37,7 @@ from campaigns.debtors import DebtorDirectory
 from campaigns.planner import WavePlanner
 from campaigns.queue import CallQueue
 from campaigns.scheduler import WaveScheduler
+from campaigns.webhooks import WebhookDelivery
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class CallCenterApp:
         self._events_task: asyncio.Task[None] | None = None
         self._dialer_task: asyncio.Task[None] | None = None
         self._waves_task: asyncio.Task[None] | None = None
+        self._webhooks_task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Self:
         try:
@@ -72,10 +74,12 @@ class CallCenterApp:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await shutdown
-        if self._events_task is not None:
-            self._events_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._events_task
+        # The calls' last events are in the outbox now; what the worker did not send, the next run does.
+        for task in (self._events_task, self._webhooks_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self._stack.aclose()
 
     async def _start(self) -> None:
@@ -118,6 +122,10 @@ class CallCenterApp:
         )
         self._events_task = asyncio.create_task(self.events.run(), name="ari-events")
         self._start_campaigns(pool)
+        # Webhooks: the outbox is written with the facts; this worker delivers it (signed, retried).
+        self.webhooks = await self._stack.enter_async_context(
+            WebhookDelivery(pool, listen_dsn=s.database_url.get_secret_value()))
+        self._webhooks_task = asyncio.create_task(self.webhooks.run(), name="webhook-delivery")
 
     def _start_campaigns(self, pool: AsyncConnectionPool) -> None:
         """The queue consumer for this process's trunk, and the wave planner's schedule."""

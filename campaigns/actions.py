@@ -3,7 +3,9 @@
 Each action is bound to one call (`CallContext`), writes its own call event, and sets the call's
 result, which `ContactService.settle` reads when the call ends to decide what follows. An action
 the rules do not allow raises `ActionRefused` with a reason the agent can turn into words (a
-promise after the debt's maximum date, a callback with no campaign to carry it).
+promise after the debt's maximum date, a callback with no campaign to carry it). An action whose
+event is a webhook event (promise_registered, callback_scheduled, transfer_requested,
+payment_link_requested) emits it in the action's own transaction.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from psycopg_pool import AsyncConnectionPool
 from campaigns.campaign import CampaignStore
 from campaigns.contacts import stop_calling
 from campaigns.policy import ContactPolicy
+from campaigns.webhooks.events import EVENTS, call_summary, emit
 
 
 class ActionRefused(ValueError):
@@ -153,6 +156,17 @@ class CallActions:
 
     @staticmethod
     async def _result(conn: Any, ctx: CallContext, result: str, event: str, data: dict[str, Any]) -> None:
-        await conn.execute("UPDATE call_attempts SET result = %s WHERE id = %s", (result, ctx.attempt_id))
+        cur = await conn.execute(
+            "UPDATE call_attempts SET result = %s WHERE id = %s RETURNING direction, remote_number",
+            (result, ctx.attempt_id))
+        attempt = await cur.fetchone()
         await conn.execute("INSERT INTO call_events (attempt_id, kind, data) VALUES (%s, %s, %s)",
                            (ctx.attempt_id, event, Jsonb(data)))
+        if event in EVENTS and attempt is not None:
+            # In the action's transaction: a refused or failed action announces nothing. The context's ids
+            # win over the attempt row's (an inbound caller is identified during the call).
+            direction, remote_number = attempt
+            summary = call_summary(ctx.attempt_id, direction=direction, remote_number=remote_number,
+                                   debtor_id=ctx.debtor_id, campaign_id=ctx.campaign_id, job_id=ctx.job_id,
+                                   phone_id=ctx.phone_id)
+            await emit(conn, event, {"call": summary, **data}, call_key=ctx.attempt_id)

@@ -2,6 +2,7 @@
 
 An outbound attempt row is written *before* the originate request, so a crash between the two
 can never hide the fact that a call may have been placed (the contact limits count it).
+Opening and closing an attempt emit the call_started and call_ended webhooks in the same transaction.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
+
+from campaigns.webhooks.events import call_summary, emit
 
 
 class CallOutcome(enum.StrEnum):
@@ -101,7 +104,7 @@ class CallLog:
         phone_id: int | None = None,
     ) -> None:
         state = "dialing" if direction is Direction.OUTBOUND else "ringing"
-        async with self._pool.connection() as conn:
+        async with self._pool.connection() as conn, conn.transaction():
             await conn.execute(
                 """INSERT INTO call_attempts (id, direction, channel_id, remote_number, local_number, endpoint,
                                               job_id, campaign_id, debtor_id, phone_id, state)
@@ -113,6 +116,11 @@ class CallLog:
                 "INSERT INTO call_events (attempt_id, kind, data) VALUES (%s, %s, %s)",
                 (attempt_id, "attempt_opened", Jsonb({"direction": direction.value, "endpoint": endpoint})),
             )
+            # The webhook is written with the attempt: an attempt that was never recorded is never announced.
+            summary = call_summary(attempt_id, direction=direction.value, remote_number=remote_number,
+                                   debtor_id=debtor_id, campaign_id=campaign_id, job_id=job_id,
+                                   phone_id=phone_id)
+            await emit(conn, "call_started", {"call": summary}, call_key=attempt_id)
 
     async def add_event(self, attempt_id: uuid.UUID, kind: str, data: Mapping[str, Any] | None = None) -> None:
         async with self._pool.connection() as conn:
@@ -145,17 +153,22 @@ class CallLog:
                 """UPDATE call_attempts
                       SET state = 'ended', ended_at = now(), outcome = %s, hangup_cause = %s,
                           hangup_cause_txt = %s, dial_status = %s, metrics = metrics || %s
-                    WHERE id = %s AND state <> 'ended'""",
+                    WHERE id = %s AND state <> 'ended'
+                RETURNING direction, remote_number, debtor_id, campaign_id, job_id, phone_id, result,
+                          created_at, answered_at, ended_at""",
                 (outcome.value, hangup_cause, hangup_cause_txt, dial_status, Jsonb(dict(metrics or {})),
                  attempt_id),
             )
-            if cur.rowcount != 1:
+            row = await cur.fetchone()
+            if row is None:
                 return False
             await conn.execute(
                 "INSERT INTO call_events (attempt_id, kind, data) VALUES (%s, %s, %s)",
                 (attempt_id, "attempt_closed",
                  Jsonb({"outcome": outcome.value, "cause": hangup_cause, "cause_txt": hangup_cause_txt})),
             )
+            await emit(conn, "call_ended", _ended_payload(attempt_id, outcome, hangup_cause, row),
+                       call_key=attempt_id)
             return True
 
     async def get(self, attempt_id: uuid.UUID) -> CallRecord | None:
@@ -210,3 +223,21 @@ class CallLog:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute("SELECT * FROM call_turns WHERE attempt_id = %s ORDER BY idx", (attempt_id,))
             return list(await cur.fetchall())
+
+
+def _ended_payload(attempt_id: uuid.UUID, outcome: CallOutcome, hangup_cause: int | None,
+                   row: tuple[Any, ...]) -> dict[str, Any]:
+    """The call_ended webhook: how it ended, what it achieved, how long it lasted (ringing included)."""
+    direction, remote, debtor_id, campaign_id, job_id, phone_id, result, created, answered, ended = row
+    return {
+        "call": call_summary(attempt_id, direction=direction, remote_number=remote, debtor_id=debtor_id,
+                             campaign_id=campaign_id, job_id=job_id, phone_id=phone_id),
+        "outcome": outcome.value,
+        "result": result,
+        "hangup_cause": hangup_cause,
+        "started_at": created,
+        "answered_at": answered,
+        "ended_at": ended,
+        "duration_s": round((ended - created).total_seconds(), 1),
+        "talk_s": round((ended - answered).total_seconds(), 1) if answered else None,
+    }

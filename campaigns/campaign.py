@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from psycopg.rows import dict_row
@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from campaigns.policy import ContactPolicy, ContactPolicyConfig
 
 STATUSES = ("draft", "active", "paused", "finished")
+AnsweringMachine = Literal["hangup", "message", "off"]  # what to do when a machine answers (0006)
 
 
 UTC = ZoneInfo("UTC")
@@ -53,6 +54,7 @@ class CampaignSpec(BaseModel):
     selection: Selection = Selection()
     flows: dict[str, str] = {}  # delinquency type -> negotiation flow name ("*" for the rest)
     policy: ContactPolicyConfig | None = None  # None: defaults, under the country's profile
+    answering_machine: AnsweringMachine = "off"
 
     @field_validator("timezone")
     @classmethod
@@ -77,6 +79,7 @@ class Campaign:
     selection: Selection
     flows: Mapping[str, str]
     policy_config: ContactPolicyConfig
+    answering_machine: AnsweringMachine = "off"
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Campaign:
@@ -86,6 +89,7 @@ class Campaign:
             selection=Selection.model_validate(row["selection"]),
             flows=dict(row["flows"]),
             policy_config=ContactPolicyConfig.model_validate(row["policy"] or {"profiles": (row["country"],)}),
+            answering_machine=row["answering_machine"],
         )
 
     @property
@@ -124,11 +128,11 @@ class CampaignStore:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(
                 """INSERT INTO campaigns (company_id, name, country, timezone, trunk, caller_id, status,
-                                          selection, flows, policy)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *""",
+                                          selection, flows, policy, answering_machine)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *""",
                 (company_id, spec.name, spec.country, spec.timezone, spec.trunk, spec.caller_id, status,
                  Jsonb(spec.selection.model_dump(mode="json")), Jsonb(spec.flows),
-                 Jsonb(policy.model_dump(mode="json"))))
+                 Jsonb(policy.model_dump(mode="json")), spec.answering_machine))
             return Campaign.from_row(await cur.fetchone())
 
     async def get(self, name_or_id: str | int) -> Campaign | None:

@@ -91,6 +91,9 @@ def add_campaign_options(p: argparse.ArgumentParser, *, company_required: bool =
     p.add_argument("--timezone", default=None, help="IANA zone (default: the country's)")
     p.add_argument("--trunk", default=default_trunk)
     p.add_argument("--caller-id", default="")
+    p.add_argument("--answering-machine", choices=("hangup", "message", "off"), default="off",
+                   help="when a machine answers: hang up, leave a short message (no debt details), or do not "
+                        "detect (default: off; see README: busy and no answer read as failed with detection on)")
     p.add_argument("--types", default="", help="delinquency types to select, comma separated (default: all)")
     p.add_argument("--flow", action="append", default=[], metavar="TYPE=FLOW",
                    help="negotiation flow per delinquency type ('*=flow' for the rest); repeatable")
@@ -112,7 +115,7 @@ def spec_from_args(args: argparse.Namespace) -> CampaignSpec:
         return CampaignSpec(
             name=args.name, company=args.company, country=args.country,
             timezone=args.timezone or DEFAULT_TIMEZONES.get(args.country, "UTC"), trunk=args.trunk,
-            caller_id=args.caller_id, flows=flows,
+            caller_id=args.caller_id, flows=flows, answering_machine=args.answering_machine,
             selection=Selection(delinquency_types=tuple(t.strip() for t in args.types.split(",") if t.strip())),
             policy=ContactPolicyConfig(waves=waves, debtors_per_day=args.per_day, profiles=(args.country, *extra)))
     except ValueError as exc:

@@ -24,7 +24,7 @@ REQUIRED_PROMPTS = frozenset({
     "identity", "identity_again", "not_the_debtor", "notice", "debt", "ask_date", "ask_amount", "confirm_promise",
     "promise_registered", "promise_too_late", "offer_installments", "callback_booked", "transfer", "already_paid",
     "stop_calling", "wrong_number", "dispute", "payment_link", "not_understood", "goodbye", "reprompt",
-    "no_input_goodbye", "no_agent",
+    "no_input_goodbye", "no_agent", "voicemail",
 })
 
 

@@ -108,15 +108,18 @@ class AriClient:
         caller_id: str | None = None,
         timeout_s: int = 30,
         variables: Mapping[str, str] | None = None,
+        context: str | None = None,
     ) -> Channel:
-        """Dial `endpoint` (e.g. PJSIP/+56912345678@trunk); it enters our Stasis app when answered."""
+        """Dial `endpoint` (e.g. PJSIP/+56912345678@trunk); it enters our Stasis app when answered,
+        or first runs dialplan `context` (extension s), which then sends it to the app."""
+        target = {"context": context, "extension": "s", "priority": 1} if context else \
+            {"app": self.app, "appArgs": app_args}
         data = await self.request(
             "POST",
             "/channels",
             params={
                 "endpoint": endpoint,
-                "app": self.app,
-                "appArgs": app_args,
+                **target,
                 "channelId": channel_id,
                 "callerId": caller_id or None,
                 "timeout": timeout_s,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ari_app.ari import AriClient, AriError
-from ari_app.calls.legs import InboundLeg, OutboundRequest
+from ari_app.calls.legs import AmdVerdict, InboundLeg, OutboundRequest
 from ari_app.calls.media import CallMedia, MediaConfig
 from ari_app.calls.outcomes import CAUSE_NORMAL_CLEARING, outcome_for_unanswered
 from ari_app.calls.party import CallParty
@@ -29,6 +29,7 @@ from media.conversation import Conversation
 from media.rtp_session import RtpSession
 from media.tts import TtsEngine
 from media.turn_metrics import TurnMetrics
+from media.voicemail import LineQuiet
 
 if TYPE_CHECKING:
     from ari_app.calls.dialogue import ConversationFactory
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 TRANSFER_CONTEXT = "human-agents"  # dialplan/extensions.conf
+AMD_CONTEXT = "outbound-amd"  # runs AMD() on the answered leg, then enters Stasis with the verdict
 
 
 class ChannelGone(Exception):
@@ -96,6 +98,8 @@ class Call:
         self._journal_task: asyncio.Task[None] | None = None
         self._tearing_down = False
         self.conversation: Conversation | None = None
+        self.amd: AmdVerdict | None = None
+        self._line_quiet: LineQuiet | None = None  # listening for a machine's beep to end
         out = outbound
         context = CallContext(self.attempt_id, out.debtor_id, out.campaign_id, out.job_id, out.phone_id) if out \
             else CallContext(self.attempt_id)
@@ -117,6 +121,7 @@ class Call:
             return
         if kind == "StasisStart":
             self._stasis_at = self._loop.time()
+            self.amd = AmdVerdict.from_args(event.get("args") or [])
             self.in_stasis.set()
             self.record("stasis_start", {"state": channel.get("state"), "args": event.get("args", [])})
         elif kind == "Dial" and event.get("dialstatus"):
@@ -162,7 +167,11 @@ class Call:
             # Events queued before the attempt row existed are written now, in order.
             self._journal_task = asyncio.create_task(self._write_journal(), name=f"journal-{self.channel_id}")
             answered = await self._connect()
-            if answered:
+            if answered and self.amd is not None and self.amd.machine:
+                # An attempt, not a contact: the policy retries it like an unanswered call.
+                self.outcome = CallOutcome.VOICEMAIL
+                await self._voicemail()
+            elif answered:
                 await self._svc.call_log.mark_answered(self.attempt_id)
                 self.outcome = CallOutcome.ANSWERED
                 await self._converse()
@@ -202,6 +211,7 @@ class Call:
             return True
         assert self.outbound is not None
         out = self.outbound
+        detect = out.answering_machine != "off"
         try:
             await ari.originate(
                 out.endpoint,
@@ -209,7 +219,8 @@ class Call:
                 app_args=f"outbound,{self.attempt_id}",
                 caller_id=out.caller_id,
                 timeout_s=self._svc.originate_timeout_s,
-                variables=out.variables,
+                variables={**out.variables, "CALLCENTER_ATTEMPT": str(self.attempt_id)} if detect else out.variables,
+                context=AMD_CONTEXT if detect else None,
             )
         except AriError as exc:
             self.record("originate_failed", {"status": exc.status, "error": str(exc)})
@@ -280,6 +291,28 @@ class Call:
     def _on_audio(self, pcm: Any) -> None:
         if self.conversation is not None:
             self.conversation.feed(pcm)
+        elif self._line_quiet is not None:
+            self._line_quiet.feed(pcm)
+
+    async def _voicemail(self) -> None:
+        """A machine answered: hang up, or leave the flow's short message after its beep."""
+        assert self.outbound is not None and self.amd is not None
+        self.record("answering_machine", {"status": self.amd.status, "cause": self.amd.cause,
+                                          "action": self.outbound.answering_machine})
+        factory = self._svc.conversations
+        if self.outbound.answering_machine != "message" or factory is None:
+            return
+        card = await self.party.card(None)
+        if card is None:
+            return
+        self._line_quiet = LineQuiet()
+        session = await self._until_gone(self.media.open(self._on_audio))
+        clip = await self._svc.tts.synthesize(factory.voicemail_message(card))
+        after_beep = await self._until_gone(self._line_quiet.wait())
+        result = await self._until_gone(session.pacer.play(clip))
+        self.record("voicemail_left", {"after_beep": after_beep, "tts_duration_s": round(clip.duration_s, 3),
+                                       "frames_played": result.frames_played, "frames_total": result.frames_total})
+        await self._until_gone(asyncio.sleep(self._svc.tail_s))
 
     async def _store_turn(self, turn: TurnMetrics) -> None:
         data = turn.as_dict()

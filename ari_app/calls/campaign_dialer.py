@@ -98,6 +98,7 @@ class CampaignDialer:
                 return
             call = self._dialer.dial(
                 target.e164, trunk=campaign.trunk, caller_id=campaign.caller_id or None,
+                answering_machine=campaign.answering_machine,
                 job_id=job.id, campaign_id=campaign.id, debtor_id=job.debtor_id, phone_id=target.phone_id)
             self.stats.placed += 1
             log.info("job %d: calling %s (%s)", job.id, mask_phone(target.e164), target.reason)

@@ -18,7 +18,7 @@ class OutboundDialer:
         self._caller_id = caller_id
 
     def dial(self, number: str, *, trunk: str | None = None, caller_id: str | None = None,
-             variables: dict[str, str] | None = None, **ids: int | None) -> Call:
+             variables: dict[str, str] | None = None, answering_machine: str = "off", **ids: int | None) -> Call:
         """Start an outbound call to `number` (E.164 or a lab extension); returns the live Call.
 
         `trunk` and `caller_id` override the process's defaults (a campaign brings its own).
@@ -39,6 +39,7 @@ class OutboundDialer:
                 number=number,
                 caller_id=self._caller_id if caller_id is None else caller_id,
                 variables=dict(variables or {}),
+                answering_machine=answering_machine,
                 **ids,
             ),
         )

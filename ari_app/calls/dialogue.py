@@ -102,14 +102,23 @@ class ConversationFactory:
         fallback: Agent = FallbackAgent(self._settings.greeting)
         return fallback if self._llm is None else LlmAgent(self._llm, SYSTEM_PROMPT, fallback)
 
-    def debtor_agent(self, debtor: DebtorCard, *, after_failed_transfer: bool = False) -> DebtorAgent:
-        """The rule engine on the debtor's flow, and the LLM in front of it when one is configured."""
-        tz = zone(debtor.timezone)
+    def _flow(self, debtor: DebtorCard) -> tuple[Flow, DebtorFacts]:
         # The campaign's flow for the debtor's delinquency type, else one named like the type, else the default.
         name = debtor.flow or debtor.delinquency_type
         flow = load_flow(name if name in _known_flows(self._settings) else DEFAULT_FLOW, self._settings.flows_dir)
         facts = DebtorFacts(debtor.full_name, debtor.company, debtor.amount_owed, debtor.installments_owed,
                             debtor.due_date, debtor.max_date, debtor.variables)
+        return flow, facts
+
+    def voicemail_message(self, debtor: DebtorCard) -> str:
+        """The flow's message for an answering machine (it names the company, never the debt)."""
+        flow, facts = self._flow(debtor)
+        return flow.say("voicemail", facts.variables())
+
+    def debtor_agent(self, debtor: DebtorCard, *, after_failed_transfer: bool = False) -> DebtorAgent:
+        """The rule engine on the debtor's flow, and the LLM in front of it when one is configured."""
+        tz = zone(debtor.timezone)
+        flow, facts = self._flow(debtor)
         rules = RuleAgent(flow, facts, clock=lambda: datetime.now(tz), agent_name=self._settings.agent_name,
                           start=Step.OFFER_CALLBACK if after_failed_transfer else Step.IDENTITY)
         if self._llm is None:

@@ -4,6 +4,9 @@ The dialplan (dialplan/extensions.conf) says what an inbound channel is through 
 
     inbound,<exten>[,identify]             a call in; 'identify': ask an unknown caller for their RUT
     transfer_failed,<DIALSTATUS>,<attempt>  a caller no human agent answered, back from [human-agents]
+
+and an outbound call we placed enters it as ``outbound,<attempt>`` (straight from the originate), or
+``outbound,<attempt>,<AMDSTATUS>,<AMDCAUSE>`` after answering-machine detection ([outbound-amd]).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ class OutboundRequest:
     campaign_id: int | None = None
     debtor_id: int | None = None
     phone_id: int | None = None
+    answering_machine: str = "off"  # 'hangup' / 'message': detect one (AMD) and act; 'off': do not detect
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +45,23 @@ class InboundLeg:
                 attempt = None  # a hand-written dialplan without the attempt: a general caller
             return cls(line=exten, returning_from=attempt, dial_status=args[1] if len(args) > 1 else "")
         return cls(line=args[1] if len(args) > 1 else exten, identify="identify" in args[2:])
+
+
+@dataclass(frozen=True, slots=True)
+class AmdVerdict:
+    """What Asterisk's AMD() made of the first seconds after the answer (AMDSTATUS, AMDCAUSE)."""
+
+    status: str  # MACHINE, HUMAN, NOTSURE or HANGUP
+    cause: str = ""  # e.g. LONGGREETING-2000-1500, INITIALSILENCE-2500-2500
+
+    @property
+    def machine(self) -> bool:
+        # Silence after the answer is most often a person waiting to hear who calls (common on
+        # collection calls), so only a machine heard talking counts as one.
+        return self.status == "MACHINE" and not self.cause.startswith("INITIALSILENCE")
+
+    @classmethod
+    def from_args(cls, args: Sequence[str]) -> AmdVerdict | None:
+        if args[:1] != ["outbound"] or len(args) < 3 or not args[2]:
+            return None
+        return cls(args[2], args[3] if len(args) > 3 else "")

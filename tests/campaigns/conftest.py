@@ -60,11 +60,12 @@ async def seed_debtors(pool: AsyncConnectionPool, company: str, n: int, *, phone
 
 
 async def make_campaign(pool: AsyncConnectionPool, company: str, *, timezone: str | None = None,
-                        profiles: Sequence[str] = ("US",), trunk: str | None = None, **policy: object) -> Campaign:
+                        profiles: Sequence[str] = ("US",), trunk: str | None = None, answering_machine: str = "off",
+                        **policy: object) -> Campaign:
     tz = timezone or zone_open_now()
     return await CampaignStore(pool).create(CampaignSpec(
         name=f"{company} {uuid.uuid4().hex[:6]}", company=company, country=profiles[0], timezone=tz,
-        trunk=trunk or f"trunk-{uuid.uuid4().hex[:6]}",
+        trunk=trunk or f"trunk-{uuid.uuid4().hex[:6]}", answering_machine=answering_machine,
         policy=ContactPolicyConfig(profiles=tuple(profiles), **policy)))
 
 
