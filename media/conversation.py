@@ -138,12 +138,7 @@ class Conversation:
             return
         self.keys_pressed += 1
         if self._is_agent_speaking():
-            assert self._speaking is not None
-            if self._barge_check is not None:
-                self._barge_check.cancel()
-            self._ducked_at = None
-            self._pacer.flush()  # also ends a pause a suspected barge-in started
-            self._speaking.cancel()
+            self._cut_off()
         if self._pending_turn is not None and not self._pending_turn.done():
             self._pending_turn.cancel()  # keys answer the question; a half-heard utterance does not
         entry = self._keypad.press(key, self._loop.time(), self._agent.keys_expected)
@@ -261,8 +256,15 @@ class Conversation:
                 return
         self._segment_is_echo = False
         self.barge_ins.append(self._ducked_at or self._loop.time())
+        self._cut_off()
+
+    def _cut_off(self) -> None:
+        """Stop the agent now (a barge-in, a key): its audio stops at the next 20 ms slot, and the flush
+        also ends a pause a suspected barge-in started; its reply task is cancelled."""
+        if self._barge_check is not None:
+            self._barge_check.cancel()
         self._ducked_at = None
-        self._pacer.flush()  # audio stops at the next 20 ms slot
+        self._pacer.flush()
         assert self._speaking is not None
         self._speaking.cancel()
 

@@ -27,6 +27,7 @@ from campaigns.webhooks import (
     emit,
     verify,
 )
+from tests.campaigns.test_actions import _answered_call
 from tests.campaigns.test_contacts import Desk
 from tests.campaigns.webhook_receiver import Receiver
 
@@ -126,10 +127,8 @@ async def _desk_call(db_pool, company):
         await conn.execute("UPDATE debtors SET amount_owed = 185000, max_date = %s WHERE id = %s",
                            (date.today() + timedelta(days=30), desk.debtor_id))
     await desk.wave()
-    job = await desk.claim()
-    target, attempt = await desk.dial(job)
-    await CallLog(db_pool).mark_answered(attempt)
-    return desk, CallContext(attempt, desk.debtor_id, desk.campaign.id, job.id, target.phone_id)
+    _, ctx = await _answered_call(desk)
+    return desk, ctx
 
 
 async def test_a_receiver_down_then_up_gets_every_event_once_and_each_call_in_order(db_pool, receiver, company):
