@@ -54,7 +54,7 @@ class CampaignSpec(BaseModel):
     selection: Selection = Selection()
     flows: dict[str, str] = {}  # delinquency type -> negotiation flow name ("*" for the rest)
     policy: ContactPolicyConfig | None = None  # None: defaults, under the country's profile
-    answering_machine: AnsweringMachine = "off"
+    answering_machine: AnsweringMachine = "hangup"
 
     @field_validator("timezone")
     @classmethod
@@ -79,7 +79,7 @@ class Campaign:
     selection: Selection
     flows: Mapping[str, str]
     policy_config: ContactPolicyConfig
-    answering_machine: AnsweringMachine = "off"
+    answering_machine: AnsweringMachine = "hangup"
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Campaign:

@@ -91,9 +91,9 @@ def add_campaign_options(p: argparse.ArgumentParser, *, company_required: bool =
     p.add_argument("--timezone", default=None, help="IANA zone (default: the country's)")
     p.add_argument("--trunk", default=default_trunk)
     p.add_argument("--caller-id", default="")
-    p.add_argument("--answering-machine", choices=("hangup", "message", "off"), default="off",
+    p.add_argument("--answering-machine", choices=("hangup", "message", "off"), default="hangup",
                    help="when a machine answers: hang up, leave a short message (no debt details), or do not "
-                        "detect (default: off; see README: busy and no answer read as failed with detection on)")
+                        "detect (default: hangup)")
     p.add_argument("--types", default="", help="delinquency types to select, comma separated (default: all)")
     p.add_argument("--flow", action="append", default=[], metavar="TYPE=FLOW",
                    help="negotiation flow per delinquency type ('*=flow' for the rest); repeatable")

@@ -108,18 +108,15 @@ class AriClient:
         caller_id: str | None = None,
         timeout_s: int = 30,
         variables: Mapping[str, str] | None = None,
-        context: str | None = None,
     ) -> Channel:
-        """Dial `endpoint` (e.g. PJSIP/+56912345678@trunk); it enters our Stasis app when answered,
-        or first runs dialplan `context` (extension s), which then sends it to the app."""
-        target = {"context": context, "extension": "s", "priority": 1} if context else \
-            {"app": self.app, "appArgs": app_args}
+        """Dial `endpoint` (e.g. PJSIP/+56912345678@trunk); it enters our Stasis app when answered."""
         data = await self.request(
             "POST",
             "/channels",
             params={
                 "endpoint": endpoint,
-                **target,
+                "app": self.app,
+                "appArgs": app_args,
                 "channelId": channel_id,
                 "callerId": caller_id or None,
                 "timeout": timeout_s,
@@ -133,6 +130,11 @@ class AriClient:
         """The channel leaves Stasis for the dialplan (a transfer to the human agents' context)."""
         await self.request("POST", f"/channels/{channel_id}/continue",
                            params={"context": context, "extension": extension, "priority": str(priority)})
+
+    async def subscribe(self, channel_id: str) -> None:
+        """Keep receiving a channel's events while it runs dialplan outside Stasis."""
+        await self.request("POST", f"/applications/{self.app}/subscription",
+                           params={"eventSource": f"channel:{channel_id}"})
 
     async def set_variable(self, channel_id: str, name: str, value: str) -> None:
         await self.request("POST", f"/channels/{channel_id}/variable", params={"variable": name, "value": value})

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ari_app.ari import AriClient, AriError
-from ari_app.calls.legs import AmdVerdict, InboundLeg, OutboundRequest
+from ari_app.calls.journal import CallJournal
+from ari_app.calls.legs import InboundLeg, OutboundRequest
+from ari_app.calls.machine import AMD_WAIT_S, MachineCheck, leave_message
 from ari_app.calls.media import CallMedia, MediaConfig
 from ari_app.calls.outcomes import CAUSE_NORMAL_CLEARING, outcome_for_unanswered
 from ari_app.calls.party import CallParty
@@ -29,7 +31,6 @@ from media.conversation import Conversation
 from media.rtp_session import RtpSession
 from media.tts import TtsEngine
 from media.turn_metrics import TurnMetrics
-from media.voicemail import LineQuiet
 
 if TYPE_CHECKING:
     from ari_app.calls.dialogue import ConversationFactory
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 TRANSFER_CONTEXT = "human-agents"  # dialplan/extensions.conf
-AMD_CONTEXT = "outbound-amd"  # runs AMD() on the answered leg, then enters Stasis with the verdict
 
 
 class ChannelGone(Exception):
@@ -94,12 +94,11 @@ class Call:
         self._loop = asyncio.get_running_loop()
         self._created_at = self._loop.time()
         self._stasis_at: float | None = None
-        self._journal: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue()
-        self._journal_task: asyncio.Task[None] | None = None
+        self._journal = CallJournal(services.call_log, self.attempt_id, channel_id)
         self._tearing_down = False
         self.conversation: Conversation | None = None
-        self.amd: AmdVerdict | None = None
-        self._line_quiet: LineQuiet | None = None  # listening for a machine's beep to end
+        self.machine_check = MachineCheck(services.ari, channel_id, self.attempt_id, self.record) \
+            if outbound is not None and outbound.answering_machine != "off" else None
         out = outbound
         context = CallContext(self.attempt_id, out.debtor_id, out.campaign_id, out.job_id, out.phone_id) if out \
             else CallContext(self.attempt_id)
@@ -120,10 +119,12 @@ class Call:
                 self.record("media_channel_lost", {"event": kind})
             return
         if kind == "StasisStart":
-            self._stasis_at = self._loop.time()
-            self.amd = AmdVerdict.from_args(event.get("args") or [])
-            self.in_stasis.set()
             self.record("stasis_start", {"state": channel.get("state"), "args": event.get("args", [])})
+            self._stasis_at = self._stasis_at or self._loop.time()
+            if self.machine_check is None or not self.machine_check.on_stasis_start(event.get("args") or []):
+                self.in_stasis.set()
+        elif kind == "StasisEnd" and self.machine_check is not None and self.machine_check.in_dialplan:
+            self.record("stasisend", {"to": "answering machine detection"})  # the channel is back with a verdict
         elif kind == "Dial" and event.get("dialstatus"):
             self.dial_status = event["dialstatus"]
             self.record("dial", {"status": self.dial_status})
@@ -158,16 +159,17 @@ class Call:
 
     def record(self, kind: str, data: dict[str, Any] | None = None) -> None:
         """Queue an event for the call's journal; written to the database in order by one task."""
-        self._journal.put_nowait((kind, data or {}))
+        self._journal.record(kind, data)
 
     # --- the call's own task ---------------------------------------------------------------
     async def run(self) -> None:
         try:
             await self._open_record()
             # Events queued before the attempt row existed are written now, in order.
-            self._journal_task = asyncio.create_task(self._write_journal(), name=f"journal-{self.channel_id}")
+            self._journal.start()
             answered = await self._connect()
-            if answered and self.amd is not None and self.amd.machine:
+            verdict = self.machine_check.verdict if self.machine_check else None
+            if answered and verdict is not None and verdict.machine:
                 # An attempt, not a contact: the policy retries it like an unanswered call.
                 self.outcome = CallOutcome.VOICEMAIL
                 await self._voicemail()
@@ -211,7 +213,6 @@ class Call:
             return True
         assert self.outbound is not None
         out = self.outbound
-        detect = out.answering_machine != "off"
         try:
             await ari.originate(
                 out.endpoint,
@@ -219,24 +220,30 @@ class Call:
                 app_args=f"outbound,{self.attempt_id}",
                 caller_id=out.caller_id,
                 timeout_s=self._svc.originate_timeout_s,
-                variables={**out.variables, "CALLCENTER_ATTEMPT": str(self.attempt_id)} if detect else out.variables,
-                context=AMD_CONTEXT if detect else None,
+                variables=out.variables,
             )
         except AriError as exc:
             self.record("originate_failed", {"status": exc.status, "error": str(exc)})
             self.outcome = CallOutcome.FAILED
             return False
         self.record("originated", {"endpoint": out.endpoint.split("/")[0]})
-        waiters = [asyncio.ensure_future(self.in_stasis.wait()), asyncio.ensure_future(self.gone.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=self._svc.originate_timeout_s + 10,
-                               return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
+        check = self.machine_check
+        await _first(self.in_stasis, self.gone, *([check.answered] if check else []),
+                     timeout_s=self._svc.originate_timeout_s + 10)
+        if check is not None and check.answered.is_set() and not self.gone.is_set():
+            if await check.start():
+                await _first(self.in_stasis, self.gone, timeout_s=AMD_WAIT_S)
+            else:
+                self.in_stasis.set()  # still in Stasis: talk without detection
         if self.in_stasis.is_set() and not self.gone.is_set():
             self.metrics["originate_to_stasis_ms"] = round((self._stasis_at - self._created_at) * 1000, 1)
             return True
+        if check is not None and check.answered.is_set() and self.gone.is_set():
+            # Answered, and gone while AMD listened: nobody was reached. (Asterisk gives no cause for a
+            # hang-up inside AMD(): cause 0, which alone would read as a technical failure.)
+            self.record("hung_up_during_detection", {})
+            self.outcome = CallOutcome.NO_ANSWER
+            return False
         if not self.gone.is_set():  # Asterisk never told us anything: do not leave a ringing channel behind
             self.record("originate_timeout", {})
             await self._hangup("normal")
@@ -291,13 +298,12 @@ class Call:
     def _on_audio(self, pcm: Any) -> None:
         if self.conversation is not None:
             self.conversation.feed(pcm)
-        elif self._line_quiet is not None:
-            self._line_quiet.feed(pcm)
 
     async def _voicemail(self) -> None:
         """A machine answered: hang up, or leave the flow's short message after its beep."""
-        assert self.outbound is not None and self.amd is not None
-        self.record("answering_machine", {"status": self.amd.status, "cause": self.amd.cause,
+        assert self.outbound is not None and self.machine_check is not None and self.machine_check.verdict
+        verdict = self.machine_check.verdict
+        self.record("answering_machine", {"status": verdict.status, "cause": verdict.cause,
                                           "action": self.outbound.answering_machine})
         factory = self._svc.conversations
         if self.outbound.answering_machine != "message" or factory is None:
@@ -305,13 +311,8 @@ class Call:
         card = await self.party.card(None)
         if card is None:
             return
-        self._line_quiet = LineQuiet()
-        session = await self._until_gone(self.media.open(self._on_audio))
-        clip = await self._svc.tts.synthesize(factory.voicemail_message(card))
-        after_beep = await self._until_gone(self._line_quiet.wait())
-        result = await self._until_gone(session.pacer.play(clip))
-        self.record("voicemail_left", {"after_beep": after_beep, "tts_duration_s": round(clip.duration_s, 3),
-                                       "frames_played": result.frames_played, "frames_total": result.frames_total})
+        left = await self._until_gone(leave_message(self.media, self._svc.tts, factory.voicemail_message(card)))
+        self.record("voicemail_left", left)
         await self._until_gone(asyncio.sleep(self._svc.tail_s))
 
     async def _store_turn(self, turn: TurnMetrics) -> None:
@@ -383,9 +384,7 @@ class Call:
         if self.media.session is not None:
             self.metrics["rtp_in"] = self.media.session.stats.as_dict()
             self.metrics["rtp_out"] = self.media.session.pacer.summary()
-        self._journal.put_nowait(None)
-        if self._journal_task is not None:
-            await self._journal_task
+        await self._journal.close()
         outcome = self.outcome or outcome_for_unanswered(self.hangup_cause)
         try:
             await self._svc.call_log.close_attempt(
@@ -402,10 +401,11 @@ class Call:
         log.info("%s ended: %s (cause %s)", self, outcome.value, self.hangup_cause)
         self.finished.set()
 
-    async def _write_journal(self) -> None:
-        while (item := await self._journal.get()) is not None:
-            kind, data = item
-            try:
-                await self._svc.call_log.add_event(self.attempt_id, kind, data)
-            except Exception:  # a lost journal line must not kill the call
-                log.exception("%s: could not store event %s", self, kind)
+async def _first(*events: asyncio.Event, timeout_s: float) -> None:
+    """Wait until any of `events` is set, or `timeout_s` has passed."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -60,7 +60,7 @@ async def seed_debtors(pool: AsyncConnectionPool, company: str, n: int, *, phone
 
 
 async def make_campaign(pool: AsyncConnectionPool, company: str, *, timezone: str | None = None,
-                        profiles: Sequence[str] = ("US",), trunk: str | None = None, answering_machine: str = "off",
+                        profiles: Sequence[str] = ("US",), trunk: str | None = None, answering_machine: str = "hangup",
                         **policy: object) -> Campaign:
     tz = timezone or zone_open_now()
     return await CampaignStore(pool).create(CampaignSpec(

@@ -56,7 +56,7 @@ class CallResult:
 
 
 async def campaign_call(db_pool, database_url: str, tmp_path: Path, script: list[str | float] | Path, *,
-                        answering_machine: str = "off") -> CallResult:
+                        answering_machine: str = "off", hangup_after_s: float = 90) -> CallResult:
     """One debtor with two phones, a wave, the call center dialing; the debtor's phone plays `script`.
 
     Answering-machine detection is off but where a test is about it: it holds a silent person's
@@ -90,7 +90,7 @@ async def campaign_call(db_pool, database_url: str, tmp_path: Path, script: list
     phone = BaresipPhone(mic, workdir=tmp_path / "phone")
     settings = app_settings(database_url, AGENT_MODE="conversation", DIALER_CHANNELS=1, DIALER_POLL_S=0.3,
                             NO_INPUT_TIMEOUT_S=25)
-    with phone.answer(DEBTOR_PHONE, hangup_after_s=90):
+    with phone.answer(DEBTOR_PHONE, hangup_after_s=hangup_after_s):
         async with CallCenterApp(settings) as app:
             await app.wait_ready()
             for _ in range(400):  # until the call has ended and its job is settled
@@ -201,3 +201,21 @@ async def test_an_answering_machine_gets_a_short_message_and_the_call_counts_as_
         expected_s = (await tts.synthesize(text)).duration_s
     assert len(heard) == 1 and abs((heard[0][1] - heard[0][0]) - expected_s) <= 0.15 * expected_s, \
         (heard, expected_s)
+
+
+async def test_a_debtor_who_hangs_up_during_detection_ends_the_call_at_once(database_url, db_pool, tmp_path):
+    # Silent and gone 1.5 s after answering: AMD (2.5 s of initial silence) is still listening, and the
+    # channel is out of Stasis, in the dialplan.
+    result = await campaign_call(db_pool, database_url, tmp_path, [1.5], answering_machine="hangup",
+                                 hangup_after_s=1.5)
+    assert "stasisend" in result.events and "channeldestroyed" in result.events, result.why()
+    assert "originate_timeout" not in result.events and "answering_machine" not in result.events, result.why()
+    async with db_pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT outcome, ended_at - created_at FROM call_attempts WHERE debtor_id = %s",
+            (result.debtor_id,))
+        outcome, took = await cur.fetchone()
+    # Seen through the channel subscription, not after the detection's timeout: ringing + 1.5 s + a little.
+    assert outcome == "no_answer" and took.total_seconds() < 8, (outcome, took, result.why())
+    assert "hung_up_during_detection" in result.events
+    assert result.job[:2] == ("queued", "retry_delay_no_answer")

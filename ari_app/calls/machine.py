@@ -1,0 +1,69 @@
+"""Answering machines on campaign calls: Asterisk's AMD() decides, the campaign says what follows.
+
+The call is originated into the app as any other, so ARI reports everything about it, a busy or
+unanswered one included. Once answered, the channel is sent to the dialplan's [outbound-amd]
+(AMD(), then back into the app with AMDSTATUS and AMDCAUSE as arguments). While it is out of
+Stasis, an explicit subscription keeps its events coming: a hang-up during detection is seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ari_app.ari import AriClient, AriError
+from ari_app.calls.legs import AmdVerdict
+from ari_app.calls.media import CallMedia
+from media.tts import TtsEngine
+from media.voicemail import LineQuiet
+
+AMD_CONTEXT = "outbound-amd"  # dialplan/extensions.conf
+AMD_WAIT_S = 10.0  # amd.conf's total_analysis_time is 5 s; the rest is margin for a loaded box
+
+
+class MachineCheck:
+    def __init__(self, ari: AriClient, channel_id: str, attempt_id: uuid.UUID,
+                 record: Callable[[str, dict[str, Any]], None]) -> None:
+        self._ari = ari
+        self._channel_id = channel_id
+        self._attempt_id = attempt_id
+        self._record = record
+        self.answered = asyncio.Event()  # the first StasisStart: answered, detection still to run
+        self.in_dialplan = False  # sent to [outbound-amd]: its StasisEnd is not the call's end
+        self.verdict: AmdVerdict | None = None
+
+    def on_stasis_start(self, args: Sequence[str]) -> bool:
+        """True for the answer before detection (the call waits for the verdict); False for the
+        entry that brings the verdict back."""
+        if not self.answered.is_set():
+            self.answered.set()
+            return True
+        self.in_dialplan = False
+        self.verdict = AmdVerdict.from_args(args)
+        return False
+
+    async def start(self) -> bool:
+        """Send the answered channel to AMD; False when Asterisk refused (the call goes on without)."""
+        self.in_dialplan = True
+        try:
+            await self._ari.subscribe(self._channel_id)
+            await self._ari.set_variable(self._channel_id, "CALLCENTER_ATTEMPT", str(self._attempt_id))
+            await self._ari.continue_in_dialplan(self._channel_id, AMD_CONTEXT)
+        except AriError as exc:
+            self.in_dialplan = False
+            self._record("amd_failed", {"error": str(exc)})
+            return False
+        return True
+
+
+async def leave_message(media: CallMedia, tts: TtsEngine, text: str) -> dict[str, Any]:
+    """Speak `text` to the machine once its greeting and beep are over; what was played."""
+    quiet = LineQuiet()
+    session = await media.open(quiet.feed)
+    clip = await tts.synthesize(text)
+    after_beep = await quiet.wait()
+    result = await session.pacer.play(clip)
+    return {"after_beep": after_beep, "tts_duration_s": round(clip.duration_s, 3),
+            "frames_played": result.frames_played, "frames_total": result.frames_total}
