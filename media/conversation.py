@@ -137,6 +137,8 @@ class Conversation:
         if self.ended_because is not None:
             return
         self.keys_pressed += 1
+        if self._keypad.ignores(key):
+            return  # e.g. a '#' out of habit after a complete entry: it must not cut off the answer
         if self._is_agent_speaking():
             self._cut_off()
         if self._pending_turn is not None and not self._pending_turn.done():

@@ -26,12 +26,16 @@ class KeypadEntry:
         """Keys have been pressed and the entry is not over: the caller is still typing."""
         return self._last_at is not None
 
+    def ignores(self, key: str) -> bool:
+        """Not part of any entry: not a DTMF key, or a '#' with nothing before it."""
+        return key not in KEYS or (key == TERMINATOR and not self._keys)
+
     def press(self, key: str, now: float, expected: int) -> str | None:
         """Add a key; the finished entry (without '#') when this key ends it, else None."""
-        if key not in KEYS:
+        if self.ignores(key):
             return None
         if key == TERMINATOR:
-            return self._take() if self._keys else None
+            return self._take()
         self._keys.append(key)
         self._last_at = now
         if len(self._keys) >= min(max(expected, 1), self.max_keys):

@@ -53,7 +53,9 @@ class CallRouter:
         if channel_id is None:
             return
         call = self._by_channel.get(channel_id)
-        if call is None and kind == "StasisStart":
+        # A channel entering Stasis again after its call let it go (a transfer nobody answered, back
+        # from the dialplan while that call still tears down) is a new leg, not the old call's event.
+        if kind == "StasisStart" and (call is None or call.gone.is_set()):
             call = await self._on_unknown_stasis_start(event)
             if call is None:
                 return

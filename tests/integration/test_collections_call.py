@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -56,8 +57,11 @@ class CallResult:
 
 
 async def campaign_call(db_pool, database_url: str, tmp_path: Path, script: list[str | float] | Path, *,
-                        answering_machine: str = "off", hangup_after_s: float = 90) -> CallResult:
-    """One debtor with two phones, a wave, the call center dialing; the debtor's phone plays `script`.
+                        answering_machine: str = "off", hangup_after_s: float = 90,
+                        keys: Sequence[tuple[float, str]] = (), until_hangup: bool = False) -> CallResult:
+    """One debtor with two phones, a wave, the call center dialing; the debtor's phone plays `script`
+    and presses `keys` ((seconds after answering, keys), ...). `until_hangup`: the call may outlive its
+    job (a transfer), so wait for the debtor's phone to hang up too.
 
     Answering-machine detection is off but where a test is about it: it holds a silent person's
     greeting for AMD's initial-silence window, which would shift the scripts' timing."""
@@ -82,30 +86,47 @@ async def campaign_call(db_pool, database_url: str, tmp_path: Path, script: list
 
     async def job() -> tuple:
         async with db_pool.connection() as conn:
-            cur = await conn.execute("SELECT state, reason, next_at, callback_at FROM call_jobs WHERE debtor_id = %s",
-                                     (debtor_id,))
+            cur = await conn.execute(  # the campaign's job (a callback from a later call in makes another)
+                "SELECT state, reason, next_at, callback_at FROM call_jobs WHERE debtor_id = %s ORDER BY id",
+                (debtor_id,))
             return await cur.fetchone()
 
     mic = script if isinstance(script, Path) else make_caller_script(script, tmp_path / "debtor.wav", wpm=130)
     phone = BaresipPhone(mic, workdir=tmp_path / "phone")
     settings = app_settings(database_url, AGENT_MODE="conversation", DIALER_CHANNELS=1, DIALER_POLL_S=0.3,
                             NO_INPUT_TIMEOUT_S=25)
+    async def press_keys() -> None:
+        await asyncio.to_thread(phone.wait_established, 60)
+        answered_at = asyncio.get_running_loop().time()
+        for at, pressed in keys:
+            await asyncio.sleep(max(0.0, answered_at + at - asyncio.get_running_loop().time()))
+            await phone.apress(pressed)
+
+    async def settled() -> bool:  # the calls have ended and no job is being dialed
+        async with db_pool.connection() as conn:
+            cur = await conn.execute(
+                """SELECT NOT EXISTS (SELECT 1 FROM call_jobs WHERE debtor_id = %(d)s AND state = 'claimed')
+                          AND EXISTS (SELECT 1 FROM call_attempts WHERE debtor_id = %(d)s)
+                          AND NOT EXISTS (SELECT 1 FROM call_attempts WHERE debtor_id = %(d)s AND state <> 'ended')""",
+                {"d": debtor_id})
+            return (await cur.fetchone())[0]
+
     with phone.answer(DEBTOR_PHONE, hangup_after_s=hangup_after_s):
         async with CallCenterApp(settings) as app:
             await app.wait_ready()
-            for _ in range(400):  # until the call has ended and its job is settled
-                async with db_pool.connection() as conn:
-                    cur = await conn.execute(
-                        """SELECT j.state <> 'claimed' AND EXISTS (SELECT 1 FROM call_attempts a
-                                                                    WHERE a.job_id = j.id AND a.state = 'ended')
-                             FROM call_jobs j WHERE j.debtor_id = %s""", (debtor_id,))
-                    if (await cur.fetchone())[0]:
-                        break
+            presser = asyncio.create_task(press_keys()) if keys else None
+            if until_hangup:
+                await asyncio.to_thread(phone.wait_closed, hangup_after_s + 30)
+            for _ in range(400):
+                if await settled():
+                    break
                 await asyncio.sleep(0.3)
+            if presser is not None:
+                await presser
     async with db_pool.connection() as conn:
         cur = await conn.execute(
             """SELECT t.user_text, t.agent_spoken FROM call_turns t JOIN call_attempts a ON a.id = t.attempt_id
-                WHERE a.debtor_id = %s ORDER BY t.idx""", (debtor_id,))
+                WHERE a.debtor_id = %s ORDER BY t.id""", (debtor_id,))  # calls in order, then turns
         turns = await cur.fetchall()
         cur = await conn.execute(
             """SELECT e.kind FROM call_events e JOIN call_attempts a ON a.id = e.attempt_id
@@ -219,3 +240,48 @@ async def test_a_debtor_who_hangs_up_during_detection_ends_the_call_at_once(data
     assert outcome == "no_answer" and took.total_seconds() < 8, (outcome, took, result.why())
     assert "hung_up_during_detection" in result.events
     assert result.job[:2] == ("queued", "retry_delay_no_answer")
+
+
+# The debtor's phone only uses its keypad in these two: "1" (yes, it is me) at 5 s, cutting the
+# greeting's question short, then "0" (a person) at 12 s, cutting the debt short.
+IT_IS_ME_THEN_A_PERSON = [(5.0, "1"), (12.0, "0")]
+
+
+async def test_a_transfer_nobody_answers_comes_back_to_the_agent_with_a_callback(database_url, db_pool, tmp_path):
+    # No softphone registered as 1001 or 1002: [human-agents] finds nobody and sends the caller back.
+    result = await campaign_call(db_pool, database_url, tmp_path, [1.0], keys=[*IT_IS_ME_THEN_A_PERSON, (30.0, "1")],
+                                 hangup_after_s=60, until_hangup=True)
+    assert result.job[:2] == ("done", "transfer"), result.why()
+    assert "transferred" in result.events and "callback_scheduled" in result.events, result.why()
+    async with db_pool.connection() as conn:
+        cur = await conn.execute(
+            """SELECT a.direction, a.local_number, e.data FROM call_events e JOIN call_attempts a ON a.id = e.attempt_id
+                WHERE a.debtor_id = %s AND e.kind = 'identified'""", (result.debtor_id,))
+        assert [(d, data["by"]) for d, _, data in await cur.fetchall()] == [("inbound", "returning_caller")]
+        cur = await conn.execute(
+            "SELECT state, reason, callback_at FROM call_jobs WHERE debtor_id = %s ORDER BY id", (result.debtor_id,))
+        jobs = await cur.fetchall()
+    # The offer ("¿quiere que un ejecutivo le llame más tarde?") answered with "1": a callback in 2 hours,
+    # moved into the legal window, on a job of the debtor's campaign.
+    assert len(jobs) == 2 and jobs[1][:2] == ("queued", "callback_requested"), jobs
+    callback_at = jobs[1][2].astimezone(result.campaign.tz)
+    assert callback_at >= datetime.now(result.campaign.tz) + timedelta(hours=1, minutes=55)
+    assert ContactPolicy(result.campaign.policy_config).closed_reason(callback_at) is None
+    assert result.turns[-1][0] == "1" and "le volveremos a llamar" in result.turns[-1][1], result.turns
+
+
+async def test_pressing_0_reaches_a_human_agent_who_answers(database_url, db_pool, tmp_path):
+    greeting = "Hola, le habla Pedro, ejecutivo de cobranza. ¿En qué le puedo ayudar?"
+    desk_phone = BaresipPhone(make_caller_script([0.5, greeting], tmp_path / "human.wav"), workdir=tmp_path / "desk")
+    with desk_phone.register_and_answer("1001", hangup_after_s=10):
+        await asyncio.to_thread(desk_phone.wait_registered)
+        result = await campaign_call(db_pool, database_url, tmp_path, [1.0], keys=IT_IS_ME_THEN_A_PERSON,
+                                     until_hangup=True)
+    desk = desk_phone.result()
+    assert desk.established, desk_phone.diagnostics()
+    assert "transferred" in result.events and result.job[:2] == ("done", "transfer"), result.why()
+    # The debtor heard the person: the last speech on their line is the desk phone's greeting.
+    heard = speech_segments(read_wav(result.phone.heard_wav), hangover_ms=400)
+    async with EspeakTts() as tts:
+        greeting_s = (await tts.synthesize(greeting)).duration_s
+    assert heard and abs((heard[-1][1] - heard[-1][0]) - greeting_s) <= 0.2 * greeting_s, (heard, greeting_s)

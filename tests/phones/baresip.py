@@ -55,6 +55,9 @@ CLOSED = re.compile(r"session closed|Call with .* terminated")
 # RTP ports per role, disjoint so that a LoopbackTap can pick one phone's packets out.
 DIAL_RTP_PORTS = range(20000, 21000)
 ANSWER_RTP_PORTS = range(21000, 22000)
+AGENT_RTP_PORTS = range(22000, 23000)
+KEY_RELEASE = b"\x04"  # baresip's KEYCODE_REL
+KEY_DOWN_S = 0.12  # how long a key is held, as a finger does
 
 
 class BaresipError(PhoneError):
@@ -163,13 +166,32 @@ class BaresipPhone:
         self._start(self._argv(), listen)
         return self
 
+    def register_and_answer(
+        self, user: str = "1001", *, password: str | None = None, registrar: str = "127.0.0.1:5060",
+        hangup_after_s: float = 120.0,
+    ) -> BaresipPhone:
+        """A softphone extension (a human agent's desk phone): registers as `user` and answers calls
+        automatically, speaking its WAV. Non-blocking; wait_registered() before calling it."""
+        if password is None:
+            password = os.environ.get("SOFTPHONE_PASSWORD", "lab-phone-secret")
+        account = (f"<sip:{user}@{registrar};transport=udp>;auth_pass={password};regint=60;audio_codecs=PCMU;"
+                   "answermode=auto")
+        listen = f"127.0.0.1:{free_udp_port()}"
+        self._prepare(account, listen, rtp_ports=AGENT_RTP_PORTS, mic_total_s=hangup_after_s)
+        self._start(self._argv(), listen)
+        return self
+
     # ------------------------------------------------------------------ keys
     def press(self, keys: str, gap_s: float = 0.3) -> None:
         """Press `keys` on the phone's keypad during the call: DTMF, one key every `gap_s`."""
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as console:
             for key in keys:
                 console.sendto(key.encode(), ("127.0.0.1", self._console_port))
-                time.sleep(gap_s)
+                time.sleep(KEY_DOWN_S)
+                # Release it: baresip ends the RFC 4733 event only then, and Asterisk reports a digit
+                # (ChannelDtmfReceived) at its end. Without it, each key is reported at the next press.
+                console.sendto(KEY_RELEASE, ("127.0.0.1", self._console_port))
+                time.sleep(max(0.0, gap_s - KEY_DOWN_S))
 
     async def apress(self, keys: str, gap_s: float = 0.3) -> None:
         await asyncio.to_thread(self.press, keys, gap_s)
