@@ -19,6 +19,7 @@ from typing import Any, Self
 import aiohttp
 from psycopg_pool import AsyncConnectionPool
 
+from ari_app.analysis import AnalysisWorker
 from ari_app.ari import AriClient, AriError, EventStream
 from ari_app.calls.call import Call, CallServices
 from ari_app.calls.campaign_dialer import CampaignDialer
@@ -26,6 +27,7 @@ from ari_app.calls.dialer import OutboundDialer
 from ari_app.calls.dialogue import ConversationFactory, make_tts
 from ari_app.calls.legs import InboundLeg
 from ari_app.calls.media import MediaConfig
+from ari_app.calls.results import ResultsConfig
 from ari_app.calls.stasis import CallRouter
 from ari_app.settings import Settings
 from campaigns.actions import CallActions
@@ -51,6 +53,7 @@ class CallCenterApp:
         self._dialer_task: asyncio.Task[None] | None = None
         self._waves_task: asyncio.Task[None] | None = None
         self._webhooks_task: asyncio.Task[None] | None = None
+        self._analysis_task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Self:
         try:
@@ -75,7 +78,7 @@ class CallCenterApp:
                     await task
         await shutdown
         # The calls' last events are in the outbox now; what the worker did not send, the next run does.
-        for task in (self._events_task, self._webhooks_task):
+        for task in (self._events_task, self._webhooks_task, self._analysis_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -106,6 +109,7 @@ class CallCenterApp:
             conversations=conversations,
             actions=CallActions(pool),
             debtors=DebtorDirectory(pool),
+            results=ResultsConfig.from_settings(s),
         )
         self.router = CallRouter(self.ari, self._new_inbound_call)
         self.dialer = OutboundDialer(self.services, self.router, s.trunk_endpoint, s.caller_id)
@@ -126,6 +130,10 @@ class CallCenterApp:
         self.webhooks = await self._stack.enter_async_context(
             WebhookDelivery(pool, listen_dsn=s.database_url.get_secret_value()))
         self._webhooks_task = asyncio.create_task(self.webhooks.run(), name="webhook-delivery")
+        # Post-call analysis: answered calls are queued as they close; this worker analyses them.
+        if s.analysis_enabled:
+            self.analysis = await self._stack.enter_async_context(AnalysisWorker.for_settings(pool, s))
+            self._analysis_task = asyncio.create_task(self.analysis.run(), name="call-analysis")
 
     def _start_campaigns(self, pool: AsyncConnectionPool) -> None:
         """The queue consumer for this process's trunk, and the wave planner's schedule."""

@@ -8,6 +8,8 @@ trunk with a known ARI password is an open relay for toll fraud.
 
 from __future__ import annotations
 
+from decimal import Decimal
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -89,6 +91,26 @@ class Settings(BaseSettings):
     # (<delinquency type>.toml, same keys as media/flows/*.toml), looked up before the bundled ones.
     agent_name: str = Field("Sofía", validation_alias="AGENT_NAME")
     flows_dir: str = Field("", validation_alias="FLOWS_DIR")
+    # Post-call analysis of every answered call (ari_app/analysis.py): the rule analyzer, or the LLM
+    # above when LLM_BASE_URL is set (falling back to the rules). The classification categories come
+    # from the operator's own TOML file (media/analysis/classification.toml's shape); empty: that one.
+    analysis_enabled: bool = Field(True, validation_alias="ANALYSIS_ENABLED")
+    analysis_classification_file: str = Field("", validation_alias="ANALYSIS_CLASSIFICATION_FILE")
+
+    # After the call: each call's recording (stereo WAV, caller left, agent right) and its cost.
+    # RECORDINGS_DIR empty: $XDG_DATA_HOME/asterisk-ai-callcenter/recordings (~/.local/share/...).
+    record_calls: bool = Field(True, validation_alias="RECORD_CALLS")
+    recordings_dir: str = Field("", validation_alias="RECORDINGS_DIR")
+    xdg_data_home: str = Field("", validation_alias="XDG_DATA_HOME")
+    # The operator's rates (campaigns/costs.py), all 0 by default; carriers bill started minutes (60 s).
+    cost_currency: str = Field("USD", validation_alias="COST_CURRENCY")
+    cost_telephony_per_min: Decimal = Field(Decimal(0), ge=0, validation_alias="COST_TELEPHONY_PER_MIN")
+    cost_billing_increment_s: int = Field(60, ge=1, validation_alias="COST_BILLING_INCREMENT_S")
+    cost_stt_per_min: Decimal = Field(Decimal(0), ge=0, validation_alias="COST_STT_PER_MIN")
+    cost_tts_per_1k_chars: Decimal = Field(Decimal(0), ge=0, validation_alias="COST_TTS_PER_1K_CHARS")
+    cost_llm_per_1k_prompt_tokens: Decimal = Field(Decimal(0), ge=0, validation_alias="COST_LLM_PER_1K_PROMPT_TOKENS")
+    cost_llm_per_1k_completion_tokens: Decimal = Field(Decimal(0), ge=0,
+                                                       validation_alias="COST_LLM_PER_1K_COMPLETION_TOKENS")
 
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
 
@@ -108,6 +130,13 @@ class Settings(BaseSettings):
         parts = urlsplit(self.ari_url)
         scheme = "wss" if parts.scheme == "https" else "ws"
         return f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}/ari/events"
+
+    @property
+    def recordings_path(self) -> Path:
+        if self.recordings_dir:
+            return Path(self.recordings_dir).expanduser()
+        data = Path(self.xdg_data_home) if self.xdg_data_home else Path.home() / ".local" / "share"
+        return data / "asterisk-ai-callcenter" / "recordings"
 
     def insecure_reasons(self) -> list[str]:
         """What would make this configuration unsafe to expose to a real trunk."""

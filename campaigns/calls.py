@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from campaigns.analyses import enqueue_analysis
 from campaigns.webhooks.events import call_summary, emit
 
 
@@ -81,6 +83,18 @@ class CallEvent:
     at: datetime
     kind: str
     data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CallLine:
+    """One line of a call's transcript (migration 0008): offsets in ms from the call's answer."""
+
+    speaker: str  # 'agent' | 'caller'
+    text: str
+    start_ms: int
+    end_ms: int
+    source: str = ""  # '' | 'stt' | 'dtmf' | 'tts'
+    interrupted: bool = False
 
 
 class CallLog:
@@ -155,7 +169,8 @@ class CallLog:
                           hangup_cause_txt = %s, dial_status = %s, metrics = metrics || %s
                     WHERE id = %s AND state <> 'ended'
                 RETURNING direction, remote_number, debtor_id, campaign_id, job_id, phone_id, result,
-                          created_at, answered_at, ended_at""",
+                          created_at, answered_at, ended_at, cost, cost_detail->>'currency',
+                          recording_path IS NOT NULL""",
                 (outcome.value, hangup_cause, hangup_cause_txt, dial_status, Jsonb(dict(metrics or {})),
                  attempt_id),
             )
@@ -169,6 +184,8 @@ class CallLog:
             )
             await emit(conn, "call_ended", _ended_payload(attempt_id, outcome, hangup_cause, row),
                        call_key=attempt_id)
+            if outcome is CallOutcome.ANSWERED:  # queued with the close: no answered call goes unanalysed
+                await enqueue_analysis(conn, attempt_id)
             return True
 
     async def get(self, attempt_id: uuid.UUID) -> CallRecord | None:
@@ -218,6 +235,38 @@ class CallLog:
                  turn["turn_rule"], Jsonb(list(turn["tool_calls"])), turn["stt_speculative"]),
             )
 
+    async def add_lines(self, attempt_id: uuid.UUID, lines: Sequence[CallLine]) -> None:
+        """Append transcript lines, as heard (`call_lines`)."""
+        if not lines:
+            return
+        async with self._pool.connection() as conn, conn.cursor() as cur:
+            await cur.executemany(
+                """INSERT INTO call_lines (attempt_id, speaker, text, start_ms, end_ms, source, interrupted)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s)""",
+                [(attempt_id, x.speaker, x.text, x.start_ms, x.end_ms, x.source, x.interrupted) for x in lines],
+            )
+
+    async def lines(self, attempt_id: uuid.UUID) -> list[CallLine]:
+        """The call's transcript in the order it was heard."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                """SELECT speaker, text, start_ms, end_ms, source, interrupted FROM call_lines
+                    WHERE attempt_id = %s ORDER BY start_ms, id""", (attempt_id,))
+            return [CallLine(*row) for row in await cur.fetchall()]
+
+    async def record_results(self, attempt_id: uuid.UUID, *, recording_path: str | None, recording_ms: int | None,
+                             usage: Mapping[str, Any], cost: Decimal | None,
+                             cost_detail: Mapping[str, Any]) -> None:
+        """The recording's key in the recording store, the call's usage and its cost; called before
+        `close_attempt`, so the call_ended webhook carries them."""
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                """UPDATE call_attempts SET recording_path = %s, recording_ms = %s, usage = %s, cost = %s,
+                          cost_detail = %s
+                    WHERE id = %s""",
+                (recording_path, recording_ms, Jsonb(dict(usage)), cost, Jsonb(dict(cost_detail)), attempt_id),
+            )
+
     async def turns(self, attempt_id: uuid.UUID) -> list[dict[str, Any]]:
         async with self._pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
@@ -228,7 +277,8 @@ class CallLog:
 def _ended_payload(attempt_id: uuid.UUID, outcome: CallOutcome, hangup_cause: int | None,
                    row: tuple[Any, ...]) -> dict[str, Any]:
     """The call_ended webhook: how it ended, what it achieved, how long it lasted (ringing included)."""
-    direction, remote, debtor_id, campaign_id, job_id, phone_id, result, created, answered, ended = row
+    direction, remote, debtor_id, campaign_id, job_id, phone_id, result, created, answered, ended = row[:10]
+    cost, currency, recorded = row[10:13]
     return {
         "call": call_summary(attempt_id, direction=direction, remote_number=remote, debtor_id=debtor_id,
                              campaign_id=campaign_id, job_id=job_id, phone_id=phone_id),
@@ -240,4 +290,6 @@ def _ended_payload(attempt_id: uuid.UUID, outcome: CallOutcome, hangup_cause: in
         "ended_at": ended,
         "duration_s": round((ended - created).total_seconds(), 1),
         "talk_s": round((ended - answered).total_seconds(), 1) if answered else None,
+        "cost": {"amount": cost, "currency": currency} if cost is not None else None,
+        "recording": recorded,
     }

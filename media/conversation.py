@@ -32,9 +32,11 @@ from media.llm import ToolCall
 from media.pacer import PlaybackResult, RtpPacer
 from media.segmenter import SpeechEnded, SpeechSegmenter, SpeechStarted
 from media.stt import SttEngine, Transcript
+from media.transcript import LineSink, TranscriptLine, agent_line, heard
 from media.tts import TtsEngine
 from media.turn import NoInputPolicy, TurnDetector
 from media.turn_metrics import TurnMetrics
+from media.usage import CallUsage, count_into
 from media.vad import rms_dbfs
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,8 @@ class Conversation:
         config: ConversationConfig | None = None,
         on_turn: TurnSink | None = None,
         on_tool_call: ToolSink | None = None,
+        on_line: LineSink | None = None,
+        usage: CallUsage | None = None,
     ) -> None:
         self._pacer = pacer
         self._tts = tts
@@ -91,6 +95,8 @@ class Conversation:
         self._config = config or ConversationConfig()
         self._on_turn = on_turn
         self._on_tool_call = on_tool_call
+        self._on_line = on_line  # the transcript, line by line as heard (media.transcript)
+        self.usage = usage or CallUsage()  # what this call asks of the shared engines (media.usage)
         self._frames: asyncio.Queue[np.ndarray] = asyncio.Queue(maxsize=500)  # 10 s of backlog at most
         self._loop = asyncio.get_running_loop()
         self._speaking: asyncio.Task[None] | None = None
@@ -111,6 +117,7 @@ class Conversation:
         self.false_alarms = 0  # pauses that resumed: speech over the agent that was not a barge-in
         self._playing_level_dbfs = -math.inf
         self._keypad = KeypadEntry()
+        self._keys_at: tuple[float, float] | None = None  # first and last key of the entry being typed
         self.keys_pressed = 0
         self.ended_because: str | None = None
 
@@ -143,12 +150,16 @@ class Conversation:
             self._cut_off()
         if self._pending_turn is not None and not self._pending_turn.done():
             self._pending_turn.cancel()  # keys answer the question; a half-heard utterance does not
-        entry = self._keypad.press(key, self._loop.time(), self._agent.keys_expected)
+        now = self._loop.time()
+        self._keys_at = (self._keys_at[0] if self._keys_at and self._keypad.pending else now, now)
+        entry = self._keypad.press(key, now, self._agent.keys_expected)
         if entry is not None:
             self._key_turn(entry)
 
     def _key_turn(self, entry: str) -> None:
         now = self._loop.time()
+        first, last = self._keys_at or (now, now)
+        self._line(TranscriptLine("caller", entry, first, last, "dtmf"))
         metrics = TurnMetrics(index=len(self.turns) + 1, user_text=entry, confidence=1.0, speech_end_at=now,
                               end_detected_at=now, stt_final_at=now, turn_rule="dtmf")
         self.turns.append(metrics)
@@ -178,9 +189,13 @@ class Conversation:
                 await self._speaking
             return self.ended_because
         finally:
-            for task in (self._pending_turn, self._speaking):
-                if task is not None and not task.done():
-                    task.cancel()
+            if self._is_agent_speaking():
+                self._pacer.flush()  # cut off (a hang-up): what was played of the sentence is then known
+            unfinished = [t for t in (self._pending_turn, self._speaking) if t is not None and not t.done()]
+            for task in unfinished:
+                task.cancel()
+            if unfinished:  # their last words reach the transcript and the turn record before we return
+                await asyncio.wait(unfinished, timeout=2.0)
 
     def _on_segment(self, event: SpeechStarted | SpeechEnded) -> None:
         if isinstance(event, SpeechStarted):
@@ -216,6 +231,7 @@ class Conversation:
                 and not self._stt.busy and not self._is_agent_speaking()):
             clip = self._segmenter.utterance()
             if clip is not None:
+                self.usage.stt(clip.duration_s)
                 self._speculation = asyncio.create_task(self._stt.transcribe(clip))
                 self._speculation.add_done_callback(_consume_exception)
 
@@ -283,6 +299,7 @@ class Conversation:
             metrics.stt_speculative = True
             transcript = await asyncio.shield(speculation)  # a resumed caller cancels the turn, not it
         else:
+            self.usage.stt(clip.duration_s)
             transcript = await self._stt.transcribe(clip)
         metrics.stt_final_at = self._loop.time()
         metrics.user_text, metrics.confidence = transcript.text.strip(), round(transcript.confidence, 3)
@@ -291,6 +308,8 @@ class Conversation:
             self.unrecognised += 1
             log.info("speech of %.1f s gave no transcript (%d so far)", clip.duration_s, self.unrecognised)
             return
+        # Said, whether or not it ends the turn (the caller may go on; the next utterance is another line).
+        self._line(TranscriptLine("caller", metrics.user_text, ended.at_s - ended.duration_s, ended.at_s, "stt"))
         decision = self._turns.decide(metrics.user_text)
         metrics.turn_rule = decision.reason
         remaining = decision.wait_s - (self._loop.time() - speech_end_at)
@@ -305,6 +324,7 @@ class Conversation:
         self._speaking = asyncio.create_task(self._speak(fixed, metrics))
 
     async def _speak(self, fixed: list[str] | None, metrics: TurnMetrics | None) -> None:
+        count_into(self.usage)  # the LLM requests this reply makes are this call's
         metrics = metrics or TurnMetrics(index=0)
         played: list[tuple[str, asyncio.Future[PlaybackResult]]] = []
         try:
@@ -323,6 +343,7 @@ class Conversation:
                         await self._on_tool_call(item)
                     continue
                 metrics.agent_planned.append(item)
+                self.usage.tts(item)
                 clip = await self._tts.synthesize(item)
                 self._playing_level_dbfs = max(self._playing_level_dbfs, rms_dbfs(clip.pcm))
                 metrics.tts_first_audio_at = metrics.tts_first_audio_at or self._loop.time()
@@ -335,9 +356,10 @@ class Conversation:
             metrics.interrupted = True
             raise
         finally:
-            metrics.agent_spoken = _heard(played)
-            starts = [f.result().started_at for _, f in played if f.done() and not f.cancelled()]
-            metrics.first_rtp_out_at = next((s for s in starts if s is not None), None)
+            results = [(sentence, _result(future)) for sentence, future in played]
+            metrics.agent_spoken = heard(results)
+            self._line(agent_line(results, frame_s=self._pacer.frame_ms / 1000, interrupted=metrics.interrupted))
+            metrics.first_rtp_out_at = next((r.started_at for _, r in results if r and r.started_at), None)
             self._agent_done_at = self._loop.time()
             self._playing_level_dbfs = -math.inf
             if metrics.interrupted:
@@ -358,6 +380,13 @@ class Conversation:
             self._say([self._agent.farewell()], metrics=None)
             self.ended_because = "no_input"
 
+    def _line(self, line: TranscriptLine | None) -> None:
+        if line is not None and self._on_line is not None:
+            try:
+                self._on_line(line)
+            except Exception:  # a transcript fault must not end the conversation
+                log.exception("could not report a transcript line")
+
 
 def _consume_exception(task: asyncio.Task[Any]) -> None:
     # A dropped speculative decode may fail unobserved; its failure shows again on the final decode.
@@ -370,19 +399,5 @@ async def _fixed(lines: list[str]):
         yield line
 
 
-def _heard(played: list[tuple[str, asyncio.Future[PlaybackResult]]]) -> list[str]:
-    """Sentences fully played, plus the played share (by words) of an interrupted one."""
-    heard: list[str] = []
-    for sentence, future in played:
-        if not future.done() or future.cancelled():
-            break
-        result = future.result()
-        if not result.interrupted and result.frames_played >= result.frames_total:
-            heard.append(sentence)
-            continue
-        words = sentence.split()
-        share = result.frames_played / max(result.frames_total, 1)
-        if (cut := round(len(words) * share)) > 0:
-            heard.append(" ".join(words[:cut]) + "…")
-        break
-    return heard
+def _result(future: asyncio.Future[PlaybackResult]) -> PlaybackResult | None:
+    return future.result() if future.done() and not future.cancelled() else None

@@ -19,6 +19,8 @@ from typing import Any, Self
 
 import openai
 
+from media.usage import current_usage
+
 
 class LlmError(RuntimeError):
     """The endpoint failed for this turn; the caller falls back to the rule engine."""
@@ -66,6 +68,7 @@ class ChatLlm:
         first_token_timeout_s: float = 4.0,
         stall_timeout_s: float = 4.0,
         max_tokens: int = 300,
+        report_usage: bool = True,
     ) -> None:
         # No SDK retries: a retry after a timeout would leave the caller in silence for seconds;
         # the rule engine answering now is the better conversation.
@@ -76,6 +79,9 @@ class ChatLlm:
         self._first_token_timeout = first_token_timeout_s
         self._stall_timeout = stall_timeout_s
         self._max_tokens = max_tokens
+        # Ask for the token counts (`stream_options.include_usage`, as OpenAI, vLLM and Ollama serve it);
+        # off for an endpoint that rejects the option.
+        self._report_usage = report_usage
 
     async def __aenter__(self) -> Self:
         return self
@@ -97,6 +103,11 @@ class ChatLlm:
         kwargs: dict[str, Any] = {}
         if tools:
             kwargs["tools"] = list(tools)
+        if self._report_usage:  # the last chunk then carries the request's token counts (no choices)
+            kwargs["stream_options"] = {"include_usage": True}
+        usage = current_usage()  # the call this request is made for, if any (media.usage)
+        if usage is not None:
+            usage.llm_requests += 1
         try:
             async with asyncio.timeout(self._first_token_timeout) as deadline:
                 response = await self._client.chat.completions.create(
@@ -107,6 +118,8 @@ class ChatLlm:
                 async for chunk in response:
                     # After the first chunk, the limit becomes "no silence longer than stall_timeout".
                     deadline.reschedule(asyncio.get_running_loop().time() + self._stall_timeout)
+                    if chunk.usage is not None and usage is not None:
+                        usage.llm_tokens(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
                     if not chunk.choices:
                         continue
                     delta = chunk.choices[0].delta

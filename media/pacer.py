@@ -39,12 +39,13 @@ class PlaybackResult:
     interrupted: bool
     started_at: float | None
     finished_at: float | None
+    last_frame_at: float | None = None  # when its last frame went out (a cut one: before the cut)
 
 
 class _Playback:
     """A queued clip; ``payload`` is None while it is still being resampled off the loop."""
 
-    __slots__ = ("frames_played", "frames_total", "future", "payload", "started_at")
+    __slots__ = ("frames_played", "frames_total", "future", "last_frame_at", "payload", "started_at")
 
     def __init__(self, future: asyncio.Future[PlaybackResult], frames_total: int) -> None:
         self.future = future
@@ -52,6 +53,7 @@ class _Playback:
         self.frames_played = 0
         self.payload: bytes | None = None
         self.started_at: float | None = None
+        self.last_frame_at: float | None = None
 
 
 class RtpPacer:
@@ -94,6 +96,10 @@ class RtpPacer:
         self._talking = False  # the previous packet carried audio (so no marker on the next one)
         self._discontinuity = False  # timestamps jumped: mark the next packet
         self._paused = False  # barge-in suspected: hold the queue, send silence
+
+        # Told of every audio frame as it goes out: (encoded payload, the time of its 20 ms slot). A call's
+        # recorder listens here; it must only copy the frame (it runs inside the 20 ms clock).
+        self.on_sent: Callable[[bytes, float], None] | None = None
 
         self.first_packet_at: float | None = None
         self.packets_sent = 0
@@ -207,7 +213,8 @@ class RtpPacer:
 
     def _resolve(self, item: _Playback, *, interrupted: bool, at: float | None) -> None:
         if not item.future.done():
-            result = PlaybackResult(item.frames_played, item.frames_total, interrupted, item.started_at, at)
+            result = PlaybackResult(item.frames_played, item.frames_total, interrupted, item.started_at, at,
+                                    item.last_frame_at)
             item.future.set_result(result)
 
     def _head(self) -> _Playback | None:
@@ -260,7 +267,7 @@ class RtpPacer:
                     self.resyncs += 1
                     self._discontinuity = True
                     log.warning("rtp pacer %.0f ms behind: skipped %d frame slots", lateness * 1e3, missed)
-                self._tick(now)
+                self._tick(now, t0 + n * self._frame_s)
                 n += 1
         except Exception:
             log.exception("rtp pacer crashed; pending playbacks are resolved as interrupted")
@@ -269,7 +276,7 @@ class RtpPacer:
             self._stopped = True
             self.flush()
 
-    def _tick(self, now: float) -> None:
+    def _tick(self, now: float, slot_at: float | None = None) -> None:
         head = None if self._paused else self._head()
         if head is None or head.payload is None:
             self._talking = False
@@ -283,11 +290,14 @@ class RtpPacer:
         self._transmit(payload, marker=self._discontinuity or not self._talking)
         self._talking = True
         self.audio_packets_sent += 1
+        if self.on_sent is not None:
+            self.on_sent(payload, now if slot_at is None else slot_at)
         if self.first_packet_at is None:
             self.first_packet_at = now
         if head.started_at is None:
             head.started_at = now
         head.frames_played += 1
+        head.last_frame_at = now
         if head.frames_played >= head.frames_total:
             self._queue.popleft()
             self._resolve(head, interrupted=False, at=now)

@@ -13,16 +13,17 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ari_app.ari import AriClient, AriError
 from ari_app.calls.journal import CallJournal
 from ari_app.calls.legs import InboundLeg, OutboundRequest
-from ari_app.calls.machine import AMD_WAIT_S, MachineCheck, leave_message
+from ari_app.calls.machine import AMD_WAIT_S, MachineCheck, first_of, leave_message
 from ari_app.calls.media import CallMedia, MediaConfig
 from ari_app.calls.outcomes import CAUSE_NORMAL_CLEARING, outcome_for_unanswered
 from ari_app.calls.party import CallParty
+from ari_app.calls.results import CallResults, ResultsConfig
 from campaigns.actions import CallActions, CallContext
 from campaigns.calls import CallLog, CallOutcome, Direction
 from campaigns.debtors import DebtorDirectory
@@ -30,7 +31,6 @@ from campaigns.privacy import mask_phone
 from media.conversation import Conversation
 from media.rtp_session import RtpSession
 from media.tts import TtsEngine
-from media.turn_metrics import TurnMetrics
 
 if TYPE_CHECKING:
     from ari_app.calls.dialogue import ConversationFactory
@@ -58,6 +58,7 @@ class CallServices:
     conversations: ConversationFactory | None = None  # None: greeting only (a media check)
     actions: CallActions | None = None  # the agent's tools act on the record through these
     debtors: DebtorDirectory | None = None  # who the agent is talking to (campaign calls)
+    results: ResultsConfig = field(default_factory=ResultsConfig)  # recordings and rates (transcript, recording, cost)
     tail_s: float = 0.4  # let the last RTP packets reach the phone before hanging up
 
 
@@ -95,6 +96,7 @@ class Call:
         self._created_at = self._loop.time()
         self._stasis_at: float | None = None
         self._journal = CallJournal(services.call_log, self.attempt_id, channel_id)
+        self.results = CallResults(services.call_log, self.attempt_id, self._journal, services.results)
         self._tearing_down = False
         self.conversation: Conversation | None = None
         self.machine_check = MachineCheck(services.ari, channel_id, self.attempt_id, self.record) \
@@ -168,6 +170,8 @@ class Call:
             # Events queued before the attempt row existed are written now, in order.
             self._journal.start()
             answered = await self._connect()
+            if answered:  # the origin of the transcript's offsets and of the recording
+                self.results.answered(self._stasis_at if self.outbound is not None else None)
             verdict = self.machine_check.verdict if self.machine_check else None
             if answered and verdict is not None and verdict.machine:
                 # An attempt, not a contact: the policy retries it like an unanswered call.
@@ -228,11 +232,11 @@ class Call:
             return False
         self.record("originated", {"endpoint": out.endpoint.split("/")[0]})
         check = self.machine_check
-        await _first(self.in_stasis, self.gone, *([check.answered] if check else []),
-                     timeout_s=self._svc.originate_timeout_s + 10)
+        await first_of(self.in_stasis, self.gone, *([check.answered] if check else []),
+                       timeout_s=self._svc.originate_timeout_s + 10)
         if check is not None and check.answered.is_set() and not self.gone.is_set():
             if await check.start():
-                await _first(self.in_stasis, self.gone, timeout_s=AMD_WAIT_S)
+                await first_of(self.in_stasis, self.gone, timeout_s=AMD_WAIT_S)
             else:
                 self.in_stasis.set()  # still in Stasis: talk without detection
         if self.in_stasis.is_set() and not self.gone.is_set():
@@ -253,6 +257,7 @@ class Call:
     async def _converse(self) -> None:
         """Bridge the caller to our RTP socket, then talk: a conversation, or the greeting only."""
         session = await self._until_gone(self.media.open(self._on_audio))
+        self.results.record(session)
         self.metrics["media_setup_ms"] = round(self.media.setup_ms or 0.0, 1)
         self.record("media_ready", self.media.diagnostics())
         factory = self._svc.conversations
@@ -260,9 +265,10 @@ class Call:
             leg = self.inbound
             debtor = await self.party.card(leg, self.remote_number)
             self.conversation = await self._until_gone(factory.new(
-                session.pacer, on_turn=self._store_turn, on_tool_call=self.party.on_tool, debtor=debtor,
+                session.pacer, on_turn=self.results.store_turn, on_tool_call=self.party.on_tool, debtor=debtor,
                 identify=self.party.identify if leg and leg.identify and self._svc.debtors is not None else None,
-                after_failed_transfer=bool(leg and leg.returning_from)))
+                after_failed_transfer=bool(leg and leg.returning_from), on_line=self.results.line,
+                usage=self.results.usage))
             talk = asyncio.ensure_future(self.conversation.run())
         else:
             talk = asyncio.ensure_future(self._greet(session))
@@ -286,6 +292,7 @@ class Call:
     async def _greet(self, session: RtpSession) -> None:
         clip = await self._svc.tts.synthesize(self._svc.greeting)
         result = await session.pacer.play(clip)
+        self.results.spoke(self._svc.greeting, result, session.pacer.frame_ms / 1000)
         self.metrics["first_rtp_out_ms"] = self._since_stasis_ms(result.started_at)
         self.metrics["greeting"] = {
             "tts_duration_s": round(clip.duration_s, 3),
@@ -296,6 +303,7 @@ class Call:
         self.record("greeting_played", self.metrics["greeting"])
 
     def _on_audio(self, pcm: Any) -> None:
+        self.results.heard(pcm)
         if self.conversation is not None:
             self.conversation.feed(pcm)
 
@@ -314,14 +322,6 @@ class Call:
         left = await self._until_gone(leave_message(self.media, self._svc.tts, factory.voicemail_message(card)))
         self.record("voicemail_left", left)
         await self._until_gone(asyncio.sleep(self._svc.tail_s))
-
-    async def _store_turn(self, turn: TurnMetrics) -> None:
-        data = turn.as_dict()
-        self.record("turn", {k: data[k] for k in ("index", "voice_to_voice_ms", "interrupted")})
-        try:
-            await self._svc.call_log.add_turn(self.attempt_id, data)
-        except Exception:
-            log.exception("%s: could not store turn %d", self, turn.index)
 
     # --- helpers -----------------------------------------------------------------------------
     async def _until_gone(self, work: Awaitable[T]) -> T:
@@ -384,6 +384,7 @@ class Call:
         if self.media.session is not None:
             self.metrics["rtp_in"] = self.media.session.stats.as_dict()
             self.metrics["rtp_out"] = self.media.session.pacer.summary()
+        await self.results.finish()  # before the close: the call_ended webhook carries the cost
         await self._journal.close()
         outcome = self.outcome or outcome_for_unanswered(self.hangup_cause)
         try:
@@ -400,12 +401,3 @@ class Call:
         self.outcome = outcome
         log.info("%s ended: %s (cause %s)", self, outcome.value, self.hangup_cause)
         self.finished.set()
-
-async def _first(*events: asyncio.Event, timeout_s: float) -> None:
-    """Wait until any of `events` is set, or `timeout_s` has passed."""
-    waiters = [asyncio.ensure_future(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

@@ -25,9 +25,11 @@ from media.rule_agent import RuleAgent, Step
 from media.segmenter import SpeechSegmenter
 from media.stt import SttEngine, WhisperStt
 from media.tools import TOOL_SCHEMAS
+from media.transcript import LineSink
 from media.tts import EspeakTts, TtsEngine
 from media.tts_coqui import CoquiTts
 from media.turn import NoInputPolicy
+from media.usage import CallUsage
 from media.vad import make_vad
 
 SYSTEM_PROMPT = (
@@ -128,6 +130,7 @@ class ConversationFactory:
     async def new(
         self, pacer: RtpPacer, *, on_turn: TurnSink, on_tool_call: ToolSink | None = None,
         debtor: DebtorCard | None = None, identify: Lookup | None = None, after_failed_transfer: bool = False,
+        on_line: LineSink | None = None, usage: CallUsage | None = None,
     ) -> Conversation:
         # Loading a VAD model takes ~100 ms: off the event loop, where other calls' pacers run.
         vad = await asyncio.to_thread(make_vad, self._settings.vad, pacer.codec.sample_rate)
@@ -140,4 +143,6 @@ class ConversationFactory:
             no_input=NoInputPolicy(timeout_s=self._settings.no_input_timeout_s),
             on_turn=on_turn,
             on_tool_call=on_tool_call,
+            on_line=on_line,
+            usage=usage,
         )

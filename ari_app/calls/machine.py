@@ -67,3 +67,13 @@ async def leave_message(media: CallMedia, tts: TtsEngine, text: str) -> dict[str
     result = await session.pacer.play(clip)
     return {"after_beep": after_beep, "tts_duration_s": round(clip.duration_s, 3),
             "frames_played": result.frames_played, "frames_total": result.frames_total}
+
+
+async def first_of(*events: asyncio.Event, timeout_s: float) -> None:
+    """Wait until any of `events` is set (the answer, the verdict, the hang-up), or `timeout_s` has passed."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

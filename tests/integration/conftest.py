@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -49,9 +50,11 @@ def asterisk_up(lab_settings: Settings) -> None:
 
 def app_settings(database_url: str, **overrides: object) -> Settings:
     """Settings for an app under test; greeting-only unless a test asks for the conversation, and
-    with no campaign dialing or waves unless a test asks for them (the test database is shared)."""
+    with no campaign dialing or waves unless a test asks for them (the test database is shared).
+    Calls are recorded, as by default, but under the temporary directory, not the user's data."""
+    recordings = Path(tempfile.gettempdir()) / "callcenter-test-recordings"
     return Settings(**{"DATABASE_URL": database_url, "AGENT_MODE": "greeting", "DIALER_CHANNELS": 0,
-                       "SCHEDULE_WAVES": False, **overrides})
+                       "SCHEDULE_WAVES": False, "API_PORT": 0, "RECORDINGS_DIR": str(recordings), **overrides})
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+import wave
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -18,13 +19,14 @@ from pathlib import Path
 import numpy as np
 
 from ari_app.app import CallCenterApp
+from campaigns.calls import CallLine, CallLog
 from campaigns.campaign import Campaign
 from campaigns.planner import WavePlanner
 from campaigns.policy import ContactPolicy
 from media.audio import AudioClip, read_wav, write_wav
 from media.flow import load_flow
 from media.tts import EspeakTts
-from media.vad import speech_segments
+from media.vad import rms_dbfs, speech_segments
 from tests.campaigns.conftest import make_campaign
 from tests.integration.conftest import app_settings
 from tests.phones.audio import make_caller_script
@@ -94,7 +96,8 @@ async def campaign_call(db_pool, database_url: str, tmp_path: Path, script: list
     mic = script if isinstance(script, Path) else make_caller_script(script, tmp_path / "debtor.wav", wpm=130)
     phone = BaresipPhone(mic, workdir=tmp_path / "phone")
     settings = app_settings(database_url, AGENT_MODE="conversation", DIALER_CHANNELS=1, DIALER_POLL_S=0.3,
-                            NO_INPUT_TIMEOUT_S=25)
+                            NO_INPUT_TIMEOUT_S=25, RECORDINGS_DIR=str(tmp_path / "recordings"),
+                            COST_TELEPHONY_PER_MIN="0.02", COST_BILLING_INCREMENT_S=6)
     async def press_keys() -> None:
         await asyncio.to_thread(phone.wait_established, 60)
         answered_at = asyncio.get_running_loop().time()
@@ -152,6 +155,49 @@ async def test_a_debtor_promises_to_pay_and_the_promise_is_stored(database_url, 
         assert await cur.fetchall() == [(pay_on, Decimal("50000.00"))], result.why()
     assert result.job[:2] == ("done", "promise")
     assert "promise_registered" in result.events
+    await assert_results_kept(db_pool, result, tmp_path / "recordings")
+
+
+async def assert_results_kept(db_pool, result: CallResult, recordings: Path) -> None:
+    """After the call: the recording (caller left, agent right, on the transcript's clock), the transcript
+    as heard, the usage and the cost, which the call_ended webhook carries."""
+    async with db_pool.connection() as conn:
+        cur = await conn.execute(
+            """SELECT id, recording_path, recording_ms, usage, cost, cost_detail,
+                      extract(epoch FROM ended_at - answered_at)::float FROM call_attempts WHERE debtor_id = %s""",
+            (result.debtor_id,))
+        attempt_id, path, recording_ms, usage, cost, detail, talk_s = await cur.fetchone()
+        cur = await conn.execute("SELECT payload FROM webhook_outbox WHERE event = 'call_ended' AND call_key = %s",
+                                 (str(attempt_id),))
+        (ended,) = await cur.fetchone()
+    lines = await CallLog(db_pool).lines(attempt_id)
+    why = f"{result.why()}\n{lines}"
+    # The transcript: the agent opens, the caller's words follow, in the order they were heard.
+    assert lines and (lines[0].speaker, lines[0].source) == ("agent", "tts"), why
+    caller = [x for x in lines if x.speaker == "caller"]
+    assert len(caller) >= 2 and all(x.source == "stt" for x in caller), why
+    assert [x.start_ms for x in caller] == sorted(x.start_ms for x in caller), why
+    assert "soy yo" in caller[0].text.lower() and any("diciembre" in x.text.lower() for x in caller), why
+    # The recording: stereo, 8 kHz, as long as the call, each side where the transcript puts it.
+    with wave.open(str(recordings / path), "rb") as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, 8000)
+        audio = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 2)
+    assert abs(len(audio) / 8 - recording_ms) <= 1 and abs(recording_ms / 1000 - talk_s) < 1.0, (recording_ms, talk_s)
+
+    def level(channel: int, line: CallLine) -> float:
+        return rms_dbfs(audio[line.start_ms * 8 : line.end_ms * 8, channel])
+
+    agent = [x for x in lines if x.speaker == "agent"]
+    assert all(level(0, x) > -40 for x in caller), [(x.text, level(0, x)) for x in caller]  # the phone, left
+    assert all(level(1, x) > -40 for x in agent), [(x.text, level(1, x)) for x in agent]  # the agent, right
+    opening = audio[lines[0].start_ms * 8 : min(lines[0].end_ms, caller[0].start_ms) * 8, 0]
+    assert rms_dbfs(opening) < level(0, caller[0]) - 20  # the phone said nothing over the opening
+    # Usage and cost: speech both ways, telephony by 6 s increments at 0.02 a minute.
+    assert usage["stt_seconds"] > 0 and usage["tts_chars"] > 0 and usage["telephony_s"] > 0, usage
+    billable = detail["telephony"]["billable_s"]
+    assert billable % 6 == 0 and usage["telephony_s"] <= billable < usage["telephony_s"] + 6, detail
+    assert cost == Decimal(billable) / 60 * Decimal("0.02") and detail["total"] == str(cost), (cost, detail)
+    assert ended["cost"] == {"amount": str(cost), "currency": "USD"} and ended["recording"] is True, ended
 
 
 async def test_a_debtor_who_cannot_talk_now_gets_a_callback_inside_the_legal_window(database_url, db_pool, tmp_path):

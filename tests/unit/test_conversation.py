@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from media.segmenter import SpeechSegmenter
 from media.stt import WhisperStt
 from media.tts import EspeakTts
 from media.turn import NoInputPolicy
+from media.usage import CallUsage
 from media.vad import speech_segments
 from tests.phones.audio import make_spanish_wav
 from tests.standins.openai_server import ScriptedOpenAIServer, ScriptedReply
@@ -79,11 +81,14 @@ async def test_two_turns_are_answered_with_all_latency_marks(engines, tmp_path):
     replies = [ScriptedReply(text="Claro, le comunico con una persona."),
                ScriptedReply(text="Entiendo. Podemos buscar una fecha.")]
     sent: list = []
+    lines: list = []
+    usage = CallUsage()
     async with ScriptedOpenAIServer(replies).running() as server:
-        conv, pacer, llm, turns = _conversation(engines, server, sent,
-                                                no_input=NoInputPolicy(timeout_s=30))
+        conv, pacer, llm, turns = _conversation(engines, server, sent, no_input=NoInputPolicy(timeout_s=30),
+                                                on_line=lines.append, usage=usage)
         runner = asyncio.create_task(conv.run())
-        await Line(conv).play([3.0, first, 4.5, second, 4.5])
+        line = Line(conv)
+        await line.play([3.0, first, 4.5, second, 4.5])
         runner.cancel()
         await pacer.stop()
         await llm.aclose()
@@ -101,6 +106,21 @@ async def test_two_turns_are_answered_with_all_latency_marks(engines, tmp_path):
     # The LLM saw the conversation so far, greeting included.
     assert [m["role"] for m in server.requests[1]["messages"]] == ["system", "assistant", "user", "assistant",
                                                                     "user"]
+    # The transcript, line by line as heard: the greeting, then each turn and its answer, in order.
+    assert [(x.speaker, x.source, x.text) for x in lines] == [
+        ("agent", "tts", "Hola, buenas tardes."), ("caller", "stt", turns[0].user_text),
+        ("agent", "tts", "Claro, le comunico con una persona."), ("caller", "stt", turns[1].user_text),
+        ("agent", "tts", "Entiendo. Podemos buscar una fecha.")]
+    assert all(a.end_at <= b.start_at for a, b in itertools.pairwise(lines))
+    assert not any(x.interrupted for x in lines)
+    onset = line.started_at + 3.0 + speech_segments(AudioClip(first, 8000))[0][0]
+    assert abs(lines[1].start_at - onset) < 0.25 and lines[1].end_at - lines[1].start_at > 1.0  # the VAD's onset
+    assert lines[2].start_at == turns[0].first_rtp_out_at
+    # What the call asked of the engines: both utterances decoded (and a dropped guess or two), every
+    # sentence synthesised, two LLM requests with the tokens the endpoint reported.
+    assert usage.stt_seconds >= (len(first) + len(second)) / 8000 * 0.8
+    assert usage.tts_chars == len("Hola, buenas tardes.") + sum(len(s) for t in turns for s in t.agent_planned)
+    assert usage.llm_requests == 2 and usage.llm_prompt_tokens > 0 and usage.llm_completion_tokens > 0
 
 
 async def test_a_pause_inside_a_turn_drops_the_speculative_transcript(engines, tmp_path):
@@ -128,9 +148,10 @@ async def test_caller_speech_during_a_reply_interrupts_it(engines, tmp_path):
     interruption = _speech(tmp_path, "Quiero hablar con una persona ahora mismo, por favor.", "i")
     long_reply = ScriptedReply(text="Entiendo su situación. " + "Le voy a explicar las opciones de pago. " * 6)
     sent: list = []
+    lines: list = []
     async with ScriptedOpenAIServer([long_reply, ScriptedReply(text="Muy bien.")]).running() as server:
-        conv, pacer, llm, turns = _conversation(engines, server, sent,
-                                                no_input=NoInputPolicy(timeout_s=30))
+        conv, pacer, llm, turns = _conversation(engines, server, sent, no_input=NoInputPolicy(timeout_s=30),
+                                                on_line=lines.append)
         runner = asyncio.create_task(conv.run())
         line = Line(conv)
         await line.play([3.0, question, 4.0, interruption, 3.0])
@@ -152,6 +173,11 @@ async def test_caller_speech_during_a_reply_interrupts_it(engines, tmp_path):
     audio = [t - cut for t, p in sent if p.payload != silence]
     assert any(-0.1 < t < 0 for t in audio), "the agent was not speaking when it was cut off"
     assert all(t <= 0.041 for t in audio if 0 < t < 0.3), [t for t in audio if 0 < t < 0.3]
+    # The transcript keeps what the caller heard of the cut reply, ending when its audio stopped.
+    (heard,) = [x for x in lines if x.interrupted]
+    assert heard.speaker == "agent" and heard.text == " ".join(interrupted.agent_spoken)
+    assert heard.end_at == pytest.approx(max(t for t, p in sent if p.payload != silence and t < cut + 0.1) + 0.02,
+                                         abs=0.005)
 
 
 async def test_silence_reprompts_once_then_ends_politely(engines, tmp_path):

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from media.llm import ChatLlm, LlmError, SentenceSplitter, TextDelta, ToolCall, sentences
+from media.usage import CallUsage, count_into
 from tests.standins.openai_server import ScriptedOpenAIServer, ScriptedReply
 
 MESSAGES = [{"role": "user", "content": "¿Cuánto debo?"}]
@@ -86,6 +87,24 @@ async def test_raw_stream_yields_text_deltas_in_order():
         deltas = [d async for d in llm.stream(MESSAGES)]
     assert all(isinstance(d, TextDelta) for d in deltas)
     assert "".join(d.text for d in deltas) == "Sí, claro."
+
+
+async def test_the_token_counts_are_asked_for_and_counted_for_the_call_that_asked():
+    replies = [ScriptedReply(text="Sí, claro."), ScriptedReply(text="Bien.")]
+    async with ScriptedOpenAIServer(replies).running() as server:
+        usage = CallUsage()
+        count_into(usage)  # as the conversation loop does in the task that speaks
+        try:
+            async with _llm(server) as llm:
+                assert await _collect(llm) == ["Sí, claro."]
+            async with _llm(server, report_usage=False) as quiet:  # for an endpoint that rejects the option
+                assert await _collect(quiet) == ["Bien."]
+        finally:
+            count_into(None)
+    assert server.requests[0]["stream_options"] == {"include_usage": True}
+    assert "stream_options" not in server.requests[1]
+    assert usage.llm_requests == 2 and usage.llm_completion_tokens == 3  # len("Sí, claro.") / 4, rounded up
+    assert usage.llm_prompt_tokens > 0
 
 
 @pytest.mark.parametrize(
