@@ -44,6 +44,8 @@ class ContactPolicyConfig(BaseModel):
     def _sorted_waves(cls, waves: tuple[time, ...]) -> tuple[time, ...]:
         if not waves:
             raise ValueError("a campaign needs at least one wave")
+        if any(t.tzinfo is not None for t in waves):  # "09:00" is 09:00 wherever the campaign dials
+            raise ValueError("wave times are local to the campaign's timezone: give them without an offset")
         return tuple(sorted(set(waves)))
 
 

@@ -68,6 +68,8 @@ UPDATE call_jobs
  WHERE id = ANY (ARRAY(
         SELECT id FROM call_jobs
          WHERE state = 'queued' AND trunk = %(trunk)s AND next_at <= now()
+           -- a paused (or finished) campaign's jobs wait where they are
+           AND NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.id = call_jobs.campaign_id AND c.status <> 'active')
          ORDER BY next_at, id
          LIMIT %(n)s
          FOR UPDATE SKIP LOCKED))

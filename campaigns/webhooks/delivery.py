@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlsplit
@@ -35,12 +35,13 @@ from psycopg_pool import AsyncConnectionPool
 from campaigns.webhooks.events import NOTIFY_CHANNEL, dumps
 from campaigns.webhooks.retry import RetryPolicy
 from campaigns.webhooks.signing import SIGNATURE_HEADER, sign
-from campaigns.webhooks.store import WebhookNotFound
+from campaigns.webhooks.store import WebhookNotFound, WebhookStore
 
 log = logging.getLogger(__name__)
 
 _USER_AGENT = "asterisk-ai-callcenter-webhooks/1"
 _MAX_ERROR = 500  # characters of an error or response body kept in last_error
+_PRUNE_EVERY_S = 3600.0
 
 _CLAIM = """
 WITH due AS (
@@ -114,8 +115,11 @@ class WebhookDelivery:
     def __init__(self, pool: AsyncConnectionPool, *, retry: RetryPolicy | None = None,
                  timeout_s: float = 10.0, batch_size: int = 20, poll_s: float = 2.0,
                  listen_dsn: str | None = None, rng: random.Random | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, retention: timedelta | None = None) -> None:
         self._pool = pool
+        # Delivered events older than this are deleted (hourly), so the outbox does not grow forever.
+        self._retention = retention
+        self._pruned_at = 0.0
         self._retry = retry or RetryPolicy()
         self._timeout_s = timeout_s
         # Long enough for a whole batch of requests (each bounded by the timeout) and the result write.
@@ -229,6 +233,7 @@ class WebhookDelivery:
                 except (psycopg.Error, OSError) as exc:  # the database restarting: try again at the next poll
                     log.warning("webhook delivery round failed: %s", exc)
                     busy = False
+                await self._prune_now_and_then()
                 if not busy:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(wake.wait(), self._poll_s)
@@ -237,6 +242,18 @@ class WebhookDelivery:
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await listener
+
+    async def _prune_now_and_then(self) -> None:
+        if self._retention is None or self._clock() - self._pruned_at < _PRUNE_EVERY_S:
+            return
+        self._pruned_at = self._clock()
+        try:
+            pruned = await WebhookStore(self._pool).prune(self._retention)
+        except (psycopg.Error, OSError) as exc:
+            log.warning("could not prune delivered webhook events: %s", exc)
+            return
+        if pruned:
+            log.info("pruned %d delivered webhook event(s) older than %s", pruned, self._retention)
 
     async def _listen(self, wake: asyncio.Event) -> None:
         """LISTEN on a connection of its own (a pooled one must not be held in autocommit forever)."""

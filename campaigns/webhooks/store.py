@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -174,6 +174,18 @@ class WebhookStore:
                     ORDER BY d.seq LIMIT %s""",
                 (endpoint_id, status, status, limit))
             return [DeliveryRecord(**r) for r in await cur.fetchall()]
+
+    async def prune(self, older_than: timedelta) -> int:
+        """Forget events older than `older_than` that every endpoint has received (or that had no
+        endpoint). Undelivered and dead deliveries are kept: they are the failures an operator acts on."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                """DELETE FROM webhook_outbox o
+                    WHERE o.created_at < now() - %s
+                      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
+                                       WHERE d.event_id = o.event_id AND d.status <> 'delivered')""",
+                (older_than,))
+            return cur.rowcount
 
     async def _update(self, query: str, params: tuple[Any, ...], endpoint_id: int) -> None:
         async with self._pool.connection() as conn:

@@ -13,6 +13,7 @@ from datetime import datetime
 import pytest
 
 from campaigns.calls import CallOutcome
+from campaigns.campaign import CampaignStore
 from campaigns.contacts import ContactService
 from campaigns.planner import WavePlanner
 from campaigns.queue import CallQueue, JobState, LeaseLost
@@ -43,6 +44,16 @@ async def test_concurrent_claimers_never_take_the_same_job(db_pool, company):
     every = [job for jobs in taken for job in jobs]
     assert len(every) == len(set(every)) == 300
     assert sum(1 for jobs in taken if jobs) >= 2  # they really did share the work
+
+
+async def test_a_paused_campaign_is_not_dialed_until_resumed(db_pool, company):
+    campaign = await _enqueue(db_pool, company, 3)
+    store = CampaignStore(db_pool)
+    queue = CallQueue(db_pool, "dialer")
+    await store.set_status(campaign.id, "paused")
+    assert await queue.claim(campaign.trunk, cap=10, limit=10) == []
+    await store.set_status(campaign.id, "active")
+    assert len(await queue.claim(campaign.trunk, cap=10, limit=10)) == 3
 
 
 async def test_the_trunk_cap_holds_across_claimers(db_pool, company):

@@ -331,3 +331,28 @@ async def test_the_loop_is_woken_by_a_committed_event(db_pool, database_url, rec
             with pytest.raises(asyncio.CancelledError):
                 await loop
     assert json.loads(receiver.accepted()[0].raw)["data"] == {"n": 1}
+
+
+async def test_delivered_events_are_pruned_after_the_retention_and_failures_are_kept(db_pool, receiver):
+    await receiver.start()
+    store = WebhookStore(db_pool)
+    ok = await register(store, receiver, "/ok")
+    down = await register(store, receiver, "/down", events=["call_ended"])
+    log = CallLog(db_pool)
+    attempt = uuid.uuid4()
+    await log.open_attempt(attempt_id=attempt, direction=Direction.INBOUND, channel_id=f"p-{attempt}")
+    await log.close_attempt(attempt, outcome=CallOutcome.FAILED, hangup_cause=None, hangup_cause_txt=None)
+    receiver.secrets["/down"] = "whsec_the-receiver-no-longer-knows-it"  # /down rejects every request
+    async with worker(db_pool, retry=RetryPolicy(base_s=60, cap_s=60, max_attempts=5)) as delivery:
+        while await delivery.run_once():  # each call's events go out one round at a time, in order
+            pass
+    assert {(d.event, d.status) for d in await store.deliveries(ok)} == {("call_started", "delivered"),
+                                                                         ("call_ended", "delivered")}
+    assert [d.status for d in await store.deliveries(down)] == ["failed"]
+    assert await store.prune(timedelta(hours=1)) == 0  # too recent
+    async with db_pool.connection() as conn:
+        await conn.execute("UPDATE webhook_outbox SET created_at = now() - interval '40 days' WHERE call_key = %s",
+                           (str(attempt),))
+    assert await store.prune(timedelta(days=30)) == 1  # call_started: delivered everywhere
+    assert [d.event for d in await store.deliveries(ok)] == ["call_ended"]  # kept: /down still owes it
+    assert [d.status for d in await store.deliveries(down)] == ["failed"]

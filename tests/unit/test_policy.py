@@ -219,3 +219,11 @@ def test_chile_requires_the_600_prefix_on_a_caller_id():
     with pytest.raises(ValueError, match="600 prefix"):
         check_caller_id("+56229998888", chile)
     check_caller_id("+56229998888", ContactPolicy(ContactPolicyConfig(profiles=("CO",))))
+
+
+def test_wave_times_are_local_and_never_carry_an_offset():
+    # An API client sending "12:00:00+01:00" once put an offset-aware time next to naive ones, and
+    # the wave scheduler crashed comparing them (found by the OpenAPI fuzzer).
+    with pytest.raises(ValueError, match="without an offset"):
+        ContactPolicyConfig.model_validate({"waves": ["09:00", "12:00:00+01:00"]})
+    assert ContactPolicyConfig.model_validate({"waves": ["15:00", "09:00"]}).waves == (time(9), time(15))
