@@ -24,8 +24,9 @@ async def _run(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        logging.getLogger("ari_app").info("call center running; Stasis app %r on %s", settings.ari_app,
-                                          settings.ari_url)
+        logging.getLogger("ari_app").info("call center running; Stasis app %r on %s%s", settings.ari_app,
+                                          settings.ari_url,
+                                          f"; dashboard {app.api.url}/dashboard" if app.api else "")
         runner = asyncio.ensure_future(app.run_forever())
         await asyncio.wait([runner, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
         runner.cancel()
@@ -37,7 +38,7 @@ async def _call(settings: Settings, number: str, wait_s: float) -> int:
     """Place one outbound call, wait for it to end, print its record as JSON.
 
     Only that call: this process neither dials queued campaign jobs nor fires waves."""
-    settings = settings.model_copy(update={"dialer_channels": 0, "schedule_waves": False})
+    settings = settings.model_copy(update={"dialer_channels": 0, "schedule_waves": False, "api_enabled": False})
     async with CallCenterApp(settings) as app:
         await app.wait_ready()
         call = app.dialer.dial(number)
@@ -64,8 +65,10 @@ async def _campaign(settings: Settings, args: argparse.Namespace) -> int:
     once the wave's calls are done and only retries for later are left (the running call center,
     `make run`, places those).
     """
-    async with CallCenterApp(settings) as app:
+    async with CallCenterApp(settings, api_optional=True) as app:
         await app.wait_ready()
+        if app.api is not None:
+            print(f"dashboard: {app.api.url}/dashboard")
         campaign = await app.campaigns.get(args.name)
         if args.file:
             if not args.company and campaign is None:

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import socket
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, Self
 
@@ -29,6 +30,7 @@ from ari_app.calls.legs import InboundLeg
 from ari_app.calls.media import MediaConfig
 from ari_app.calls.results import ResultsConfig
 from ari_app.calls.stasis import CallRouter
+from ari_app.http import ApiServices, OperatorApi
 from ari_app.settings import Settings
 from campaigns.actions import CallActions
 from campaigns.calls import CallLog, CallOutcome, Direction
@@ -40,14 +42,19 @@ from campaigns.planner import WavePlanner
 from campaigns.queue import CallQueue
 from campaigns.scheduler import WaveScheduler
 from campaigns.webhooks import WebhookDelivery
+from media.recordings import LocalRecordingStore
 
 log = logging.getLogger(__name__)
 
 
 class CallCenterApp:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, api_optional: bool = False) -> None:
         settings.ensure_safe_for_mode()
         self.settings = settings
+        # A second process of the same call center (`make campaign` beside `make run`) finds the API's
+        # port taken; the first one's API shows the same database, so this one goes on without.
+        self._api_optional = api_optional
+        self.api: OperatorApi | None = None
         self._stack = contextlib.AsyncExitStack()
         self._events_task: asyncio.Task[None] | None = None
         self._dialer_task: asyncio.Task[None] | None = None
@@ -128,12 +135,30 @@ class CallCenterApp:
         self._start_campaigns(pool)
         # Webhooks: the outbox is written with the facts; this worker delivers it (signed, retried).
         self.webhooks = await self._stack.enter_async_context(
-            WebhookDelivery(pool, listen_dsn=s.database_url.get_secret_value()))
+            WebhookDelivery(pool, listen_dsn=s.database_url.get_secret_value(),
+                            retention=timedelta(days=s.webhook_retention_days)))
         self._webhooks_task = asyncio.create_task(self.webhooks.run(), name="webhook-delivery")
         # Post-call analysis: answered calls are queued as they close; this worker analyses them.
         if s.analysis_enabled:
             self.analysis = await self._stack.enter_async_context(AnalysisWorker.for_settings(pool, s))
             self._analysis_task = asyncio.create_task(self.analysis.run(), name="call-analysis")
+        if s.api_enabled:
+            await self._start_api(pool)
+
+    async def _start_api(self, pool: AsyncConnectionPool) -> None:
+        """The operator API and dashboard, on API_HOST:API_PORT."""
+        s = self.settings
+        services = ApiServices(pool=pool, webhook_delivery=self.webhooks,
+                               recordings=LocalRecordingStore(s.recordings_path),
+                               ari_connected=self.events.connected.is_set, currency=s.cost_currency)
+        try:
+            self.api = await self._stack.enter_async_context(
+                OperatorApi(services, tokens=s.tokens(), host=s.api_host, port=s.api_port))
+        except OSError as exc:
+            if not self._api_optional:
+                raise
+            log.warning("operator API not started here: %s:%d is taken (%s); the process already serving "
+                        "it shows the same calls", s.api_host, s.api_port, exc.strerror or exc)
 
     def _start_campaigns(self, pool: AsyncConnectionPool) -> None:
         """The queue consumer for this process's trunk, and the wave planner's schedule."""

@@ -20,7 +20,10 @@ from campaigns.db import LAB_DATABASE_PASSWORD, LAB_DATABASE_URL
 
 # The lab's well-known secrets (asterisk/lab/defaults.env). Production must replace all of them.
 LAB_ARI_PASSWORD = "lab-ari-secret"
-KNOWN_WEAK_SECRETS = frozenset({LAB_ARI_PASSWORD, LAB_DATABASE_PASSWORD, "", "asterisk", "password", "secret"})
+LAB_API_TOKEN = "lab-api-token"
+KNOWN_WEAK_SECRETS = frozenset({LAB_ARI_PASSWORD, LAB_DATABASE_PASSWORD, LAB_API_TOKEN, "", "asterisk",
+                                "password", "secret"})
+MIN_API_TOKEN_CHARS = 24
 
 
 class InsecureConfiguration(RuntimeError):
@@ -112,6 +115,16 @@ class Settings(BaseSettings):
     cost_llm_per_1k_completion_tokens: Decimal = Field(Decimal(0), ge=0,
                                                        validation_alias="COST_LLM_PER_1K_COMPLETION_TOKENS")
 
+    # The operator API and dashboard (ari_app/http). Bearer tokens, comma-separated so one can be
+    # rotated without downtime; production refuses the lab's token and short ones.
+    api_enabled: bool = Field(True, validation_alias="API_ENABLED")
+    api_host: str = Field("127.0.0.1", validation_alias="API_HOST")
+    api_port: int = Field(8080, ge=0, le=65535, validation_alias="API_PORT")  # 0: any free port
+    api_tokens: SecretStr = Field(SecretStr(LAB_API_TOKEN), validation_alias="API_TOKENS")
+
+    # Webhook events every endpoint received are deleted after this many days (failures are kept).
+    webhook_retention_days: int = Field(30, ge=1, validation_alias="WEBHOOK_RETENTION_DAYS")
+
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
 
     @model_validator(mode="after")
@@ -146,7 +159,15 @@ class Settings(BaseSettings):
         db_password = urlsplit(self.database_url.get_secret_value()).password or ""
         if db_password in KNOWN_WEAK_SECRETS:
             reasons.append("the DATABASE_URL password is empty or a lab default")
+        tokens = self.tokens()
+        if not tokens or any(t in KNOWN_WEAK_SECRETS or len(t) < MIN_API_TOKEN_CHARS for t in tokens):
+            reasons.append(f"API_TOKENS is empty, a lab default, or has a token shorter than "
+                           f"{MIN_API_TOKEN_CHARS} characters")
         return reasons
+
+    def tokens(self) -> list[str]:
+        """The operator API's valid bearer tokens."""
+        return [t.strip() for t in self.api_tokens.get_secret_value().split(",") if t.strip()]
 
     def ensure_safe_for_mode(self) -> None:
         """Refuse to run production with lab secrets; lab mode accepts them by design."""

@@ -20,6 +20,8 @@ LAB_PACKAGES=(
     curl                 # ARI health checks
     procps               # ps/pgrep used by the tests' diagnostics
     iproute2             # ss: the reconnect test drops ARI connections with `ss -K`
+    chromium             # headless browser for the dashboard test (tests/browser.py)
+    chromium-driver      # /usr/bin/chromedriver: Selenium drives chromium through it
 )
 # `packages.sh PKG...` ensures just the named packages (e.g. python3-venv for `make setup`).
 if [ $# -gt 0 ]; then

@@ -4,7 +4,8 @@ from ari_app.settings import InsecureConfiguration, Settings
 
 
 def _env(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
-    for key in ("CALLCENTER_MODE", "ARI_PASSWORD", "DATABASE_URL", "RTP_PORT_MIN", "RTP_PORT_MAX", "ARI_URL"):
+    for key in ("CALLCENTER_MODE", "ARI_PASSWORD", "DATABASE_URL", "RTP_PORT_MIN", "RTP_PORT_MAX", "ARI_URL",
+                "API_TOKENS"):
         monkeypatch.delenv(key, raising=False)
     for key, value in values.items():
         monkeypatch.setenv(key, value)
@@ -33,9 +34,24 @@ def test_production_refuses_empty_database_password(monkeypatch):
     assert "ARI_PASSWORD" not in str(info.value)
 
 
+def test_production_refuses_the_lab_api_token_and_short_ones(monkeypatch):
+    for tokens in ("lab-api-token", "short-token", "a-real-token-of-enough-length-1,Zq9x"):
+        _env(monkeypatch, CALLCENTER_MODE="production", ARI_PASSWORD="k8#Vq2-long-random",
+             DATABASE_URL="postgresql://callcenter:Zx9!not-the-lab@db:5432/callcenter", API_TOKENS=tokens)
+        with pytest.raises(InsecureConfiguration, match="API_TOKENS") as info:
+            Settings().ensure_safe_for_mode()
+        assert tokens.split(",")[-1] not in str(info.value)  # the message names the setting, not the token
+
+
+def test_several_api_tokens_for_rotation(monkeypatch):
+    _env(monkeypatch, API_TOKENS=" old-token-still-valid-0001 , new-token-now-valid-00002 ")
+    assert Settings().tokens() == ["old-token-still-valid-0001", "new-token-now-valid-00002"]
+
+
 def test_production_starts_with_real_secrets(monkeypatch):
     _env(monkeypatch, CALLCENTER_MODE="production", ARI_PASSWORD="k8#Vq2-long-random",
-         DATABASE_URL="postgresql://callcenter:Zx9!not-the-lab@db:5432/callcenter")
+         DATABASE_URL="postgresql://callcenter:Zx9!not-the-lab@db:5432/callcenter",
+         API_TOKENS="Q2f7-operator-token-long-enough")
     settings = Settings()
     settings.ensure_safe_for_mode()
     assert settings.insecure_reasons() == []

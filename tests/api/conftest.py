@@ -1,0 +1,80 @@
+"""The operator API served for real (aiohttp on a free port) over the session's scratch PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from ari_app.http import ApiServices, OperatorApi
+from campaigns.webhooks import WebhookDelivery
+from media.recordings import LocalRecordingStore
+
+TOKEN = "test-operator-token-0123456789"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/api/" in str(item.fspath):
+            item.add_marker(pytest.mark.db)
+
+
+class Ari:
+    """The one fact the API asks of ARI: is the events stream up (a test flips it)."""
+
+    def __init__(self) -> None:
+        self.up = True
+
+    def connected(self) -> bool:
+        return self.up
+
+
+class Client:
+    """An HTTP client for the running API: `token=None` sends no Authorization header."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+        self._session = session
+        self.base = base
+
+    async def request(self, method: str, path: str, *, token: str | None = TOKEN,
+                      **kwargs: Any) -> tuple[int, Any, aiohttp.ClientResponse]:
+        headers = dict(kwargs.pop("headers", {}))
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        async with self._session.request(method, self.base + path, headers=headers, **kwargs) as resp:
+            raw = await resp.read()
+            body: Any = raw
+            if resp.content_type == "application/json":
+                body = await resp.json()
+            return resp.status, body, resp
+
+    async def get(self, path: str, **kwargs: Any) -> tuple[int, Any, aiohttp.ClientResponse]:
+        return await self.request("GET", path, **kwargs)
+
+    async def post(self, path: str, **kwargs: Any) -> tuple[int, Any, aiohttp.ClientResponse]:
+        return await self.request("POST", path, **kwargs)
+
+
+@pytest.fixture
+def ari() -> Ari:
+    return Ari()
+
+
+@pytest.fixture
+def recordings_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "recordings"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+async def api(db_pool, ari: Ari, recordings_dir: Path) -> AsyncIterator[Client]:
+    async with WebhookDelivery(db_pool, timeout_s=2.0) as delivery:
+        services = ApiServices(pool=db_pool, webhook_delivery=delivery, recordings=LocalRecordingStore(recordings_dir),
+                               ari_connected=ari.connected, currency="CLP")
+        async with OperatorApi(services, tokens=[TOKEN], host="127.0.0.1", port=0) as server, \
+                aiohttp.ClientSession() as session:
+            yield Client(session, server.url)

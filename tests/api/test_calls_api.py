@@ -1,0 +1,161 @@
+"""Calls, transcripts, recordings, exports and the figures, read through the API from real rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+import wave
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from campaigns.calls import CallLog, CallOutcome, Direction
+
+PHONE = "+56955550042"
+
+
+async def answered_call(db_pool, recordings_dir: Path | None = None, *, result: str = "promise",
+                caller_says: str = "le pago el quince") -> uuid.UUID:
+    """An answered outbound call with two transcript lines, one turn, a promise and (maybe) a recording."""
+    log = CallLog(db_pool)
+    attempt = uuid.uuid4()
+    await log.open_attempt(attempt_id=attempt, direction=Direction.OUTBOUND, channel_id=f"c-{attempt}",
+                           remote_number=PHONE, endpoint="PJSIP/x@trunk")
+    await log.mark_answered(attempt)
+    async with db_pool.connection() as conn:
+        await conn.execute(
+            """INSERT INTO call_lines (attempt_id, speaker, text, start_ms, end_ms, source) VALUES
+               (%s, 'agent', 'Hola, habla Sofía.', 0, 1500, 'tts'), (%s, 'caller', %s, 2100, 3900, 'stt')""",
+            (attempt, attempt, caller_says))
+        await conn.execute(
+            """UPDATE call_attempts SET result = %s, cost = 12.5, usage = '{"stt_audio_s": 2}'
+                WHERE id = %s""", (result, attempt))
+        cur = await conn.execute("INSERT INTO debtors (national_id, full_name) VALUES (%s, 'Ana Test') "
+                                 "RETURNING id", (f"{uuid.uuid4().int % 10**8}-5",))
+        (debtor_id,) = await cur.fetchone()
+        await conn.execute("UPDATE call_attempts SET debtor_id = %s WHERE id = %s", (debtor_id, attempt))
+        if result == "promise":
+            await conn.execute("INSERT INTO promises (attempt_id, debtor_id, promised_date, amount) "
+                               "VALUES (%s, %s, %s, 50000)", (attempt, debtor_id, date(2026, 12, 15)))
+        if recordings_dir is not None:
+            relative = f"2026/11/23/{attempt}.wav"
+            path = recordings_dir / relative
+            path.parent.mkdir(parents=True)
+            with wave.open(str(path), "wb") as w:
+                w.setnchannels(2)
+                w.setsampwidth(2)
+                w.setframerate(8000)
+                w.writeframes(np.zeros(16000, dtype="<i2").tobytes())
+            await conn.execute("UPDATE call_attempts SET recording_path = %s, recording_ms = 1000 WHERE id = %s",
+                               (relative, attempt))
+    await log.add_turn(attempt, {
+        "index": 0, "user_text": caller_says, "confidence": 0.9, "stt_final_ms": 200.0,
+        "agent_first_output_ms": 20.0, "tts_first_audio_ms": 300.0, "first_rtp_out_ms": 320.0,
+        "voice_to_voice_ms": 640.0, "agent_planned": "Perfecto.", "agent_spoken": "Perfecto.",
+        "interrupted": False, "turn_rule": "silence", "tool_calls": [], "stt_speculative": False})
+    await log.close_attempt(attempt, outcome=CallOutcome.ANSWERED, hangup_cause=16,
+                            hangup_cause_txt="Normal Clearing")
+    return attempt
+
+
+async def test_a_call_with_its_results(api, db_pool, recordings_dir):
+    attempt = await answered_call(db_pool, recordings_dir)
+    status, page, _ = await api.get("/api/v1/calls?limit=500")
+    assert status == 200
+    listed = next(c for c in page["items"] if c["id"] == str(attempt))
+    assert listed["remote_number"] != PHONE and listed["remote_number"].endswith("042")  # masked
+    assert (listed["outcome"], listed["result"], listed["has_recording"]) == ("answered", "promise", True)
+    assert listed["cost"] == 12.5 and listed["debtor"] == "Ana Test"
+
+    status, one, _ = await api.get(f"/api/v1/calls/{attempt}")
+    assert status == 200
+    assert one["promise"] == {"date": "2026-12-15", "amount": 50000.0, "installments": None, "status": "open"}
+    assert one["turns"][0]["voice_to_voice_ms"] == 640.0 and one["usage"] == {"stt_audio_s": 2}
+    assert one["duration_s"] is not None and one["duration_s"] >= 0
+
+    status, transcript, _ = await api.get(f"/api/v1/calls/{attempt}/transcript")
+    assert [(line["speaker"], line["start_ms"]) for line in transcript["lines"]] == [("agent", 0), ("caller", 2100)]
+    assert transcript["lines"][1]["text"] == "le pago el quince"
+
+    status, wav, resp = await api.get(f"/api/v1/calls/{attempt}/recording")
+    assert status == 200 and resp.content_type == "audio/wav"
+    with wave.open(io.BytesIO(wav)) as w:
+        assert (w.getnchannels(), w.getframerate()) == (2, 8000)
+
+    status, events, _ = await api.get(f"/api/v1/calls/{attempt}/events")
+    assert next(e["kind"] for e in events["events"]) == "attempt_opened"
+    assert events["events"][-1]["kind"] == "attempt_closed"
+
+
+async def test_filters_and_missing_things(api, db_pool):
+    attempt = await answered_call(db_pool, result="refused")
+    status, page, _ = await api.get("/api/v1/calls", params={"outcome": "busy", "limit": "500"})
+    assert status == 200 and str(attempt) not in [c["id"] for c in page["items"]]
+    status, page, _ = await api.get("/api/v1/calls", params={"outcome": "answered", "direction": "outbound"})
+    assert str(attempt) in [c["id"] for c in page["items"]]
+    status, body, _ = await api.get(f"/api/v1/calls/{attempt}/recording")
+    assert status == 404 and "no recording" in body["error"]["message"]
+    missing = uuid.uuid4()
+    for suffix in ("", "/transcript", "/recording", "/events"):
+        status, body, _ = await api.get(f"/api/v1/calls/{missing}{suffix}")
+        assert status == 404, suffix
+    for params in ({"limit": "0"}, {"limit": "501"}, {"outcome": "maybe"}, {"since": "yesterday"}, {"x": "1"}):
+        status, body, _ = await api.get("/api/v1/calls", params=params)
+        assert status == 422, params
+        assert body["error"]["details"]
+
+
+async def test_export_as_csv_and_json(api, db_pool):
+    attempt = await answered_call(db_pool)
+    async with db_pool.connection() as conn:  # a name that a spreadsheet would run as a formula
+        await conn.execute("UPDATE debtors SET full_name = '=HYPERLINK(\"http://x\")' WHERE id = "
+                           "(SELECT debtor_id FROM call_attempts WHERE id = %s)", (attempt,))
+    status, raw, resp = await api.get("/api/v1/export/calls", params={"format": "csv"})
+    assert status == 200 and resp.content_type == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(raw.decode())))
+    row = next(r for r in rows if r["id"] == str(attempt))
+    assert row["promised_amount"] == "50000.00" and row["promised_date"] == "2026-12-15"
+    assert PHONE not in raw.decode() and row["remote_number"].endswith("042")
+    assert row["debtor"] == "'=HYPERLINK(\"http://x\")"  # quoted: text, not a formula
+    status, body, _ = await api.get("/api/v1/export/calls", params={"format": "json"})
+    assert str(attempt) in [r["id"] for r in body["items"]]
+    status, body, _ = await api.get("/api/v1/export/calls", params={"format": "xml"})
+    assert status == 422
+
+
+async def test_summary_figures_and_prometheus(api, db_pool):
+    await answered_call(db_pool)
+    await answered_call(db_pool, result="refused")
+    status, summary, _ = await api.get("/api/v1/metrics/summary", params={"hours": "1"})
+    assert status == 200
+    assert summary["answered"] >= 2 and 0 < summary["contact_rate"] <= 1
+    assert summary["promises"] >= 1 and 0 < summary["promise_rate"] <= 1
+    assert summary["cost_total"] >= 25 and summary["currency"] == "CLP"
+    assert summary["avg_voice_to_voice_ms"] == 640.0
+    assert sum(h["outcomes"].get("answered", 0) for h in summary["by_hour"]) == summary["answered"]
+    status, text, resp = await api.get("/metrics")
+    assert status == 200 and resp.content_type == "text/plain"
+    metrics = text.decode()
+    assert "callcenter_ari_connected 1.0" in metrics
+    answered = next(line for line in metrics.splitlines()
+                    if line.startswith('callcenter_calls{direction="outbound",outcome="answered"}'))
+    assert float(answered.split()[-1]) >= 2
+    status, _, _ = await api.get("/metrics", token=None)
+    assert status == 401
+
+
+async def test_live_calls_and_waves(api, db_pool):
+    log = CallLog(db_pool)
+    attempt = uuid.uuid4()
+    await log.open_attempt(attempt_id=attempt, direction=Direction.INBOUND, channel_id=f"c-{attempt}",
+                           remote_number=PHONE)
+    status, live, _ = await api.get("/api/v1/live")
+    assert status == 200
+    call = next(c for c in live["calls"] if c["id"] == str(attempt))
+    assert call["state"] == "ringing" and call["remote_number"] != PHONE
+    await log.close_attempt(attempt, outcome=CallOutcome.FAILED, hangup_cause=None, hangup_cause_txt=None)
+    status, live, _ = await api.get("/api/v1/live")
+    assert str(attempt) not in [c["id"] for c in live["calls"]]
+    assert isinstance(live["waves"], list)

@@ -1,0 +1,103 @@
+"""Webhook endpoints through the API: register (secret shown once), filter, disable, test, deliveries."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from campaigns.calls import CallLog, Direction
+from campaigns.webhooks import WebhookDelivery
+from tests.campaigns.webhook_receiver import Receiver
+
+
+@pytest.fixture(autouse=True)
+async def no_endpoints(db_pool) -> AsyncIterator[None]:
+    """The session's database is shared: other tests' endpoints must not see these calls, nor the reverse."""
+    async with db_pool.connection() as conn:
+        await conn.execute("DELETE FROM webhook_endpoints")
+    yield
+    async with db_pool.connection() as conn:
+        await conn.execute("DELETE FROM webhook_endpoints")
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    r = Receiver()
+    await r.start()
+    yield r
+    await r.stop()
+
+
+async def test_register_list_filter_disable_delete(api):
+    status, created, _ = await api.post("/api/v1/webhooks", json={
+        "url": "https://crm.example/hooks", "events": ["promise_registered", "call_ended"],
+        "description": "CRM"})
+    assert status == 201, created
+    assert len(created["secret"]) >= 32 and created["events"] == ["call_ended", "promise_registered"]
+    hook = created["id"]
+    status, listed, _ = await api.get("/api/v1/webhooks")
+    assert [h["id"] for h in listed["items"]] == [hook]
+    assert "secret" not in listed["items"][0]  # shown once, at creation
+    status, one, _ = await api.get(f"/api/v1/webhooks/{hook}")
+    assert "secret" not in one and one["description"] == "CRM"
+
+    status, patched, _ = await api.request("PATCH", f"/api/v1/webhooks/{hook}",
+                                           json={"enabled": False, "events": []})
+    assert status == 200 and (patched["enabled"], patched["events"]) == (False, [])
+    status, _, _ = await api.request("DELETE", f"/api/v1/webhooks/{hook}")
+    assert status == 204
+    status, body, _ = await api.get(f"/api/v1/webhooks/{hook}")
+    assert status == 404 and f"no webhook endpoint {hook}" in body["error"]["message"]
+    status, _, _ = await api.request("DELETE", f"/api/v1/webhooks/{hook}")
+    assert status == 404
+
+
+async def test_webhook_input_errors(api):
+    cases = [
+        ({"url": "ftp://crm.example/x"}, "http:// or https://"),
+        ({"url": "https://crm.example/x", "events": ["call_exploded"]}, "events"),
+        ({"url": "https://crm.example/x", "secret": "short"}, "secret"),
+        ({"url": "https://crm.example/x", "colour": "red"}, "colour"),
+        ({}, "url"),
+    ]
+    for body, mentioned in cases:
+        status, answer, _ = await api.post("/api/v1/webhooks", json=body)
+        assert status == 422, body
+        assert mentioned in answer["error"]["message"], answer
+    status, answer, _ = await api.request("PATCH", "/api/v1/webhooks/424242", json={"enabled": True})
+    assert status == 404
+
+
+async def test_a_test_ping_is_signed_and_reported(api, receiver):
+    status, created, _ = await api.post("/api/v1/webhooks", json={"url": receiver.url("/crm")})
+    receiver.secrets["/crm"] = created["secret"]
+    status, result, _ = await api.post(f"/api/v1/webhooks/{created['id']}/test")
+    assert status == 200 and result == {"ok": True, "status_code": 200, "error": None}
+    (hit,) = receiver.hits
+    assert hit.event == "ping" and hit.signature_error is None
+    receiver.secrets["/crm"] = "a-different-secret-entirely"  # the receiver rejects a bad signature
+    status, result, _ = await api.post(f"/api/v1/webhooks/{created['id']}/test")
+    assert result["ok"] is False and result["status_code"] == 401
+
+
+async def test_deliveries_are_visible_with_their_failures(api, db_pool, receiver):
+    status, created, _ = await api.post("/api/v1/webhooks", json={"url": receiver.url("/down"),
+                                                                   "events": ["call_started"]})
+    receiver.secrets["/down"] = created["secret"]
+    receiver.status = 503
+    attempt = uuid.uuid4()
+    await CallLog(db_pool).open_attempt(attempt_id=attempt, direction=Direction.INBOUND, channel_id=f"c-{attempt}")
+    status, body, _ = await api.get(f"/api/v1/webhooks/{created['id']}/deliveries")
+    (pending,) = body["items"]
+    assert (pending["event"], pending["status"], pending["call_key"]) == ("call_started", "pending", str(attempt))
+    async with WebhookDelivery(db_pool, timeout_s=2.0) as worker:
+        await worker.run_once()
+    status, body, _ = await api.get(f"/api/v1/webhooks/{created['id']}/deliveries", params={"status": "failed"})
+    (failed,) = body["items"]
+    assert failed["last_status_code"] == 503 and failed["attempts"] == 1
+    status, body, _ = await api.get(f"/api/v1/webhooks/{created['id']}/deliveries", params={"status": "lost"})
+    assert status == 422
+    status, body, _ = await api.post(f"/api/v1/webhooks/{created['id']}/requeue")
+    assert body == {"requeued": 0}  # failed, not dead yet: nothing to requeue
