@@ -34,7 +34,7 @@ from media.analysis import (
     LlmAnalyzer,
     RegisteredPromise,
     RuleAnalyzer,
-    TranscriptLine,
+    Utterance,
     load_classification,
 )
 
@@ -74,7 +74,7 @@ def analysis_input(data: Mapping[str, Any]) -> AnalysisInput:
         delinquency_type=data.get("delinquency_type") or "",
         amount_owed=data.get("amount_owed"),
     )
-    lines = tuple(TranscriptLine(line["speaker"], line["text"], line.get("start_ms"))
+    lines = tuple(Utterance(line["speaker"], line["text"], line.get("start_ms"))
                   for line in data.get("lines", ()) if line["speaker"] in ("agent", "caller"))
     return AnalysisInput(facts, lines)
 

@@ -29,3 +29,13 @@ def database_url() -> Iterator[str]:
 async def db_pool(database_url: str) -> AsyncIterator[AsyncConnectionPool]:
     async with open_database(database_url, max_size=4) as pool:
         yield pool
+
+
+@pytest.fixture
+async def no_webhook_endpoints(db_pool: AsyncConnectionPool) -> AsyncIterator[None]:
+    """The session's database is shared: one test's webhook endpoints must not collect another's events."""
+    async with db_pool.connection() as conn:
+        await conn.execute("DELETE FROM webhook_endpoints")
+    yield
+    async with db_pool.connection() as conn:
+        await conn.execute("DELETE FROM webhook_endpoints")

@@ -12,7 +12,7 @@ from media.analysis.classification import (
     ClassificationScheme,
     load_classification,
 )
-from media.analysis.inputs import AnalysisInput, CallFacts, RegisteredPromise, TranscriptLine
+from media.analysis.inputs import AnalysisInput, CallFacts, RegisteredPromise, Utterance
 from media.analysis.llm import LlmAnalyzer
 from media.analysis.rules import RuleAnalyzer, Stance
 from media.analysis.schema import (
@@ -32,6 +32,6 @@ from media.analysis.schema import (
 __all__ = [
     "AnalysisInput", "AnalysisInvalid", "CallAnalysis", "CallFacts", "Category", "ClassificationConfigError",
     "ClassificationScheme", "InterestLevel", "LlmAnalyzer", "NextAction", "Promise", "RegisteredPromise",
-    "RuleAnalyzer", "Sentiment", "Stance", "TranscriptLine", "Trend", "analysis_json_schema",
+    "RuleAnalyzer", "Sentiment", "Stance", "Trend", "Utterance", "analysis_json_schema",
     "load_classification", "overall_sentiment", "parse_analysis", "trend_of",
 ]

@@ -14,13 +14,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-__all__ = ["AnalysisInput", "CallFacts", "RegisteredPromise", "TranscriptLine"]
+__all__ = ["AnalysisInput", "CallFacts", "RegisteredPromise", "Utterance"]
 
 Speaker = Literal["agent", "caller"]
 
 
 @dataclass(frozen=True, slots=True)
-class TranscriptLine:
+class Utterance:
+    """One line of a stored transcript, as the analyzers read it (offset in ms from the answer)."""
+
     speaker: Speaker
     text: str
     start_ms: int | None = None
@@ -48,9 +50,9 @@ class CallFacts:
 @dataclass(frozen=True, slots=True)
 class AnalysisInput:
     facts: CallFacts
-    lines: tuple[TranscriptLine, ...] = field(default_factory=tuple)
+    lines: tuple[Utterance, ...] = field(default_factory=tuple)
 
     @property
-    def caller_lines(self) -> tuple[TranscriptLine, ...]:
+    def caller_lines(self) -> tuple[Utterance, ...]:
         """What the caller said, in order, empty lines left out (their count is the turn count)."""
         return tuple(line for line in self.lines if line.speaker == "caller" and line.text.strip())

@@ -144,6 +144,9 @@ async def test_summary_figures_and_prometheus(api, db_pool):
     assert float(answered.split()[-1]) >= 2
     status, _, _ = await api.get("/metrics", token=None)
     assert status == 401
+    for hours in ("0", "2161", "soon"):
+        status, body, _ = await api.get("/api/v1/metrics/summary", params={"hours": hours})
+        assert status == 422 and body["error"]["details"][0]["field"] == "hours", hours
 
 
 async def test_live_calls_and_waves(api, db_pool):

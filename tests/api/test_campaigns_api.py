@@ -103,3 +103,17 @@ async def test_campaign_input_errors(api):
     assert status == 422 and "600" in body["error"]["message"]  # Chile: collections call from 600 numbers
     status, body, _ = await api.post("/api/v1/campaigns/999999/start")
     assert status == 404 and "no campaign 999999" in body["error"]["message"]
+    for path in ("", "/pause", "/resume"):
+        method = "GET" if not path else "POST"
+        status, body, _ = await api.request(method, f"/api/v1/campaigns/999999{path}")
+        assert status == 404, path
+
+
+async def test_a_finished_campaign_cannot_be_paused_resumed_or_launched(api, db_pool):
+    company = f"Empresa {uuid.uuid4().hex[:6]}"
+    status, campaign, _ = await api.post("/api/v1/campaigns", json=_spec(company))
+    async with db_pool.connection() as conn:
+        await conn.execute("UPDATE campaigns SET status = 'finished' WHERE id = %s", (campaign["id"],))
+    for action in ("pause", "resume", "start"):
+        status, body, _ = await api.post(f"/api/v1/campaigns/{campaign['id']}/{action}")
+        assert status == 409 and "finished" in body["error"]["message"], action

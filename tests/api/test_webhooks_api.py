@@ -11,15 +11,7 @@ from campaigns.calls import CallLog, Direction
 from campaigns.webhooks import WebhookDelivery
 from tests.campaigns.webhook_receiver import Receiver
 
-
-@pytest.fixture(autouse=True)
-async def no_endpoints(db_pool) -> AsyncIterator[None]:
-    """The session's database is shared: other tests' endpoints must not see these calls, nor the reverse."""
-    async with db_pool.connection() as conn:
-        await conn.execute("DELETE FROM webhook_endpoints")
-    yield
-    async with db_pool.connection() as conn:
-        await conn.execute("DELETE FROM webhook_endpoints")
+pytestmark = pytest.mark.usefixtures("no_webhook_endpoints")
 
 
 @pytest.fixture
@@ -68,6 +60,12 @@ async def test_webhook_input_errors(api):
         assert mentioned in answer["error"]["message"], answer
     status, answer, _ = await api.request("PATCH", "/api/v1/webhooks/424242", json={"enabled": True})
     assert status == 404
+    status, answer, _ = await api.post("/api/v1/webhooks/424242/test")
+    assert status == 404
+    status, created, _ = await api.post("/api/v1/webhooks", json={"url": "https://crm.example/x"})
+    for patch in ({"events": ["call_exploded"]}, {"enabled": "perhaps"}, {"url": "https://elsewhere.example"}):
+        status, answer, _ = await api.request("PATCH", f"/api/v1/webhooks/{created['id']}", json=patch)
+        assert status == 422, patch
 
 
 async def test_a_test_ping_is_signed_and_reported(api, receiver):

@@ -34,14 +34,7 @@ from tests.campaigns.webhook_receiver import Receiver
 FAST = RetryPolicy(base_s=0.02, cap_s=0.1, max_attempts=50)
 
 
-@pytest.fixture(autouse=True)
-async def no_endpoints(db_pool) -> AsyncIterator[None]:
-    """The session's database is shared: endpoints of one test must not collect another's events."""
-    async with db_pool.connection() as conn:
-        await conn.execute("DELETE FROM webhook_endpoints")
-    yield
-    async with db_pool.connection() as conn:
-        await conn.execute("DELETE FROM webhook_endpoints")
+pytestmark = pytest.mark.usefixtures("no_webhook_endpoints")
 
 
 @pytest.fixture

@@ -23,8 +23,8 @@ from media.analysis import (
     RegisteredPromise,
     RuleAnalyzer,
     Sentiment,
-    TranscriptLine,
     Trend,
+    Utterance,
     analysis_json_schema,
     load_classification,
     overall_sentiment,
@@ -39,9 +39,9 @@ P, N, X = Sentiment.POSITIVE, Sentiment.NEUTRAL, Sentiment.NEGATIVE
 
 
 def analyse(*caller: str, agent: str = "Hola, le llamo por su deuda con Natura.", **facts):
-    lines = [TranscriptLine("agent", agent)]
+    lines = [Utterance("agent", agent)]
     for text in caller:
-        lines += [TranscriptLine("caller", text), TranscriptLine("agent", "Entiendo.")]
+        lines += [Utterance("caller", text), Utterance("agent", "Entiendo.")]
     return RULES.analyze(AnalysisInput(CallFacts(call_at=MONDAY, **facts), tuple(lines)))
 
 
@@ -142,7 +142,7 @@ def test_an_operators_file_replaces_the_categories_and_unknown_ones_get_their_fa
     path.write_text('[categories.payment_stance]\nvalues = ["will_pay", "other"]\nfallback = "other"\n'
                     '[categories.product]\ndescription = "Producto"\nvalues = ["card", "loan"]\nfallback = "loan"\n')
     rules = RuleAnalyzer(load_classification(path))
-    inp = lambda text: AnalysisInput(CallFacts(call_at=MONDAY), (TranscriptLine("caller", text),))
+    inp = lambda text: AnalysisInput(CallFacts(call_at=MONDAY), (Utterance("caller", text),))
     assert rules.analyze(inp("le pago cincuenta mil el viernes")).classification == {
         "payment_stance": "will_pay", "product": "loan"}
     # The rules' guess "refuses" is not in this file's list: the fallback, never the guess.
@@ -234,7 +234,7 @@ results = st.sampled_from([None, "promise", "callback", "wrong_number", "transfe
 @given(transcripts, results, st.sampled_from(["", "temprana", "tardia", "prejudicial"]))
 def test_the_rules_always_write_a_valid_document_with_every_category_inside_its_enum(lines, result, kind):
     inp = AnalysisInput(CallFacts(call_at=MONDAY, result=result, delinquency_type=kind),
-                        tuple(TranscriptLine(s, t) for s, t in lines))
+                        tuple(Utterance(s, t) for s, t in lines))
     a = RULES.analyze(inp)
     for category in SCHEME.categories:
         assert a.classification[category.name] in category.values
