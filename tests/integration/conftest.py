@@ -51,10 +51,13 @@ def asterisk_up(lab_settings: Settings) -> None:
 def app_settings(database_url: str, **overrides: object) -> Settings:
     """Settings for an app under test; greeting-only unless a test asks for the conversation, and
     with no campaign dialing or waves unless a test asks for them (the test database is shared).
-    Calls are recorded, as by default, but under the temporary directory, not the user's data."""
+    Calls are recorded, as by default, but under the temporary directory, not the user's data.
+    Post-call analysis is off unless a test asks for it: with a scripted LLM it would take the
+    conversation's scripted replies for the analyses of earlier tests' calls."""
     recordings = Path(tempfile.gettempdir()) / "callcenter-test-recordings"
     return Settings(**{"DATABASE_URL": database_url, "AGENT_MODE": "greeting", "DIALER_CHANNELS": 0,
-                       "SCHEDULE_WAVES": False, "API_PORT": 0, "RECORDINGS_DIR": str(recordings), **overrides})
+                       "SCHEDULE_WAVES": False, "API_PORT": 0, "ANALYSIS_ENABLED": False,
+                       "RECORDINGS_DIR": str(recordings), **overrides})
 
 
 @pytest.fixture

@@ -60,7 +60,7 @@ async def test_the_dashboard_shows_a_lab_call_its_outcome_and_its_transcript(dat
         cur = await conn.execute("SELECT id::text FROM call_attempts WHERE debtor_id = %s", (result.debtor_id,))
         (attempt_id,) = await cur.fetchone()
 
-    settings = app_settings(database_url, RECORDINGS_DIR=str(tmp_path / "recordings"))
+    settings = app_settings(database_url, RECORDINGS_DIR=str(tmp_path / "recordings"), ANALYSIS_ENABLED=True)
     async with CallCenterApp(settings) as app:
         await app.wait_ready()
         assert app.api is not None
