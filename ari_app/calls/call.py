@@ -319,7 +319,8 @@ class Call:
         card = await self.party.card(None)
         if card is None:
             return
-        left = await self._until_gone(leave_message(self.media, self._svc.tts, factory.voicemail_message(card)))
+        left = await self._until_gone(leave_message(self.media, self._svc.tts, factory.voicemail_message(card),
+                                                       self.results))
         self.record("voicemail_left", left)
         await self._until_gone(asyncio.sleep(self._svc.tail_s))
 

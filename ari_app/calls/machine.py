@@ -11,13 +11,18 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from ari_app.ari import AriClient, AriError
 from ari_app.calls.legs import AmdVerdict
 from ari_app.calls.media import CallMedia
 from media.tts import TtsEngine
 from media.voicemail import LineQuiet
+
+if TYPE_CHECKING:
+    from ari_app.calls.results import CallResults
 
 AMD_CONTEXT = "outbound-amd"  # dialplan/extensions.conf
 AMD_WAIT_S = 10.0  # amd.conf's total_analysis_time is 5 s; the rest is margin for a loaded box
@@ -58,13 +63,23 @@ class MachineCheck:
         return True
 
 
-async def leave_message(media: CallMedia, tts: TtsEngine, text: str) -> dict[str, Any]:
-    """Speak `text` to the machine once its greeting and beep are over; what was played."""
+async def leave_message(media: CallMedia, tts: TtsEngine, text: str, results: CallResults) -> dict[str, Any]:
+    """Speak `text` to the machine once its greeting and beep are over; what was played.
+
+    Recorded and transcribed like any call: what a debt collector left on someone's voicemail is
+    what a supervisor (or a regulator) may ask to hear."""
     quiet = LineQuiet()
-    session = await media.open(quiet.feed)
+
+    def heard(pcm: np.ndarray) -> None:
+        quiet.feed(pcm)
+        results.heard(pcm)
+
+    session = await media.open(heard)
+    results.record(session)
     clip = await tts.synthesize(text)
     after_beep = await quiet.wait()
     result = await session.pacer.play(clip)
+    results.spoke(text, result, session.pacer.frame_ms / 1000)
     return {"after_beep": after_beep, "tts_duration_s": round(clip.duration_s, 3),
             "frames_played": result.frames_played, "frames_total": result.frames_total}
 

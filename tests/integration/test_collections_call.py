@@ -268,6 +268,19 @@ async def test_an_answering_machine_gets_a_short_message_and_the_call_counts_as_
         expected_s = (await tts.synthesize(text)).duration_s
     assert len(heard) == 1 and abs((heard[0][1] - heard[0][0]) - expected_s) <= 0.15 * expected_s, \
         (heard, expected_s)
+    # What was left is on record: a transcript line and the recording (the machine's greeting on the
+    # left, the message on the right, where the line says).
+    async with db_pool.connection() as conn:
+        cur = await conn.execute("SELECT id, recording_path FROM call_attempts WHERE debtor_id = %s",
+                                 (result.debtor_id,))
+        attempt_id, key = await cur.fetchone()
+    (line,) = await CallLog(db_pool).lines(attempt_id)
+    assert (line.speaker, line.source, line.text, line.interrupted) == ("agent", "tts", text, False), line
+    with wave.open(str(tmp_path / "recordings" / key), "rb") as w:
+        audio = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 2)
+    message = audio[line.start_ms * 8 : line.end_ms * 8]
+    assert rms_dbfs(message[:, 1]) > -40 and rms_dbfs(audio[: line.start_ms * 8, 0]) > -40, \
+        (line, rms_dbfs(message[:, 1]), rms_dbfs(audio[: line.start_ms * 8, 0]))
 
 
 async def test_a_debtor_who_hangs_up_during_detection_ends_the_call_at_once(database_url, db_pool, tmp_path):
