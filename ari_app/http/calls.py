@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import datetime
@@ -10,7 +11,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from ari_app.http.endpoint import ApiCall, Endpoint, json_response
+from ari_app.http.endpoint import ApiCall, Endpoint, dumps, json_response
 from ari_app.http.errors import ApiError
 from campaigns.calls import CallOutcome, Direction
 from campaigns.supervision import MAX_PAGE, CallFilter
@@ -84,15 +85,38 @@ EXPORT_COLUMNS = ("id", "created_at", "direction", "campaign", "national_id", "d
 
 
 async def export_calls(call: ApiCall) -> web.StreamResponse:
-    rows = await call.services.supervision.export_rows(call.query.filter())
-    if call.query.format == "json":
-        return json_response({"items": rows})
+    """Streamed batch by batch; each batch is encoded in a thread, so a large export never holds the
+    event loop that paces live calls' audio."""
+    csv_out = call.query.format == "csv"
+    resp = web.StreamResponse(headers={
+        "Content-Type": "text/csv; charset=utf-8" if csv_out else "application/json; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="calls.{call.query.format}"'})
+    await resp.prepare(call.request)
+    first = True
+    async for rows in call.services.supervision.export_batches(call.query.filter()):
+        chunk = await asyncio.to_thread(_csv_chunk if csv_out else _json_chunk, rows, first)
+        await resp.write(chunk.encode())
+        first = False
+    if csv_out and first:
+        await resp.write(_csv_chunk([], True).encode())  # no calls: the header alone
+    elif not csv_out:
+        await resp.write(b'{"items": []}' if first else b"]}")
+    await resp.write_eof()
+    return resp
+
+
+def _csv_chunk(rows: list[dict[str, object]], header: bool) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
+    if header:
+        writer.writeheader()
     writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
-    return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="calls.csv"'})
+    return out.getvalue()
+
+
+def _json_chunk(rows: list[dict[str, object]], first: bool) -> str:
+    body = ", ".join(dumps(row) for row in rows)
+    return ('{"items": [' if first else ", ") + body
 
 
 def _cell(value: object) -> object:

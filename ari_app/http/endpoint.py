@@ -132,10 +132,10 @@ def _validate(model: type[BaseModel], data: Any, where: str) -> BaseModel:
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=_dumps)
+    return web.json_response(data, status=status, dumps=dumps)
 
 
-def _dumps(data: Any) -> str:
+def dumps(data: Any) -> str:
     return json.dumps(data, default=_default, ensure_ascii=False)
 
 
