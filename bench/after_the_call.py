@@ -60,7 +60,7 @@ from campaigns.analyses import _GIVE_UP as _ANALYSIS_GIVE_UP
 from campaigns.analyses import AnalysisStore
 from campaigns.calls import CallLog, CallOutcome, Direction
 from campaigns.db import open_database
-from campaigns.supervision import _CALL_COLUMNS, _CALL_FROM, _CALL_WHERE
+from campaigns.supervision import _CALL_COLUMNS, _CALL_FROM, _CALL_WHERE, EXPORT_QUERY
 from campaigns.webhooks import WebhookDelivery
 from media.analysis import (
     AnalysisInput,
@@ -797,17 +797,7 @@ EXPLAINS: dict[str, tuple[str, dict[str, Any]]] = {
         f"SELECT {_CALL_COLUMNS} {_CALL_FROM} {_CALL_WHERE} ORDER BY a.created_at DESC, a.id DESC "
         + "LIMIT %(limit)s OFFSET %(offset)s", _NO_FILTER),
     "export rows (Supervision.export_batches, no filter, limit 100000)": (
-        f"""SELECT a.id, a.created_at, a.direction, c.name AS campaign, d.national_id, d.full_name AS debtor,
-                   a.remote_number, a.outcome, a.result, a.hangup_cause_txt,
-                   extract(epoch FROM a.ended_at - a.answered_at)::float8 AS duration_s, a.cost,
-                   p.promised_date, p.amount AS promised_amount,
-                   an.sentiment, an.interest_level, an.next_action, an.needs_human, an.summary
-              {_CALL_FROM}
-              LEFT JOIN LATERAL (SELECT promised_date, amount FROM promises
-                                  WHERE attempt_id = a.id ORDER BY id DESC LIMIT 1) p ON true
-              LEFT JOIN call_analyses an ON an.attempt_id = a.id
-              {_CALL_WHERE}
-             ORDER BY a.created_at, a.id LIMIT %(limit)s OFFSET %(offset)s""", {**_NO_FILTER, "limit": 100_000}),
+        EXPORT_QUERY, {**_NO_FILTER, "limit": 100_000}),
     "call detail's promise (Supervision.call)": (
         """SELECT promised_date AS date, amount::float8 AS amount, installments, status
              FROM promises WHERE attempt_id = %(id)s ORDER BY id DESC LIMIT 1""", {}),

@@ -53,6 +53,20 @@ _CALL_WHERE = """
    AND (%(until)s::timestamptz IS NULL OR a.created_at < %(until)s)
 """
 
+# One row per call for the export, with its latest promise and the analysis' verdict.
+EXPORT_QUERY = f"""
+SELECT a.id, a.created_at, a.direction, c.name AS campaign, d.national_id, d.full_name AS debtor,
+       a.remote_number, a.outcome, a.result, a.hangup_cause_txt,
+       extract(epoch FROM a.ended_at - a.answered_at)::float8 AS duration_s, a.cost,
+       p.promised_date, p.amount AS promised_amount,
+       an.sentiment, an.interest_level, an.next_action, an.needs_human, an.summary
+  {_CALL_FROM}
+  LEFT JOIN LATERAL (SELECT promised_date, amount FROM promises
+                      WHERE attempt_id = a.id ORDER BY id DESC LIMIT 1) p ON true
+  LEFT JOIN call_analyses an ON an.attempt_id = a.id
+  {_CALL_WHERE}
+ ORDER BY a.created_at, a.id LIMIT %(limit)s OFFSET %(offset)s
+"""
 
 def _call(row: dict[str, Any]) -> dict[str, Any]:
     row["remote_number"] = mask_phone(row["remote_number"])
@@ -227,17 +241,7 @@ class Supervision:
         async with self._pool.connection() as conn, conn.transaction():
             cur = conn.cursor("export_calls", row_factory=dict_row)
             await cur.execute(
-                f"""SELECT a.id, a.created_at, a.direction, c.name AS campaign, d.national_id, d.full_name AS debtor,
-                           a.remote_number, a.outcome, a.result, a.hangup_cause_txt,
-                           extract(epoch FROM a.ended_at - a.answered_at)::float8 AS duration_s, a.cost,
-                           p.promised_date, p.amount AS promised_amount,
-                           an.sentiment, an.interest_level, an.next_action, an.needs_human, an.summary
-                      {_CALL_FROM}
-                      LEFT JOIN LATERAL (SELECT promised_date, amount FROM promises
-                                          WHERE attempt_id = a.id ORDER BY id DESC LIMIT 1) p ON true
-                      LEFT JOIN call_analyses an ON an.attempt_id = a.id
-                      {_CALL_WHERE}
-                     ORDER BY a.created_at, a.id LIMIT %(limit)s OFFSET %(offset)s""", params)
+                EXPORT_QUERY, params)
             while rows := await cur.fetchmany(batch):
                 for row in rows:
                     row["remote_number"] = mask_phone(row["remote_number"])
