@@ -1,6 +1,15 @@
-"""Masking of personal identifiers for logs. The database keeps full values; logs never do."""
+"""Masking of personal identifiers for logs and the operator API. The database keeps full values;
+logs never do, and neither does what the API hands to dashboards, exports and integrators."""
 
 from __future__ import annotations
+
+import re
+
+# A RUT as a recogniser writes it ("14.567.890-0", "14567890-K"), or a keyed entry of 7+ digits
+# ("145678900#", "1456789*" with * for K). Amounts ("$1.500.000") have no check digit and are never
+# keyed, so they are left alone.
+_SPOKEN_RUT = re.compile(r"\b\d{1,2}\.?\d{3}\.?\d{3}\s*-\s*[\dkK]\b")
+_KEYED_ID = re.compile(r"^\d{7,}[*#]?#?$")
 
 
 def mask_phone(number: str) -> str:
@@ -21,3 +30,16 @@ def mask_national_id(value: str) -> str:
         body, check = clean, ""
     visible = body[-3:]
     return "*" * max(len(body) - 3, 1) + visible + (f"-{check}" if dash else "")
+
+
+def mask_identifiers_in(text: str, *, keyed: bool = False) -> str:
+    """A transcript line with the RUTs in it masked: a caller identifying themselves by voice or keypad.
+
+    `keyed` lines are DTMF entries: a menu key ('0', '1') stays, a long entry is an identifier.
+    """
+    if keyed:
+        if not _KEYED_ID.match(text):
+            return text
+        digits = text.rstrip("#").replace("*", "K")
+        return mask_national_id(f"{digits[:-1]}-{digits[-1]}")  # keyed with its check digit last
+    return _SPOKEN_RUT.sub(lambda m: mask_national_id(re.sub(r"\s", "", m.group())), text)

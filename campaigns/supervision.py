@@ -17,7 +17,7 @@ from typing import Any
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from campaigns.privacy import mask_national_id, mask_phone
+from campaigns.privacy import mask_identifiers_in, mask_national_id, mask_phone
 
 MAX_PAGE = 500
 
@@ -114,7 +114,7 @@ class Supervision:
                 """SELECT idx, user_text, confidence, stt_final_ms, agent_first_output_ms, tts_first_audio_ms,
                           first_rtp_out_ms, voice_to_voice_ms, agent_spoken, interrupted, turn_rule, tool_calls
                      FROM call_turns WHERE attempt_id = %s ORDER BY idx""", (attempt_id,))
-            row["turns"] = await cur.fetchall()
+            row["turns"] = [_masked_turn(t) for t in await cur.fetchall()]
             await cur.execute(
                 """SELECT promised_date AS date, amount::float8 AS amount, installments, status
                      FROM promises WHERE attempt_id = %s ORDER BY id DESC LIMIT 1""", (attempt_id,))
@@ -133,7 +133,8 @@ class Supervision:
             await cur.execute(
                 """SELECT speaker, text, start_ms, end_ms, source, interrupted FROM call_lines
                     WHERE attempt_id = %s ORDER BY start_ms, id""", (attempt_id,))
-            return list(await cur.fetchall())
+            return [{**line, "text": mask_identifiers_in(line["text"], keyed=line["source"] == "dtmf")}
+                    for line in await cur.fetchall()]
 
     async def recording_path(self, attempt_id: uuid.UUID) -> str | None:
         async with self._pool.connection() as conn:
@@ -247,6 +248,12 @@ class Supervision:
                     row["remote_number"] = mask_phone(row["remote_number"])
                     row["national_id"] = _mask_id(row["national_id"])
                 yield rows
+
+
+def _masked_turn(turn: dict[str, Any]) -> dict[str, Any]:
+    if turn["user_text"]:
+        turn["user_text"] = mask_identifiers_in(turn["user_text"], keyed=turn["turn_rule"] == "dtmf")
+    return turn
 
 
 def _mask_id(value: str | None) -> str | None:

@@ -89,6 +89,33 @@ async def test_a_call_with_its_results(api, db_pool, recordings_dir):
     assert events["events"][-1]["kind"] == "attempt_closed"
 
 
+async def test_identifiers_said_or_keyed_are_masked_in_transcripts_and_turns(api, db_pool):
+    """The database keeps what the caller said; what the API hands a dashboard or an integrator does not
+    carry the caller's RUT, keyed (DTMF) or said, while menu keys and amounts stay readable."""
+    attempt = await answered_call(db_pool, caller_says="mi rut es 14.567.890-0 y debo $1.500.000")
+    async with db_pool.connection() as conn:
+        await conn.execute(
+            """INSERT INTO call_lines (attempt_id, speaker, text, start_ms, end_ms, source) VALUES
+               (%s, 'caller', '145678900#', 5000, 7000, 'dtmf'), (%s, 'caller', '0', 8000, 8000, 'dtmf')""",
+            (attempt, attempt))
+    await CallLog(db_pool).add_turn(attempt, {  # latencies as answered_call's: the summary test averages them
+        "index": 1, "user_text": "1456789*", "confidence": 1.0, "stt_final_ms": 0.0,
+        "agent_first_output_ms": 20.0, "tts_first_audio_ms": 300.0, "first_rtp_out_ms": 320.0,
+        "voice_to_voice_ms": 640.0, "agent_planned": "Gracias.", "agent_spoken": "Gracias.",
+        "interrupted": False, "turn_rule": "dtmf", "tool_calls": [], "stt_speculative": False})
+
+    status, transcript, _ = await api.get(f"/api/v1/calls/{attempt}/transcript")
+    assert status == 200
+    assert [line["text"] for line in transcript["lines"][1:]] == [
+        "mi rut es *****890-0 y debo $1.500.000", "*****890-0", "0"]
+    status, one, _ = await api.get(f"/api/v1/calls/{attempt}")
+    assert [t["user_text"] for t in one["turns"]] == ["mi rut es *****890-0 y debo $1.500.000", "****789-K"]
+    async with db_pool.connection() as conn:  # the stored record is whole
+        cur = await conn.execute("SELECT text FROM call_lines WHERE attempt_id = %s AND source = 'dtmf' "
+                                 "ORDER BY start_ms", (attempt,))
+        assert [r[0] for r in await cur.fetchall()] == ["145678900#", "0"]
+
+
 async def test_filters_and_missing_things(api, db_pool):
     attempt = await answered_call(db_pool, result="refused")
     status, page, _ = await api.get("/api/v1/calls", params={"outcome": "busy", "limit": "500"})
