@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import tempfile
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,8 @@ from campaigns.calls import CallOutcome, CallRecord, Direction
 
 REPO = Path(__file__).resolve().parents[2]
 LAB = REPO / "asterisk" / "lab"
+# Calls made by the tests are recorded, as by default, here: one directory per run, removed after it.
+RECORDINGS = Path(tempfile.mkdtemp(prefix="callcenter-test-recordings-"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -26,6 +29,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "tests/integration/" in str(item.fspath):
             item.add_marker(pytest.mark.lab)
             item.add_marker(pytest.mark.db)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def recordings_removed() -> Iterator[None]:
+    yield
+    shutil.rmtree(RECORDINGS, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -54,10 +63,9 @@ def app_settings(database_url: str, **overrides: object) -> Settings:
     Calls are recorded, as by default, but under the temporary directory, not the user's data.
     Post-call analysis is off unless a test asks for it: with a scripted LLM it would take the
     conversation's scripted replies for the analyses of earlier tests' calls."""
-    recordings = Path(tempfile.gettempdir()) / "callcenter-test-recordings"
     return Settings(**{"DATABASE_URL": database_url, "AGENT_MODE": "greeting", "DIALER_CHANNELS": 0,
                        "SCHEDULE_WAVES": False, "API_PORT": 0, "ANALYSIS_ENABLED": False,
-                       "RECORDINGS_DIR": str(recordings), **overrides})
+                       "RECORDINGS_DIR": str(RECORDINGS), **overrides})
 
 
 @pytest.fixture
