@@ -94,7 +94,8 @@ STOP = _rules(
     no_llamen_mas=r"\bno (?:me |nos |le )?llam\w* (?:mas|nunca)\b|\bnunca mas (?:me )?llam",
     dejen_de=r"\bdej\w* de (?:llam|molest|joder|hinchar|insistir)",
     borrenme=r"\b(?:borr|sa[cq]|elimin|quit)\w* (?:de|del) (?:su |la |esa |sus |vuestra )?"
-             r"(?:lista|base|registro|sistema)",
+             r"(?:lista|base|registro|sistema)"
+             r"|\b(?:borr|elimin)\w* (?:el|mi|este) (?:numero|telefono|celular)\b",
     no_quiero_llamadas=r"\bno quiero (?:que me (?:sigan |vuelvan a )?llam|(?:recibir )?mas llamadas)",
     siguen_llamando=r"\bme sig\w* llamando\b|\bsernac\b|\bsuperintendencia\b",
     no_insistan=r"\bno (?:me )?(?:insist|molest)\w*|\b(?:dar|darme|den|denme) de baja\b",
@@ -114,7 +115,9 @@ HUMAN = _rules(
 )
 DISPUTE = _rules(
     I.DISPUTE, 0.9,
-    no_es_mia=r"\bno (?:es|son) (?:mias?|mios?|mi deuda|mi credito|mi cuenta)\b",
+    no_es_mia=r"\bno (?:es |son )?(?:mias?|mios?|mi deuda|mi credito|mi cuenta)\b"
+              r"|\b(?:deuda|cuenta|credito|tarjeta) (?:es|era) de (?:mi|otra|otro|un|una)\b",
+    de_mas=r"\bcobr\w+ (?:de mas|demas|doble|dos veces|mal)\b|\bcobros? (?:indebid|excesiv|dobl)\w*",
     no_reconozco=r"\bno (?:la |lo )?reconozco\b",
     nunca=r"\bnunca (?:he )?(?:saque|sacado|tuve|tenido|pedi|pedido|compre|comprado|firme|firmado"
           r"|fui|sido)\b",
@@ -128,7 +131,9 @@ WRONG_NUMBER = _rules(
     no_vive=r"\b(?:aqui|aca) no (?:vive|es|hay|existe|trabaja)\b|\bno (?:vive|trabaja) (?:aqui|aca)\b",
     no_hay=r"\bno hay (?:ningun|ninguna|nadie)\b",
     no_conozco=r"\bno (?:la |lo |le )?conozco\b|\bno se quien (?:es|son)\b",
-    numero=r"\b(?:este|ese) numero (?:es mio|ya no es)\b|\bno es (?:este|ese|mi) numero\b",
+    numero=r"\b(?:este|ese) numero (?:es mio|ya no es)\b|\bno es (?:este|ese|mi) numero\b"
+           r"|\bnumero (?:\w+ )?(?:lo )?(?:tengo|compre|me (?:lo )?dieron|me asignaron) (?:hace|desde) (?:poco|nada)\b"
+           r"|\b(?:es un |tengo un )numero nuevo\b|\b(?:dueno|duena|usuario) anterior\b",
     otra_persona=r"\botra persona\b|\bno me llamo\b|\bno es mi nombre\b",
 )
 # Past tense of paying: with Whisper's accent it is certain; without, "pague" is also the
@@ -155,14 +160,16 @@ CALLBACK_ASKED = _rules(
     I.CALLBACK, 0.9,
     llameme=r"\bllam(?:e|eme|ame|enme|en|ar|arme|arnos|arla|arlo|as|aria|arias|ara|ame)\b"
             r"|\bcontact(?:eme|ame|enme|arme|ar)\b|\bmar(?:car|carme|queme|quen|que|came)\b"
-            r"|\bdevuelv\w* (?:la )?llamada\b|\b(?:yo )?(?:le|lo|la|los|te) (?:llamo|devuelvo)\b",
+            r"|\bdevuelv\w* (?:la )?llamada\b|\b(?:yo )?(?:le|lo|la|los|te) (?:llamo|devuelvo)\b"
+            # "mañana me llama", "¿me habla en una hora?"; not "¿quién me llama?" nor "me llama la atención"
+            r"|(?<!quien )(?<!quienes )\bme (?:llama|llamas|llamai|habla|hablas|hablai)\b(?! la atencion)",
 )
 NEGOTIATE = _rules(
     I.NEGOTIATE, 0.8,
     cuotas=r"\bcuotas?\b|\ben partes\b|\bplan de pagos?\b|\bfacilidad(?:es)? de pago\b",
     descuento=r"\bdescuento\b|\brebaja\w*|\bcondon\w*|\bquita\b|\bintereses\b|\bbaj(?:ar|en|arme)\b",
     convenio=r"\bconvenio\b|\brepact\w*|\brefinanc\w*|\brenegoci\w*",
-    plazo=r"\bplazo\b|\bmas tiempo\b|\bprorroga\b",
+    plazo=r"\bplazo\b|\bmas tiempo\b|\bprorroga\b|\bcongel\w*|\bposterg\w*|\baplaz\w*",
 )
 _PAY = (r"(?:hago (?:el|la|un|una) (?:pago|transferencia|deposito|abono)|pongo al dia|ponerme al dia"
         r"|pagar\w*|pagare|pagaria|abonar\w*|abonare|depositar\w*|transfiero|transferir\w*|cancelo"
@@ -173,7 +180,8 @@ _CANNOT_PAY_RE = re.compile(
     r"\bno (?:le |les |te )?(?:puedo|podre|podria|voy a poder|alcanzo a|tengo como|voy a) "
     r"(?:pagar|abonar|depositar|cancelar|transferir)"
     r"|\bno tengo (?:plata|dinero|lucas|un peso|ni un peso|ni uno|un mango|guita|trabajo|pega|laburo"
-    r"|empleo|como pagar|con que|recursos|ingresos)\b"
+    r"|empleo|como pagar|con que|recursos|ingresos|nada(?! que ver))\b"
+    r"|\bme quebre\b|\b(?:sobre)?endeudad[oa]s?\b|\bhasta el cuello\b"
     r"|\b(?:estoy|quede|ando) (?:sin (?:trabajo|pega|laburo|empleo|plata|dinero|un peso|un mango)"
     r"|quebrad[oa]|pato|corto de plata|enferm[oa])\b"
     r"|\bcesante\b|\bdesemplead[oa]\b|\b(?:no|apenas|con suerte|ni) me alcanza\b|\bno estoy trabajando\b"
@@ -184,25 +192,29 @@ _BUT_THEN_RE = re.compile(r"\b(?:pero|hasta|recien|sino)\b")
 LINK = _rules(
     I.PAYMENT_LINK, 0.85,
     link=r"\b(?:link|enlace|linc|linck|lin)\b",
-    mandeme=r"\b(?:mand|envi|pas)\w* (?:\w+ ){0,3}?(?:por|al|a mi|en) (?:el )?(?:whatsapp|wasap|guasap|correo"
-            r"|mail|email|mensaje|sms|texto)\b",
+    mandeme=r"\b(?:mand|envi|pas)\w* (?:\w+ ){0,3}?(?:por|al|a mi|en|un|una) (?:el )?(?:whatsapp|wasap|guasap"
+            r"|correo|mail|email|mensaje|sms|texto)\b",
     datos=r"\bdatos (?:para|de la|de) (?:transferir|transferencia|deposito|pago|pagar|la cuenta)\b"
           r"|\bdatos bancarios\b|\bnumero de cuenta\b",
     en_linea=r"\b(?:por|en) (?:internet|linea|la web|la pagina)\b|\bpagina\b",
     como_pago=r"\b(?:como|donde|por donde|a que cuenta) (?:\w+ ){0,2}?"
-              r"(?:pag|deposit|transfer|abon|consign)\w*",
+              r"(?:pag|deposit|transfer|abon|consign)\w*"
+              r"|\b(?:la|una|que|cual es la) cuenta (?:para|donde|a la que) (?:\w+ )?(?:pag|deposit|transfer|abon|consign)",
+    medio=r"\b(?:pag|abon|cancel)\w* (?:\w+ )?con (?:tarjeta|debito|credito|transferencia|efectivo|cheque"
+          r"|webpay|mercado ?pago|pse|nequi|daviplata)\b|\breciben (?:tarjeta|transferencia|efectivo)\b",
 )
 BUSY = _rules(
     I.CALLBACK, 0.8,
     ahora_no=r"\b(?:ahora|ahorita|en este momento|hoy) no\b",
-    no_puedo_hablar=r"\bno (?:es (?:un )?buen momento|puedo (?:hablar|atender|conversar)|tengo tiempo)\b",
+    no_puedo_hablar=r"\bno (?:es (?:un )?buen momento|(?:le |te |lo |la )?puedo (?:hablar|atender|conversar)"
+                    r"|tengo tiempo)\b",
     # "estoy manejando / almorzando / en una reunión": any gerund but paying ("estoy pagando de a poco").
     ocupado=r"\b(?:estoy|ando|voy) (?:(?!pagando|abonando|depositando)\w+(?:ando|iendo)|ocupad[oa]"
-            r"|en (?:una |un |el |la )?(?:reunion|trabajo|clases?|micro|bus|colectivo|subte|metro|hospital"
+            r"|en (?:una |un |el |la )?(?:reunion|junta|entrevista|trabajo|clases?|micro|bus|colectivo|subte|metro|hospital"
             r"|medico|consulta|laburo|pega|turno|camino|oficina|calle|auto))\b",
     # Whisper often drops the "estoy": an activity that keeps someone from talking is enough.
     actividad=r"\b(?:manejando|conduciendo|almorzando|durmiendo)\b",
-    despues=r"\bhabl(?:amos|emos) (?:despues|mas tarde|luego|otro dia|en la|manana)\b|\b(?:mas tarde|mas rato"
+    despues=r"\bhabl(?:amos|emos) (?:despues|mas tarde|luego|otro dia|en la|manana|el|este|la otra|la proxima)\b|\b(?:mas tarde|mas rato"
             r"|en otro momento|otro dia|en un rato)\b|\bme agarr\w+ en\b",
 )
 IDENTITY = _rules(
@@ -214,7 +226,9 @@ ASK_DEBT = _rules(
     cuanto=r"\bcuanto (?:es|seria|sale|debo|le debo|les debo|tengo que pagar|adeudo|me cobran)\b"
            r"|\b(?:cual|cuanto) es (?:el|la|mi) (?:monto|total|deuda|saldo)\b",
     de_que=r"\bde (?:que|cuando) (?:es|seria|se trata|son)\b|\bque deuda\b"
-           r"|\bde (?:donde|que) (?:sale|viene)\b",
+           r"|\bde (?:donde|que) (?:sale|viene)\b"
+           r"|\b(?:con|de) (?:que|cual) (?:empresa|tienda|banco|compania|institucion|casa comercial)\b"
+           r"|\bdesde cuando (?:\w+ )?(?:debo|tengo|es|esta)\b",
     por_que=r"\bpor que (?:me )?(?:estan cobrando|cobran|debo|me llaman|me estan llamando)\b",
     cuanto_solo=r"\bcuanto\b",  # "¿y a cuánto asciende?": after every rule that reads an amount
 )
@@ -224,7 +238,8 @@ REPEAT = _rules(
     no_escuche=r"\bno (?:le |te |lo |la )?(?:escuche|escucho|entendi|entiendo|oigo|oi|escuchado"
                r"|cacho|cache)\b",
     repita=r"\bque (?:dijo|dice|me dijo)\b|\brepet\w+|\brepit\w+|\bmas fuerte\b",
-    se_corta=r"\bno se (?:escucha|oye|entiende)\b|\bse (?:esta )?cort\w*",
+    se_corta=r"\bno se (?:escucha|oye|entiende)\b|\bse (?:esta )?cort\w*"
+             r"|\bse (?:escucha|oye) (?:muy |super |re |bien )?(?:mal|feo|bajito)\b|\bmala (?:senal|conexion)\b",
 )
 GREETING = _rules(
     I.GREETING, 0.85,

@@ -4,7 +4,8 @@ Shared by the unit test (accuracy floor) and `bench.nlu_accuracy` (per-intent fi
 The utterances were written as debtors in Chile, Argentina and Colombia say them and as Whisper
 writes them (sometimes without accents, punctuation or capitals, with "..." where the voice
 trailed off), before the rules were tuned; labels are what a human collector would record.
-Cases the rules get wrong stay in the table: the benchmark lists them.
+Cases the rules get wrong stay in the table: the benchmark lists them. The utterances that were
+never tuned on are in `nlu_held_out.py`.
 
 Every relative date is from ``NOW``, Monday 2026-11-23 10:00 in Santiago. An entity left as None
 is not checked (the case is about the intent); a case is right when the intent and every entity
@@ -404,13 +405,8 @@ CASES: list[Case] = [
     Case("Ya, chao, gracias", GB),
     Case("Bueno, que esté bien", GB),
     Case("¿Qué hora es?", UN),
-]
-
-#: Written after the rules, to measure them on phrasings they were not tuned on (the benchmark
-#: reports it apart; the unit test holds it to no floor). Its author knew the rules, so it flatters
-#: them less than CASES does, but still some. Do not tune on it: fold it into CASES first, as the
-#: second round above was, and write a new one.
-HELD_OUT: list[Case] = [
+    # --- Third round: written as a held-out set after the second round's tuning (61/78 = 78.2%
+    # right before any tuning on it), then tuned on and folded in here (2026-12-02).
     Case("Le deposito el martes que viene sin falta", P, date=d(11, 24)),
     Case("cuente con el pago para el 28", P, date=d(11, 28)),
     Case("Mañana a primera hora le transfiero", P, date=d(11, 24)),
