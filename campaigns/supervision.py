@@ -68,6 +68,45 @@ SELECT a.id, a.created_at, a.direction, c.name AS campaign, d.national_id, d.ful
  ORDER BY a.created_at, a.id LIMIT %(limit)s OFFSET %(offset)s
 """
 
+# The reads below that a large call history makes slow are constants, so that
+# bench/after_the_call explains these very texts (named parameters throughout).
+PROMISE_QUERY = """
+SELECT promised_date AS date, amount::float8 AS amount, installments, status
+  FROM promises WHERE attempt_id = %(id)s ORDER BY id DESC LIMIT 1
+"""
+WAVES_QUERY = """
+SELECT w.id, w.campaign_id, c.name AS campaign, w.slot, w.local_date AS day, w.planned_at,
+       count(j.id) AS total,
+       count(j.id) FILTER (WHERE j.state IN ('done', 'failed', 'cancelled')) AS done,
+       count(j.id) FILTER (WHERE j.state = 'queued') AS queued,
+       count(j.id) FILTER (WHERE j.state = 'claimed') AS in_progress,
+       (SELECT count(DISTINCT a.debtor_id) FROM call_attempts a
+         WHERE a.job_id = ANY (array_agg(j.id)) AND a.outcome = 'answered') AS contacts,
+       (SELECT count(*) FROM promises p WHERE p.job_id = ANY (array_agg(j.id))) AS promises
+  FROM waves w
+  JOIN campaigns c ON c.id = w.campaign_id
+  LEFT JOIN call_jobs j ON j.wave_id = w.id
+ WHERE w.planned_at >= %(since)s
+ GROUP BY w.id, c.name ORDER BY w.planned_at DESC LIMIT 20
+"""
+SUMMARY_QUERY = """
+SELECT count(*) AS calls,
+       count(*) FILTER (WHERE outcome = 'answered') AS answered,
+       coalesce(sum(cost), 0) AS cost_total,
+       (SELECT count(*) FROM promises p JOIN call_attempts pa ON pa.id = p.attempt_id
+         WHERE pa.created_at >= %(since)s) AS promises,
+       (SELECT avg(t.voice_to_voice_ms) FROM call_turns t JOIN call_attempts ta ON ta.id = t.attempt_id
+         WHERE ta.created_at >= %(since)s AND NOT t.interrupted) AS avg_v2v
+  FROM call_attempts WHERE created_at >= %(since)s
+"""
+CALLS_BY_OUTCOME_QUERY = """
+SELECT direction, coalesce(outcome, 'in_progress'), count(*) FROM call_attempts GROUP BY 1, 2
+"""
+RECENT_VOICE_TO_VOICE_QUERY = """
+SELECT avg(voice_to_voice_ms) FROM call_turns WHERE created_at > now() - interval '1 hour' AND NOT interrupted
+"""
+
+
 def _call(row: dict[str, Any]) -> dict[str, Any]:
     row["remote_number"] = mask_phone(row["remote_number"])
     if row.get("cost") is not None:
@@ -115,9 +154,7 @@ class Supervision:
                           first_rtp_out_ms, voice_to_voice_ms, agent_spoken, interrupted, turn_rule, tool_calls
                      FROM call_turns WHERE attempt_id = %s ORDER BY idx""", (attempt_id,))
             row["turns"] = [_masked_turn(t) for t in await cur.fetchall()]
-            await cur.execute(
-                """SELECT promised_date AS date, amount::float8 AS amount, installments, status
-                     FROM promises WHERE attempt_id = %s ORDER BY id DESC LIMIT 1""", (attempt_id,))
+            await cur.execute(PROMISE_QUERY, {"id": attempt_id})
             row["promise"] = await cur.fetchone()
             await cur.execute(
                 """SELECT status, analyzer, summary, sentiment, sentiment_trend, interest_level, next_action,
@@ -159,36 +196,14 @@ class Supervision:
         """Each wave planned since `since`: its jobs by state, and what its calls achieved."""
         async with self._pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(
-                """SELECT w.id, w.campaign_id, c.name AS campaign, w.slot, w.local_date AS day, w.planned_at,
-                          count(j.id) AS total,
-                          count(j.id) FILTER (WHERE j.state IN ('done', 'failed', 'cancelled')) AS done,
-                          count(j.id) FILTER (WHERE j.state = 'queued') AS queued,
-                          count(j.id) FILTER (WHERE j.state = 'claimed') AS in_progress,
-                          (SELECT count(DISTINCT a.debtor_id) FROM call_attempts a
-                            WHERE a.job_id = ANY (array_agg(j.id)) AND a.outcome = 'answered') AS contacts,
-                          (SELECT count(*) FROM promises p WHERE p.job_id = ANY (array_agg(j.id))) AS promises
-                     FROM waves w
-                     JOIN campaigns c ON c.id = w.campaign_id
-                     LEFT JOIN call_jobs j ON j.wave_id = w.id
-                    WHERE w.planned_at >= %s
-                    GROUP BY w.id, c.name ORDER BY w.planned_at DESC LIMIT 20""", (since,))
+            await cur.execute(WAVES_QUERY, {"since": since})
             return list(await cur.fetchall())
 
     async def summary(self, since: datetime, now: datetime) -> dict[str, Any]:
         """Calls per hour, contact rate, promise rate, average latency and cost since `since`."""
         async with self._pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(
-                """SELECT count(*) AS calls,
-                          count(*) FILTER (WHERE outcome = 'answered') AS answered,
-                          coalesce(sum(cost), 0) AS cost_total,
-                          (SELECT count(*) FROM promises p JOIN call_attempts pa ON pa.id = p.attempt_id
-                            WHERE pa.created_at >= %(since)s) AS promises,
-                          (SELECT avg(t.voice_to_voice_ms) FROM call_turns t JOIN call_attempts ta
-                               ON ta.id = t.attempt_id
-                            WHERE ta.created_at >= %(since)s AND NOT t.interrupted) AS avg_v2v
-                     FROM call_attempts WHERE created_at >= %(since)s""", {"since": since})
+            await cur.execute(SUMMARY_QUERY, {"since": since})
             totals = await cur.fetchone()
             await cur.execute(
                 """SELECT date_trunc('hour', created_at) AS hour, coalesce(outcome, 'in_progress') AS outcome,
@@ -219,17 +234,14 @@ class Supervision:
                 cur = await conn.execute(query)
                 return {(tuple(r[:-1]) if len(r) > 2 else r[0]): r[-1] for r in await cur.fetchall()}
             live = await pairs("SELECT direction, count(*) FROM call_attempts WHERE state <> 'ended' GROUP BY 1")
-            calls = await pairs("""SELECT direction, coalesce(outcome, 'in_progress'), count(*)
-                                     FROM call_attempts GROUP BY 1, 2""")
+            calls = await pairs(CALLS_BY_OUTCOME_QUERY)
             jobs = await pairs("SELECT state, count(*) FROM call_jobs GROUP BY 1")
             webhooks = await pairs("SELECT status, count(*) FROM webhook_deliveries GROUP BY 1")
             analyses = await pairs("SELECT status, count(*) FROM call_analyses GROUP BY 1")
             cur = await conn.execute(
                 "SELECT count(*) FROM call_analyses WHERE needs_human AND closed_at IS NULL AND status = 'done'")
             (ready,) = await cur.fetchone()
-            cur = await conn.execute(
-                """SELECT avg(voice_to_voice_ms) FROM call_turns
-                    WHERE created_at > now() - interval '1 hour' AND NOT interrupted""")
+            cur = await conn.execute(RECENT_VOICE_TO_VOICE_QUERY)
             (v2v,) = await cur.fetchone()
         return Snapshot(live, calls, jobs, webhooks, analyses, ready, float(v2v) if v2v is not None else None)
 
