@@ -31,6 +31,7 @@ from ari_app.calls.media import MediaConfig
 from ari_app.calls.results import ResultsConfig
 from ari_app.calls.stasis import CallRouter
 from ari_app.http import ApiServices, OperatorApi
+from ari_app.recording_retention import RecordingRetention
 from ari_app.settings import Settings
 from campaigns.actions import CallActions
 from campaigns.calls import CallLog, CallOutcome, Direction
@@ -40,6 +41,7 @@ from campaigns.db import open_database
 from campaigns.debtors import DebtorDirectory
 from campaigns.planner import WavePlanner
 from campaigns.queue import CallQueue
+from campaigns.recordings import RecordingLedger
 from campaigns.scheduler import WaveScheduler
 from campaigns.webhooks import WebhookDelivery
 from media.recordings import LocalRecordingStore
@@ -61,6 +63,7 @@ class CallCenterApp:
         self._waves_task: asyncio.Task[None] | None = None
         self._webhooks_task: asyncio.Task[None] | None = None
         self._analysis_task: asyncio.Task[None] | None = None
+        self._retention_task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Self:
         try:
@@ -85,7 +88,7 @@ class CallCenterApp:
                     await task
         await shutdown
         # The calls' last events are in the outbox now; what the worker did not send, the next run does.
-        for task in (self._events_task, self._webhooks_task, self._analysis_task):
+        for task in (self._events_task, self._webhooks_task, self._analysis_task, self._retention_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -142,6 +145,10 @@ class CallCenterApp:
         if s.analysis_enabled:
             self.analysis = await self._stack.enter_async_context(AnalysisWorker.for_settings(pool, s))
             self._analysis_task = asyncio.create_task(self.analysis.run(), name="call-analysis")
+        if s.recording_retention_days > 0:
+            retention = RecordingRetention(RecordingLedger(pool), LocalRecordingStore(s.recordings_path),
+                                           timedelta(days=s.recording_retention_days))
+            self._retention_task = asyncio.create_task(retention.run(), name="recording-retention")
         if s.api_enabled:
             await self._start_api(pool)
 

@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     record_calls: bool = Field(True, validation_alias="RECORD_CALLS")
     recordings_dir: str = Field("", validation_alias="RECORDINGS_DIR")
     xdg_data_home: str = Field("", validation_alias="XDG_DATA_HOME")
+    # Recordings older than this many days are deleted, hourly (the call's row, transcript and
+    # promise stay). 0 keeps them for ever: deleting evidence is the operator's decision, not ours.
+    recording_retention_days: int = Field(0, ge=0, validation_alias="RECORDING_RETENTION_DAYS")
     # The operator's rates (campaigns/costs.py), all 0 by default; carriers bill started minutes (60 s).
     cost_currency: str = Field("USD", validation_alias="COST_CURRENCY")
     cost_telephony_per_min: Decimal = Field(Decimal(0), ge=0, validation_alias="COST_TELEPHONY_PER_MIN")

@@ -144,8 +144,8 @@ class Supervision:
         """One call with everything known about it: turns, promise, usage and cost, analysis."""
         async with self._pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(f"SELECT {_CALL_COLUMNS}, a.usage, a.cost_detail, a.recording_ms, a.metrics "
-                              f"{_CALL_FROM} WHERE a.id = %s", (attempt_id,))
+            await cur.execute(f"SELECT {_CALL_COLUMNS}, a.usage, a.cost_detail, a.recording_ms, "
+                              f"a.recording_deleted_at, a.metrics {_CALL_FROM} WHERE a.id = %s", (attempt_id,))
             row = await cur.fetchone()
             if row is None:
                 return None
@@ -173,11 +173,14 @@ class Supervision:
             return [{**line, "text": mask_identifiers_in(line["text"], keyed=line["source"] == "dtmf")}
                     for line in await cur.fetchall()]
 
-    async def recording_path(self, attempt_id: uuid.UUID) -> str | None:
+    async def recording(self, attempt_id: uuid.UUID) -> tuple[str | None, datetime | None] | None:
+        """(key, deleted_at) of the call's recording: (None, None) if it was not recorded, a time if
+        the retention deleted it; None if there is no such call."""
         async with self._pool.connection() as conn:
-            cur = await conn.execute("SELECT recording_path FROM call_attempts WHERE id = %s", (attempt_id,))
+            cur = await conn.execute("SELECT recording_path, recording_deleted_at FROM call_attempts WHERE id = %s",
+                                     (attempt_id,))
             row = await cur.fetchone()
-        return row[0] if row else None
+        return (row[0], row[1]) if row else None
 
     async def live(self) -> list[dict[str, Any]]:
         """Calls not yet ended, oldest first."""

@@ -31,6 +31,9 @@ class RecordingFile(Protocol):
 class RecordingStore(Protocol):
     def open(self, key: str, *, channels: int, sample_rate: int) -> RecordingFile: ...
 
+    def delete(self, key: str) -> None:
+        """Remove the recording of `key`; one already gone is not an error (a sweep may run twice)."""
+
 
 def recording_key(call_id: uuid.UUID | str, day: date) -> str:
     return f"{day:%Y/%m/%d}/{call_id}.wav"
@@ -53,6 +56,17 @@ class LocalRecordingStore:
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         return WavAppender(path.open("wb"), channels=channels, sample_rate=sample_rate)
+
+    def delete(self, key: str) -> None:
+        path = self.path(key)
+        path.unlink(missing_ok=True)
+        for folder in path.parents:  # the day's, month's and year's folders once they are empty
+            if folder == self.root or self.root not in folder.parents:
+                break
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (or already gone): the folders above are not empty either
+                break
 
 
 class WavAppender:

@@ -60,7 +60,13 @@ async def get_transcript(call: ApiCall) -> web.StreamResponse:
 
 async def get_recording(call: ApiCall) -> web.StreamResponse:
     attempt_id = call.path["call_id"]
-    key = await call.services.supervision.recording_path(attempt_id)
+    found = await call.services.supervision.recording(attempt_id)
+    if found is None:
+        raise ApiError(404, f"no call {attempt_id}")
+    key, deleted_at = found
+    if deleted_at is not None:
+        raise ApiError(410, f"the recording of call {attempt_id} was deleted on {deleted_at:%Y-%m-%d}, "
+                            "past the recording retention (RECORDING_RETENTION_DAYS)")
     try:
         path = call.services.recordings.path(key) if key else None
     except ValueError:  # a key that would leave the store's root: never served
@@ -136,8 +142,8 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/calls/{call_id}/transcript", get_transcript, "The transcript: speaker, text "
              "and offsets (ms from the answer)", "calls", path_params=CALL, errors=(404,)),
     Endpoint("GET", "/api/v1/calls/{call_id}/recording", get_recording, "The recording: stereo WAV, the "
-             "caller left and the agent right", "calls", path_params=CALL, produces="audio/wav",
-             errors=(404,)),
+             "caller left and the agent right (410: deleted by the recording retention)", "calls", path_params=CALL,
+             produces="audio/wav", errors=(404, 410)),
     Endpoint("GET", "/api/v1/calls/{call_id}/events", get_call_events, "The call's event journal",
              "calls", path_params=CALL, errors=(404,)),
     Endpoint("GET", "/api/v1/export/calls", export_calls, "Calls with promise and analysis as CSV or JSON",

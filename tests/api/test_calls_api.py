@@ -6,12 +6,15 @@ import csv
 import io
 import uuid
 import wave
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 
+from ari_app.recording_retention import RecordingRetention
 from campaigns.calls import CallLog, CallOutcome, Direction
+from campaigns.recordings import RecordingLedger
+from media.recordings import LocalRecordingStore
 
 PHONE = "+56955550042"
 
@@ -114,6 +117,22 @@ async def test_identifiers_said_or_keyed_are_masked_in_transcripts_and_turns(api
         cur = await conn.execute("SELECT text FROM call_lines WHERE attempt_id = %s AND source = 'dtmf' "
                                  "ORDER BY start_ms", (attempt,))
         assert [r[0] for r in await cur.fetchall()] == ["145678900#", "0"]
+
+
+async def test_a_recording_deleted_by_the_retention_is_gone_and_says_so(api, db_pool, recordings_dir):
+    attempt = await answered_call(db_pool, recordings_dir)
+    async with db_pool.connection() as conn:
+        await conn.execute("UPDATE call_attempts SET created_at = now() - interval '100 days' WHERE id = %s",
+                           (attempt,))
+    retention = RecordingRetention(RecordingLedger(db_pool), LocalRecordingStore(recordings_dir), timedelta(days=90))
+    assert await retention.run_once() >= 1
+
+    status, body, _ = await api.get(f"/api/v1/calls/{attempt}/recording")
+    assert status == 410 and "RECORDING_RETENTION_DAYS" in body["error"]["message"]
+    status, one, _ = await api.get(f"/api/v1/calls/{attempt}")
+    assert (one["has_recording"], one["recording_deleted_at"] is not None, one["result"]) == (False, True, "promise")
+    status, transcript, _ = await api.get(f"/api/v1/calls/{attempt}/transcript")
+    assert len(transcript["lines"]) == 2
 
 
 async def test_filters_and_missing_things(api, db_pool):
