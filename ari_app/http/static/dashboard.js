@@ -301,7 +301,9 @@
       Object.assign(p.root.dataset, { state: "ready", loadedId: id });
       clearError(p.key);
       if (call.has_recording) loadRecording(p, id, seq);
-      else { p.note.textContent = "Esta llamada no tiene grabación."; }
+      else if (call.recording_deleted_at) {
+        p.note.textContent = `Grabación eliminada el ${String(call.recording_deleted_at).slice(0, 10)} (plazo de conservación).`;
+      } else { p.note.textContent = "Esta llamada no tiene grabación."; }
     } catch (e) {
       if (seq !== p.seq) return;
       p.root.dataset.state = "error";
