@@ -1,4 +1,5 @@
-/* Supervisor dashboard: vanilla ES2020, no framework, no external URLs. Served by the operator API at
+/* Supervisor dashboard: vanilla ES2020, no framework, no external URLs (labels and formats in
+ * dashboard-format.js, the hourly chart in dashboard-chart.js). Served by the operator API at
  * GET /dashboard (the HTML) and /dashboard/static/<file>; every API call sends the token as
  * `Authorization: Bearer`. The token comes from #token=... in the address (read, stored in
  * sessionStorage, removed from the address bar) or from the login form. Untrusted text is only ever
@@ -39,60 +40,8 @@
   const HOURS = 24;
   const $ = (id) => document.getElementById(id);
 
-  const OUTCOMES = { answered: "Contestada", busy: "Ocupado", no_answer: "Sin respuesta", voicemail: "Buzón de voz",
-    failed: "Fallida", congestion: "Congestión", invalid_number: "Número inválido", silent: "Sin audio",
-    in_progress: "En curso" };
-  const RESULTS = { promise: "Promesa de pago", callback: "Volver a llamar", wrong_number: "Número equivocado",
-    stop_calling: "No llamar más", payment_link: "Link de pago", transfer: "Transferida", already_paid: "Ya pagó",
-    refused: "Se niega", dispute: "Disputa", cannot_pay: "No puede pagar", completed: "Completada", hung_up: "Colgó" };
-  const STATES = { dialing: "Marcando", ringing: "Sonando", answered: "En conversación", ended: "Terminada" };
-  const DIRECTIONS = { inbound: "Entrante", outbound: "Saliente" };
-  const SENTIMENTS = { positive: "Positivo", neutral: "Neutral", negative: "Negativo" };
-  const NEXT_ACTIONS = { schedule_meeting: "Agendar reunión", send_info: "Enviar información",
-    follow_up_call: "Llamar de nuevo", close_deal: "Cerrar acuerdo", no_interest: "Sin interés" };
-  const SECTIONS = { live: "Llamadas en curso", summary: "Indicadores", calls: "Llamadas recientes",
-    followups: "Para atención humana", call: "Detalle de la llamada", followup: "Caso seleccionado" };
-  const label = (map, v) => (v == null || v === "" ? "–" : map[v] || String(v));
-
-  /* ---------- DOM and formatting helpers ---------- */
-  function el(tag, props = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(props)) {
-      if (v == null) continue;
-      if (k === "text") node.textContent = String(v);
-      else if (k === "class") node.className = v;
-      else if (k === "testid") node.setAttribute("data-testid", v);
-      else if (k === "data") Object.assign(node.dataset, v);
-      else node[k] = v;
-    }
-    for (const c of children) if (c != null) node.append(c);
-    return node;
-  }
-  const pad = (n) => String(n).padStart(2, "0");
-  function clock(ms) {
-    const s = Math.max(0, Math.floor(ms / 1000)), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
-    return (h ? `${h}:${pad(m)}` : pad(m)) + `:${pad(s % 60)}`;
-  }
-  const duration = (s) => (s == null ? "–" : clock(s * 1000));
-  const pct = (x) => (x == null ? "–" : new Intl.NumberFormat("es", { style: "percent", maximumFractionDigits: 1 }).format(x));
-  const num = (x, d = 1) => new Intl.NumberFormat("es", { maximumFractionDigits: d }).format(x);
-  function when(iso) {
-    if (!iso) return "–";
-    const d = new Date(iso), today = new Date().toDateString() === d.toDateString();
-    const opts = today ? { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }
-      : { day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
-    return new Intl.DateTimeFormat("es", opts).format(d);
-  }
-  const day = (d) => (d ? new Intl.DateTimeFormat("es", { dateStyle: "medium", timeZone: "UTC" }).format(new Date(d)) : "–");
-  let currency = null;
-  function money(v, small = false) {
-    if (v == null) return "–";
-    const digits = small ? { minimumFractionDigits: 2, maximumFractionDigits: 4 } : {};
-    try { if (currency) return new Intl.NumberFormat("es", { style: "currency", currency, ...digits }).format(v); }
-    catch (_) { /* unknown currency code: plain number below */ }
-    return num(v, small ? 4 : 2) + (currency ? ` ${currency}` : "");
-  }
-  const badge = (text, kind, extra = {}) => el("span", { class: `badge ${kind || ""}`, text, ...extra });
+  const { OUTCOMES, RESULTS, STATES, DIRECTIONS, SENTIMENTS, NEXT_ACTIONS, SECTIONS, label,
+    el, pad, clock, duration, pct, num, when, day, money, badge, setCurrency } = window.DashboardFormat;
 
   /* ---------- token ---------- */
   function takeTokenFromFragment() {
@@ -215,7 +164,7 @@
   /* ---------- KPIs and the hourly chart ---------- */
   async function loadSummary() {
     const s = await api(`/metrics/summary?hours=${HOURS}`);
-    currency = s.currency || null;
+    setCurrency(s.currency);
     $("kpi-window").textContent = `(${HOURS} h)`;
     $("kpi-calls").textContent = num(s.calls, 0);
     $("kpi-calls-sub").textContent = `${num(s.answered, 0)} contestadas`;
