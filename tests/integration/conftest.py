@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import shutil
 import tempfile
@@ -20,6 +21,17 @@ from campaigns.calls import CallOutcome, CallRecord, Direction
 
 REPO = Path(__file__).resolve().parents[2]
 LAB = REPO / "asterisk" / "lab"
+_COMPANY_NUMBERS = itertools.count(1)
+
+
+def spoken_company() -> str:
+    """A company name unique in the session's database (a new one per run), short and always about as
+    long when spoken. The agent says it in its greeting, and the lab's scripted callers answer at fixed
+    times: a random hex suffix ("Natura 123456") made espeak's greeting up to 2.6 s longer, and the
+    caller then talked over it and lost the first words to the barge-in."""
+    return f"Natura {next(_COMPANY_NUMBERS)}"
+
+
 # Calls made by the tests are recorded, as by default, here: one directory per run, removed after it.
 RECORDINGS = Path(tempfile.mkdtemp(prefix="callcenter-test-recordings-"))
 

@@ -8,7 +8,6 @@ tests/unit/test_nlu.py."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 import wave
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from media.flow import load_flow
 from media.tts import EspeakTts
 from media.vad import rms_dbfs, speech_segments
 from tests.campaigns.conftest import make_campaign
-from tests.integration.conftest import app_settings
+from tests.integration.conftest import app_settings, spoken_company
 from tests.phones.audio import make_caller_script
 from tests.phones.baresip import BaresipPhone, BaresipResult
 
@@ -67,7 +66,7 @@ async def campaign_call(db_pool, database_url: str, tmp_path: Path, script: list
 
     Answering-machine detection is off but where a test is about it: it holds a silent person's
     greeting for AMD's initial-silence window, which would shift the scripts' timing."""
-    company = f"Natura {uuid.uuid4().hex[:6]}"
+    company = spoken_company()
     campaign = await make_campaign(db_pool, company, trunk="trunk", answering_machine=answering_machine)
     today = datetime.now(campaign.tz).date()
     async with db_pool.connection() as conn:

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 
 from ari_app.app import CallCenterApp
 from media.audio import read_wav
 from media.tts import EspeakTts
 from media.vad import speech_segments
-from tests.integration.conftest import app_settings, last_inbound_record
+from tests.integration.conftest import app_settings, last_inbound_record, spoken_company
 from tests.phones.baresip import BaresipPhone
 
 RUT = "14567890-0"  # not in campaigns/samples: tests importing that file call those debtors
 
 
 async def add_debtor(db_pool, national_id: str) -> int:
-    company = f"Natura {uuid.uuid4().hex[:6]}"
+    company = spoken_company()
     async with db_pool.connection() as conn:
         await conn.execute("DELETE FROM debtors WHERE national_id = %s", (national_id,))
         cur = await conn.execute("INSERT INTO companies (name) VALUES (%s) RETURNING id", (company,))
