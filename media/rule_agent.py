@@ -107,7 +107,12 @@ class RuleAgent:
         if heard.intent is Intent.CONFIRM or (heard.intent is Intent.PROMISE_TO_PAY and heard.confidence >= 0.5):
             self.step = Step.NEGOTIATE
             self._not_understood = 0
-            return self._remember([self._say("notice"), self._say("debt"), self._say("ask_date")])
+            told = [self._say("notice"), self._say("debt")]
+            if heard.promise_date or heard.amount:
+                # "Sí, soy yo; le pago cincuenta mil el quince": the notice and the debt come first (the
+                # law), then the offer the debtor already made is read back, not asked for again.
+                return told + self._collect_promise(heard)
+            return self._remember([*told, self._say("ask_date")])
         if heard.intent is Intent.DENY:
             self.step = Step.NOT_THE_DEBTOR
             return self._remember([self._say("not_the_debtor")])

@@ -41,6 +41,16 @@ async def test_identity_first_then_the_debt_then_a_confirmed_promise():
     assert a.finished
 
 
+async def test_a_promise_made_while_answering_the_identity_question_is_read_back_after_the_notice():
+    a = agent()
+    said, tools = await turn(a, "Sí, soy yo. Le puedo pagar cincuenta mil pesos el quince de diciembre.")
+    assert not tools
+    assert said.index("grabada") < said.index("185000") < said.index("50000")  # notice, debt, then the offer
+    assert spoken_date(date(2026, 12, 15)) in said
+    said, tools = await turn(a, "sí, correcto")
+    assert [(t.name, t.arguments) for t in tools] == [("register_promise", {"date": "2026-12-15", "amount": 50000})]
+
+
 async def test_a_read_back_not_understood_is_asked_again_and_the_promise_kept():
     a = agent()
     await turn(a, "sí")
