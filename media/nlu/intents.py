@@ -117,6 +117,8 @@ DISPUTE = _rules(
     I.DISPUTE, 0.9,
     no_es_mia=r"\bno (?:es |son )?(?:mias?|mios?|mi deuda|mi credito|mi cuenta)\b"
               r"|\b(?:deuda|cuenta|credito|tarjeta) (?:es|era) de (?:mi|otra|otro|un|una)\b",
+    monto_mal=r"\b(?:monto|cobro|saldo|valor|total|cifra) (?:esta|es|viene|sale) (?:mal|errad\w*|equivocad\w*)\b"
+              r"|\bdebia (?:mucho |bastante )?menos\b|\bno (?:es|era|debo) tanto\b",
     de_mas=r"\bcobr\w+ (?:de mas|demas|doble|dos veces|mal)\b|\bcobros? (?:indebid|excesiv|dobl)\w*",
     no_reconozco=r"\bno (?:la |lo )?reconozco\b",
     nunca=r"\bnunca (?:he )?(?:saque|sacado|tuve|tenido|pedi|pedido|compre|comprado|firme|firmado"
@@ -127,7 +129,7 @@ DISPUTE = _rules(
 )
 WRONG_NUMBER = _rules(
     I.WRONG_NUMBER, 0.9,
-    equivocado=r"\bequivocad[oa]\b|\bse equivoc\w*\b",
+    equivocado=r"\bequivocad[oa]\b|\b(?:se|te|me) equivoc\w*\b|\bequivoc\w* de (?:numero|persona)\b",
     no_vive=r"\b(?:aqui|aca) no (?:vive|es|hay|existe|trabaja)\b|\bno (?:vive|trabaja) (?:aqui|aca)\b",
     no_hay=r"\bno hay (?:ningun|ninguna|nadie)\b",
     no_conozco=r"\bno (?:la |lo |le )?conozco\b|\bno se quien (?:es|son)\b",
@@ -171,6 +173,7 @@ NEGOTIATE = _rules(
     convenio=r"\bconvenio\b|\brepact\w*|\brefinanc\w*|\brenegoci\w*",
     plazo=r"\bplazo\b|\bmas tiempo\b|\bprorroga\b|\bcongel\w*|\bposterg\w*|\baplaz\w*",
 )
+_RENEGOTIATE = tuple(rule for rule in NEGOTIATE if rule.name == "convenio")
 _PAY = (r"(?:hago (?:el|la|un|una) (?:pago|transferencia|deposito|abono)|pongo al dia|ponerme al dia"
         r"|pagar\w*|pagare|pagaria|abonar\w*|abonare|depositar\w*|transfiero|transferir\w*|cancelo"
         r"|cancelar\w*|consigno|consignar\w*"
@@ -181,7 +184,8 @@ _CANNOT_PAY_RE = re.compile(
     r"(?:pagar|abonar|depositar|cancelar|transferir)"
     r"|\bno tengo (?:plata|dinero|lucas|un peso|ni un peso|ni uno|un mango|guita|trabajo|pega|laburo"
     r"|empleo|como pagar|con que|recursos|ingresos|nada(?! que ver))\b"
-    r"|\bme quebre\b|\b(?:sobre)?endeudad[oa]s?\b|\bhasta el cuello\b"
+    r"|\bme quebre\b|\b(?:sobre)?endeudad[oa]s?\b|\bhasta el cuello\b|\bapretad[oa]s?\b"
+    r"|\bno (?:hay|tengo|me queda) (?:ni )?(?:plata|guita|dinero|lucas|un peso|mango) (?:para|pa)\b"
     r"|\b(?:estoy|quede|ando) (?:sin (?:trabajo|pega|laburo|empleo|plata|dinero|un peso|un mango)"
     r"|quebrad[oa]|pato|corto de plata|enferm[oa])\b"
     r"|\bcesante\b|\bdesemplead[oa]\b|\b(?:no|apenas|con suerte|ni) me alcanza\b|\bno estoy trabajando\b"
@@ -195,10 +199,10 @@ LINK = _rules(
     mandeme=r"\b(?:mand|envi|pas)\w* (?:\w+ ){0,3}?(?:por|al|a mi|en|un|una) (?:el )?(?:whatsapp|wasap|guasap"
             r"|correo|mail|email|mensaje|sms|texto)\b",
     datos=r"\bdatos (?:para|de la|de) (?:transferir|transferencia|deposito|pago|pagar|la cuenta)\b"
-          r"|\bdatos bancarios\b|\bnumero de cuenta\b",
+          r"|\bdatos bancarios\b|\bnumero de cuenta\b|\b(?:cbu|cvu)\b|\balias de (?:la )?cuenta\b",
     en_linea=r"\b(?:por|en) (?:internet|linea|la web|la pagina)\b|\bpagina\b",
     como_pago=r"\b(?:como|donde|por donde|a que cuenta) (?:\w+ ){0,2}?"
-              r"(?:pag|deposit|transfer|abon|consign)\w*"
+              r"(?:pag|deposit|transf(?:i?er)|abon|consign)\w*"
               r"|\b(?:la|una|que|cual es la) cuenta (?:para|donde|a la que) (?:\w+ )?(?:pag|deposit|transfer|abon|consign)",
     medio=r"\b(?:pag|abon|cancel)\w* (?:\w+ )?con (?:tarjeta|debito|credito|transferencia|efectivo|cheque"
           r"|webpay|mercado ?pago|pse|nequi|daviplata)\b|\breciben (?:tarjeta|transferencia|efectivo)\b",
@@ -216,6 +220,17 @@ BUSY = _rules(
     actividad=r"\b(?:manejando|conduciendo|almorzando|durmiendo)\b",
     despues=r"\bhabl(?:amos|emos) (?:despues|mas tarde|luego|otro dia|en la|manana|el|este|la otra|la proxima)\b|\b(?:mas tarde|mas rato"
             r"|en otro momento|otro dia|en un rato)\b|\bme agarr\w+ en\b",
+)
+# Someone else answers for the debtor: to the agent that is "not the debtor" (and the debt is never
+# told to them); a callback they ask for is read before this.
+_RELATIVE = (r"(?:hij[oa]|espos[oa]|mama|papa|madre|padre|herman[oa]|senora|marido|mujer|pareja|polol[oa]"
+             r"|novi[oa]|sobrin[oa]|abuel[oa]|niet[oa]|cunad[oa]|suegr[oa]|nuera|yerno|prim[oa]|ti[oa]"
+             r"|vecin[oa]|companer[oa]|jef[ea]|secretaria)")
+THIRD_PARTY = _rules(
+    I.DENY, 0.8,
+    soy_su=rf"\b(?:soy|habla|le habla|te habla) (?:su|la|el) {_RELATIVE}\b",
+    salio=r"\b(?:el|ella|mi \w+) (?:salio|no esta|no se encuentra|se fue|viajo|anda (?:afuera|fuera|trabajando))\b",
+    recado=r"\b(?:dejar|dejarle|le dejo|deja|dejele) (?:un |el )?(?:recado|mensaje)\b",
 )
 IDENTITY = _rules(
     I.CONFIRM, 0.9,
@@ -329,9 +344,12 @@ def _decide(h: _Heard, rut: str | None) -> tuple[Intent, float, str]:
         lambda: (I.IDENTIFY, 0.9, "identify:rut") if rut else None,
         lambda: _cannot_pay(h),
         lambda: _first(NEGOTIATE, s) if h.question else None,
+        # "podemos repactar en doce cuotas": asking for an agreement, not offering a payment
+        lambda: _first(_RENEGOTIATE, s) if not h.has_date else None,
         lambda: (I.PROMISE_TO_PAY, 0.9, "promise_to_pay:pay_with_details") if pays and h.has_entity else None,
         lambda: _first(LINK, s),
         lambda: _first(BUSY, s),
+        lambda: _first(THIRD_PARTY, s),
         lambda: (I.PROMISE_TO_PAY, 0.5, "promise_to_pay:bare_details") if h.has_entity else None,
         lambda: _first(NEGOTIATE, s),
         lambda: _first(IDENTITY, s),
