@@ -1,8 +1,8 @@
 """Accuracy and speed of the rule engine's Spanish understanding over the labelled tables.
 
-Runs `media.nlu.understand` over `tests/unit/nlu_cases.py`: CASES (the table the unit test holds
-to its accuracy floor, tuned on) and HELD_OUT (written after the rules and not tuned on: the
-fairer estimate of how they do on phrasings nobody tried). Prints the accuracy overall and per
+Runs `media.nlu.understand` over `tests/unit/nlu_cases.py` CASES (the table the unit test holds
+to its accuracy floor, tuned on) and `tests/unit/nlu_held_out.py` HELD_OUT (written blind and never
+tuned on: the fair estimate of how the rules do on phrasings nobody tried). Prints the accuracy overall and per
 intent, each failure with what was expected and what came out (and the rule that fired), and the
 mean time per utterance. A case is right when the intent and every entity it names (promise
 date, amount, instalments, callback time, RUT) match.
