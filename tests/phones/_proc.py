@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import re
 import signal
 import socket
@@ -49,11 +50,26 @@ def udp_port_bound(host: str, port: int) -> bool:
     return any(line.split()[1] in wanted for line in lines if len(line.split()) > 1)
 
 
-def free_udp_port(host: str = "127.0.0.1") -> int:
-    """A UDP port that is free right now (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+# Ports the test phones listen on: outside the kernel's ephemeral range (32768-60999 here), where an
+# outgoing TCP connection (PostgreSQL, ARI) may take a port between the check and the bind, and
+# outside the RTP ranges (Asterisk 10000-19999, the phones 20000-22999, the app 40000-40999).
+# A CI run once lost a baresip to exactly that: its UDP port was free, the same TCP port was not.
+_PHONE_PORTS = range(23000, 30000)
+
+
+def free_phone_port(host: str = "127.0.0.1") -> int:
+    """A port free right now for both UDP and TCP (baresip's SIP binds both), picked at random in
+    a range no one else in the lab allocates from."""
+    for port in random.sample(_PHONE_PORTS, 200):
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, \
+                    socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                udp.bind((host, port))
+                tcp.bind((host, port))
+        except OSError:
+            continue
+        return port
+    raise PhoneError(f"no free port for a test phone in {_PHONE_PORTS}")
 
 
 def spawn(argv: list[str], *, cwd: Path, stdout: Path, stderr: Path | None = None) -> subprocess.Popen:

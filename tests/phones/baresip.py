@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
-from ._proc import PhoneError, free_udp_port, search_log, spawn, tail, terminate, udp_port_bound, wait_until
+from ._proc import PhoneError, free_phone_port, search_log, spawn, tail, terminate, udp_port_bound, wait_until
 from .audio import make_silence_wav, to_phone_wav
 
 MODULE_PATH = Path("/usr/lib/baresip/modules")
@@ -108,7 +108,7 @@ class BaresipPhone:
         self.log = self.workdir / "baresip.log"
         self._proc = None
         self._finalizer = None
-        self._console_port = free_udp_port()
+        self._console_port = free_phone_port()
 
     # ------------------------------------------------------------------ the two roles
     def dial(
@@ -145,7 +145,7 @@ class BaresipPhone:
         if password is None:
             password = os.environ.get("SOFTPHONE_PASSWORD", "lab-phone-secret")
         account = f"<sip:{user}@{registrar};transport=udp>;auth_pass={password};regint=60;audio_codecs=PCMU"
-        listen = f"127.0.0.1:{free_udp_port()}"
+        listen = f"127.0.0.1:{free_phone_port()}"
         # The microphone outlasts -t so the call ends by the timer, not by the file's end.
         self._prepare(account, listen, rtp_ports=DIAL_RTP_PORTS, mic_total_s=duration_s + 5)
         argv = self._argv() + ["-e", f"/dial {uri}", "-t", str(max(1, round(duration_s)))]
@@ -176,7 +176,7 @@ class BaresipPhone:
             password = os.environ.get("SOFTPHONE_PASSWORD", "lab-phone-secret")
         account = (f"<sip:{user}@{registrar};transport=udp>;auth_pass={password};regint=60;audio_codecs=PCMU;"
                    "answermode=auto")
-        listen = f"127.0.0.1:{free_udp_port()}"
+        listen = f"127.0.0.1:{free_phone_port()}"
         self._prepare(account, listen, rtp_ports=AGENT_RTP_PORTS, mic_total_s=hangup_after_s)
         self._start(self._argv(), listen)
         return self
