@@ -56,14 +56,15 @@ def _look(url: str, attempt_id: str, n_lines: int) -> dict[str, object]:
 
 async def test_the_dashboard_shows_a_lab_call_its_outcome_and_its_transcript(database_url, db_pool, tmp_path):
     # The promise call of test_collections_call; what the dashboard must show is what the database holds
-    # (Whisper through G.711 sometimes misses the final "de acuerdo", which leaves the call 'reached').
+    # (Whisper through G.711 sometimes misses the final "de acuerdo": the call then has no result of its
+    # own, the job's reason is 'reached', and the page shows no result either).
     result = await campaign_call(db_pool, database_url, tmp_path, [
         *IDENTITY, "Le puedo pagar cincuenta mil pesos el quince de diciembre.", 14.0, *twice("Perfecto, de acuerdo.")])
     async with db_pool.connection() as conn:
         cur = await conn.execute("SELECT id::text, outcome, result FROM call_attempts WHERE debtor_id = %s",
                                  (result.debtor_id,))
         attempt_id, outcome, call_result = await cur.fetchone()
-    assert outcome == "answered" and call_result in ("promise", "reached"), result.why()
+    assert outcome == "answered" and call_result in ("promise", None), result.why()
     lines = await CallLog(db_pool).lines(uuid.UUID(attempt_id))
     assert any(line.speaker == "caller" for line in lines), result.why()
 
@@ -74,7 +75,7 @@ async def test_the_dashboard_shows_a_lab_call_its_outcome_and_its_transcript(dat
         await _analysed(db_pool, attempt_id)
         seen = await asyncio.to_thread(_look, app.api.url, attempt_id, len(lines))
 
-    assert (seen["outcome"], seen["result"]) == ("answered", call_result), seen
+    assert (seen["outcome"], seen["result"]) == ("answered", call_result or ""), seen
     # Every line, in order, with its speaker and words (the page adds the mm:ss offset and a label).
     assert [speaker for speaker, _ in seen["lines"]] == [line.speaker for line in lines], seen["lines"]
     assert all(line.text in text for (_, text), line in zip(seen["lines"], lines, strict=True)), seen["lines"]
