@@ -145,18 +145,19 @@ class CallCenterApp:
         if s.analysis_enabled:
             self.analysis = await self._stack.enter_async_context(AnalysisWorker.for_settings(pool, s))
             self._analysis_task = asyncio.create_task(self.analysis.run(), name="call-analysis")
+        # Past recordings are read (API) and expired (retention) even when RECORD_CALLS is now off.
+        recordings = LocalRecordingStore(s.recordings_path)
         if s.recording_retention_days > 0:
-            retention = RecordingRetention(RecordingLedger(pool), LocalRecordingStore(s.recordings_path),
+            retention = RecordingRetention(RecordingLedger(pool), recordings,
                                            timedelta(days=s.recording_retention_days))
             self._retention_task = asyncio.create_task(retention.run(), name="recording-retention")
         if s.api_enabled:
-            await self._start_api(pool)
+            await self._start_api(pool, recordings)
 
-    async def _start_api(self, pool: AsyncConnectionPool) -> None:
+    async def _start_api(self, pool: AsyncConnectionPool, recordings: LocalRecordingStore) -> None:
         """The operator API and dashboard, on API_HOST:API_PORT."""
         s = self.settings
-        services = ApiServices(pool=pool, webhook_delivery=self.webhooks,
-                               recordings=LocalRecordingStore(s.recordings_path),
+        services = ApiServices(pool=pool, webhook_delivery=self.webhooks, recordings=recordings,
                                ari_connected=self.events.connected.is_set, currency=s.cost_currency)
         try:
             self.api = await self._stack.enter_async_context(
