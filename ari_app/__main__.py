@@ -15,7 +15,7 @@ from ari_app.settings import InsecureConfiguration, Settings
 from campaigns import cli as campaign_cli
 from campaigns.cli import CliError
 from campaigns.db import MigrationError
-from campaigns.privacy import mask_phone
+from countries.privacy import mask_phone
 
 
 async def _run(settings: Settings) -> None:

@@ -20,7 +20,10 @@ from typing import Any, Self
 import aiohttp
 from psycopg_pool import AsyncConnectionPool
 
-from ari_app.analysis import AnalysisWorker
+from analysis import load_classification
+from analysis.store import AnalysisStore
+from analysis.worker import AnalysisWorker, LlmEndpoint
+from api import ApiServices, OperatorApi
 from ari_app.ari import AriClient, AriError, EventStream
 from ari_app.calls.call import Call, CallServices
 from ari_app.calls.campaign_dialer import CampaignDialer
@@ -30,8 +33,6 @@ from ari_app.calls.legs import InboundLeg
 from ari_app.calls.media import MediaConfig
 from ari_app.calls.results import ResultsConfig
 from ari_app.calls.stasis import CallRouter
-from ari_app.http import ApiServices, OperatorApi
-from ari_app.recording_retention import RecordingRetention
 from ari_app.settings import Settings
 from campaigns.actions import CallActions
 from campaigns.calls import CallLog, CallOutcome, Direction
@@ -41,13 +42,20 @@ from campaigns.db import open_database
 from campaigns.debtors import DebtorDirectory
 from campaigns.planner import WavePlanner
 from campaigns.queue import CallQueue
-from campaigns.recordings import RecordingLedger
+from campaigns.recordings import RecordingLedger, RecordingRetention
 from campaigns.scheduler import WaveScheduler
 from campaigns.webhooks import WebhookDelivery
 from media.recordings import LocalRecordingStore
 
 log = logging.getLogger(__name__)
 
+
+
+def analysis_worker(pool: AsyncConnectionPool, s: Settings) -> AnalysisWorker:
+    """The post-call analysis worker the settings ask for (the LLM of `LLM_BASE_URL` when set, else the
+    rules); a bad classification file fails here, at start-up, not per call."""
+    llm = LlmEndpoint(s.llm_base_url, s.llm_api_key.get_secret_value(), s.llm_model) if s.llm_base_url else None
+    return AnalysisWorker(AnalysisStore(pool), load_classification(s.analysis_classification_file), llm=llm)
 
 class CallCenterApp:
     def __init__(self, settings: Settings, *, api_optional: bool = False) -> None:
@@ -143,7 +151,7 @@ class CallCenterApp:
         self._webhooks_task = asyncio.create_task(self.webhooks.run(), name="webhook-delivery")
         # Post-call analysis: answered calls are queued as they close; this worker analyses them.
         if s.analysis_enabled:
-            self.analysis = await self._stack.enter_async_context(AnalysisWorker.for_settings(pool, s))
+            self.analysis = await self._stack.enter_async_context(analysis_worker(pool, s))
             self._analysis_task = asyncio.create_task(self.analysis.run(), name="call-analysis")
         # Past recordings are read (API) and expired (retention) even when RECORD_CALLS is now off.
         recordings = LocalRecordingStore(s.recordings_path)

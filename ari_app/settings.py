@@ -91,12 +91,12 @@ class Settings(BaseSettings):
     llm_model: str = Field("gpt-4o-mini", validation_alias="LLM_MODEL")
     no_input_timeout_s: float = Field(6.0, validation_alias="NO_INPUT_TIMEOUT_S")
     # The collections agent: its name on the phone, and a directory of the operator's own flows
-    # (<delinquency type>.toml, same keys as media/flows/*.toml), looked up before the bundled ones.
+    # (<delinquency type>.toml, same keys as agent/flows/*.toml), looked up before the bundled ones.
     agent_name: str = Field("Sofía", validation_alias="AGENT_NAME")
     flows_dir: str = Field("", validation_alias="FLOWS_DIR")
-    # Post-call analysis of every answered call (ari_app/analysis.py): the rule analyzer, or the LLM
+    # Post-call analysis of every answered call (analysis/worker.py): the rule analyzer, or the LLM
     # above when LLM_BASE_URL is set (falling back to the rules). The classification categories come
-    # from the operator's own TOML file (media/analysis/classification.toml's shape); empty: that one.
+    # from the operator's own TOML file (analysis/classification.toml's shape); empty: that one.
     analysis_enabled: bool = Field(True, validation_alias="ANALYSIS_ENABLED")
     analysis_classification_file: str = Field("", validation_alias="ANALYSIS_CLASSIFICATION_FILE")
 
@@ -118,7 +118,7 @@ class Settings(BaseSettings):
     cost_llm_per_1k_completion_tokens: Decimal = Field(Decimal(0), ge=0,
                                                        validation_alias="COST_LLM_PER_1K_COMPLETION_TOKENS")
 
-    # The operator API and dashboard (ari_app/http). Bearer tokens, comma-separated so one can be
+    # The operator API and dashboard (api/). Bearer tokens, comma-separated so one can be
     # rotated without downtime; production refuses the lab's token and short ones.
     api_enabled: bool = Field(True, validation_alias="API_ENABLED")
     api_host: str = Field("127.0.0.1", validation_alias="API_HOST")

@@ -35,12 +35,13 @@ from pathlib import Path
 
 import numpy as np
 
+from agent.llm import ChatLlm
+from agent.llm_agent import LlmAgent
+from agent.protocol import FallbackAgent
 from bench import percentile
-from media.agent import FallbackAgent, LlmAgent
 from media.audio import AudioClip, read_wav, resample
 from media.conversation import Conversation
 from media.g711 import CODECS
-from media.llm import ChatLlm
 from media.rtp_session import RtpSession
 from media.segmenter import SpeechSegmenter
 from media.stt import Transcript

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from ari_app.settings import Settings
 from campaigns.db import open_database
-from campaigns.identity import rut_check_digit
 from campaigns.importer import DebtorImporter, read_table
+from countries.cl import rut_check_digit
 from tests.scratch_db import scratch_database
 
 HEADER = ["Nombre", "RUT", "Teléfono", "Teléfono 2", "Monto adeudado", "Cuotas", "Fecha vencimiento",

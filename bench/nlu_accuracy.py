@@ -1,6 +1,6 @@
 """Accuracy and speed of the rule engine's Spanish understanding over the labelled tables.
 
-Runs `media.nlu.understand` over `tests/unit/nlu_cases.py` CASES (the table the unit test holds
+Runs `agent.nlu.understand` over `tests/unit/nlu_cases.py` CASES (the table the unit test holds
 to its accuracy floor, tuned on) and `tests/unit/nlu_held_out.py` HELD_OUT (written blind and never
 tuned on: the fair estimate of how the rules do on phrasings nobody tried). Prints the accuracy overall and per
 intent, each failure with what was expected and what came out (and the rule that fired), and the
@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 
-from media.nlu import Understanding, understand
+from agent.nlu import Understanding, understand
 from tests.unit.nlu_cases import CASES, NOW, Case
 from tests.unit.nlu_held_out import HELD_OUT
 

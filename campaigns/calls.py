@@ -15,13 +15,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from campaigns.analyses import enqueue_analysis
 from campaigns.webhooks.events import call_summary, emit
 
+
+async def enqueue_analysis(conn: AsyncConnection[Any], attempt_id: uuid.UUID) -> None:
+    """Queue the analysis of an answered call, on the caller's transaction (idempotent). The queue's
+    other end (claims, results, the ready-for-human queue) is `analysis.store`."""
+    await conn.execute("INSERT INTO call_analyses (attempt_id) VALUES (%s) ON CONFLICT DO NOTHING", (attempt_id,))
 
 class CallOutcome(enum.StrEnum):
     """What happened to a call, in the terms the contact policy reasons with."""

@@ -15,7 +15,7 @@ from functools import cache
 
 import phonenumbers
 
-_COUNTRY_NAMES = {"chile": "CL", "argentina": "AR", "colombia": "CO"}
+from countries import country_code
 
 
 def header_key(header: object) -> str:
@@ -173,7 +173,7 @@ def parse_timezone(value: str) -> str:
 def parse_country(value: str) -> str:
     """'CL', 'cl', 'Chile' -> 'CL'; any ISO code phonenumbers knows is accepted."""
     text = value.strip()
-    code = _COUNTRY_NAMES.get(header_key(text), text.upper())
+    code = country_code(header_key(text)) or text.upper()
     if code not in phonenumbers.SUPPORTED_REGIONS:
         raise ValueError(f"unknown country {text!r} (use CL, AR, CO or Chile, Argentina, Colombia)")
     return code

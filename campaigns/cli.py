@@ -27,12 +27,12 @@ from psycopg_pool import AsyncConnectionPool
 
 from campaigns.campaign import Campaign, CampaignSpec, CampaignStore, Selection
 from campaigns.contacts import add_do_not_call, stop_calling
-from campaigns.identity import InvalidIdentity, normalise_national_id, normalise_phone
 from campaigns.importer import DebtorImporter
-from campaigns.importer_rows import DEFAULT_TIMEZONES
 from campaigns.planner import WavePlanner, WaveResult
 from campaigns.policy import ContactPolicyConfig
 from campaigns.report import Progress, explain, progress
+from countries import default_timezone
+from countries.identity import InvalidIdentity, normalise_national_id, normalise_phone
 
 
 class CliError(Exception):
@@ -114,7 +114,7 @@ def spec_from_args(args: argparse.Namespace) -> CampaignSpec:
         extra = tuple(p.strip().upper() for p in args.profiles.split(",") if p.strip())
         return CampaignSpec(
             name=args.name, company=args.company, country=args.country,
-            timezone=args.timezone or DEFAULT_TIMEZONES.get(args.country, "UTC"), trunk=args.trunk,
+            timezone=args.timezone or default_timezone(args.country) or "UTC", trunk=args.trunk,
             caller_id=args.caller_id, flows=flows, answering_machine=args.answering_machine,
             selection=Selection(delinquency_types=tuple(t.strip() for t in args.types.split(",") if t.strip())),
             policy=ContactPolicyConfig(waves=waves, debtors_per_day=args.per_day, profiles=(args.country, *extra)))

@@ -11,7 +11,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from campaigns.campaign import CampaignStore
-from campaigns.identity import InvalidIdentity, normalise_phone
+from countries.identity import InvalidIdentity, normalise_phone
 
 
 @dataclass(frozen=True, slots=True)

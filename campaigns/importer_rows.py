@@ -26,9 +26,9 @@ from campaigns.cells import (
     parse_installments,
     parse_timezone,
 )
-from campaigns.identity import InvalidIdentity, normalise_national_id, normalise_phone
+from countries import default_timezone
+from countries.identity import InvalidIdentity, normalise_national_id, normalise_phone
 
-DEFAULT_TIMEZONES = {"CL": "America/Santiago", "AR": "America/Argentina/Buenos_Aires", "CO": "America/Bogota"}
 PROGRESS_EVERY = 5_000
 
 
@@ -277,7 +277,7 @@ class _RowParser:
             except ValueError as exc:
                 problems.append(str(exc))
 
-        timezone = self.timezone or DEFAULT_TIMEZONES.get(country)
+        timezone = self.timezone or default_timezone(country)
         if raw_tz := cell_text(cell("timezone")):
             try:
                 timezone = parse_timezone(raw_tz)

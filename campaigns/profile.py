@@ -1,6 +1,6 @@
 """Country profiles: the law's limits on collection calls, as data an operator can read and adjust.
 
-Each profile is a TOML file in `campaigns/profiles/` (one per country) with the law's name next
+Each profile is a TOML file in its country's folder (`countries/cl/profile.toml`) with the law's name next
 to every rule. A campaign runs under its country's profile, optionally combined with others (for
 example Regulation F as an international reference); combining keeps the stricter rule of each.
 """
@@ -12,10 +12,11 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
-from importlib import resources
 from typing import Any
 
 import holidays
+
+from countries import all_countries
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -138,9 +139,9 @@ def _calendar(code: str, year: int) -> holidays.HolidayBase:
 
 def bundled_profiles() -> dict[str, CountryProfile]:
     profiles = {}
-    for entry in resources.files("campaigns.profiles").iterdir():
-        if entry.name.endswith(".toml"):
-            data = tomllib.loads(entry.read_text("utf-8"))
+    for c in all_countries().values():
+        if (text := c.profile_toml()) is not None:
+            data = tomllib.loads(text)
             profiles[data["country"]] = CountryProfile.from_toml(data)
     return profiles
 

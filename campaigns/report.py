@@ -10,9 +10,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from campaigns.campaign import Campaign, CampaignStore, zone
 from campaigns.contacts import load_state
-from campaigns.identity import InvalidIdentity, normalise_national_id
 from campaigns.policy import ContactPolicy
-from campaigns.privacy import mask_national_id, mask_phone
+from countries.identity import InvalidIdentity, normalise_national_id
+from countries.privacy import mask_national_id, mask_phone
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from typing import Any
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from campaigns.privacy import mask_identifiers_in, mask_national_id, mask_phone
+from countries.privacy import mask_identifiers_in, mask_national_id, mask_phone
 
 MAX_PAGE = 500
 

@@ -26,10 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from media.agent import Agent
 from media.keypad import KeypadEntry
-from media.llm import ToolCall
 from media.pacer import PlaybackResult, RtpPacer
+from media.responder import Action, Responder
 from media.segmenter import SpeechEnded, SpeechSegmenter, SpeechStarted
 from media.stt import SttEngine, Transcript
 from media.transcript import LineSink, TranscriptLine, agent_line, heard
@@ -63,7 +62,7 @@ class ConversationConfig:
 
 
 TurnSink = Callable[[TurnMetrics], Awaitable[None]]
-ToolSink = Callable[[ToolCall], Awaitable[None]]
+ToolSink = Callable[[Action], Awaitable[None]]
 
 
 class Conversation:
@@ -75,7 +74,7 @@ class Conversation:
         pacer: RtpPacer,
         tts: TtsEngine,
         stt: SttEngine,
-        agent: Agent,
+        agent: Responder,
         segmenter: SpeechSegmenter,
         turn_detector: TurnDetector | None = None,
         no_input: NoInputPolicy | None = None,
@@ -337,7 +336,7 @@ class Conversation:
             async for item in source:
                 now = self._loop.time()
                 metrics.agent_first_output_at = metrics.agent_first_output_at or now
-                if isinstance(item, ToolCall):
+                if not isinstance(item, str):  # an action for the call (a tool call), never spoken
                     metrics.tool_calls.append(item.name)
                     if self._on_tool_call is not None:
                         await self._on_tool_call(item)

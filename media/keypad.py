@@ -8,8 +8,6 @@ before it is ignored (callers press it out of habit).
 
 from __future__ import annotations
 
-from media.nlu.intents import Intent, Understanding
-
 KEYS = frozenset("0123456789*#ABCD")
 TERMINATOR = "#"
 
@@ -53,12 +51,3 @@ class KeypadEntry:
         self._keys.clear()
         self._last_at = None
         return entry
-
-
-# The menu every agent announces the same way: 0 a person, 1 yes, 2 no.
-MENU = {"0": Intent.HUMAN, "1": Intent.CONFIRM, "2": Intent.DENY}
-
-
-def menu_choice(entry: str) -> Understanding:
-    """A one-key menu answer as the rule engine understands speech; other entries are not understood."""
-    return Understanding(MENU.get(entry, Intent.UNKNOWN), 1.0, matched=f"dtmf {entry}")

@@ -6,7 +6,7 @@ the recogniser (speculative decodes included: they cost the same), the character
 synthesiser, and the LLM requests with the tokens the endpoint reports. LLM requests are made deep
 inside the agent (the identifying agent swaps in the debtor's own agent mid-call), so the call's
 counter travels with the task that speaks (a context variable, set in the loop's reply task and
-read by `media.llm.ChatLlm`) instead of through every agent's constructor.
+read by `agent.llm.ChatLlm`) instead of through every agent's constructor.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from ari_app.calls.results import CallResults, ResultsConfig
 from campaigns.actions import CallActions, CallContext
 from campaigns.calls import CallLog, CallOutcome, Direction
 from campaigns.debtors import DebtorDirectory
-from campaigns.privacy import mask_phone
+from countries.privacy import mask_phone
 from media.conversation import Conversation
 from media.rtp_session import RtpSession
 from media.tts import TtsEngine

@@ -21,8 +21,8 @@ from ari_app.calls.dialer import OutboundDialer
 from campaigns.calls import CallOutcome
 from campaigns.campaign import CampaignStore
 from campaigns.contacts import ContactService
-from campaigns.privacy import mask_phone
 from campaigns.queue import CallQueue, ClaimedJob, LeaseLost
+from countries.privacy import mask_phone
 
 log = logging.getLogger(__name__)
 

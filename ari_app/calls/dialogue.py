@@ -12,45 +12,27 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
+from agent.flow import DebtorFacts, Flow, bundled_flows, load_flow
+from agent.identify_agent import DebtorAgent, IdentifyingAgent, Lookup
+from agent.llm import ChatLlm
+from agent.llm_agent import LlmAgent
+from agent.prompts import DEFAULT_FLOW, NO_AGENT_FOR_UNKNOWN, SYSTEM_PROMPT, system_prompt
+from agent.protocol import Agent, FallbackAgent
+from agent.rule_agent import RuleAgent, Step
+from agent.tools import TOOL_SCHEMAS
 from ari_app.settings import Settings
 from campaigns.campaign import zone
 from campaigns.debtors import DebtorCard
-from media.agent import Agent, FallbackAgent, LlmAgent
 from media.conversation import Conversation, ToolSink, TurnSink
-from media.flow import DebtorFacts, Flow, bundled_flows, load_flow
-from media.identify_agent import DebtorAgent, IdentifyingAgent, Lookup
-from media.llm import ChatLlm
 from media.pacer import RtpPacer
-from media.rule_agent import RuleAgent, Step
 from media.segmenter import SpeechSegmenter
 from media.stt import SttEngine, WhisperStt
-from media.tools import TOOL_SCHEMAS
 from media.transcript import LineSink
 from media.tts import EspeakTts, TtsEngine
-from media.tts_coqui import CoquiTts
+from media.tts.coqui import CoquiTts
 from media.turn import NoInputPolicy
 from media.usage import CallUsage
 from media.vad import make_vad
-
-SYSTEM_PROMPT = (
-    "Eres un agente telefónico de cobranza, cordial y firme, que habla español latinoamericano. "
-    "Responde en frases cortas, adecuadas para ser leídas en voz alta por teléfono. "
-    "No inventes montos ni fechas que no te hayan dado."
-)
-
-
-DEFAULT_FLOW = "temprana"
-NO_AGENT_FOR_UNKNOWN = ("Disculpe, en este momento no hay ejecutivos disponibles. Por favor, llámenos más tarde. "
-                        "Que tenga un buen día.")
-
-
-def system_prompt(flow: Flow, facts: DebtorFacts) -> str:
-    """The LLM's instructions: the same order and facts the rule engine follows."""
-    known = "; ".join(f"{k}: {v}" for k, v in facts.variables().items() if v)
-    return (f"{SYSTEM_PROMPT} Flujo: {flow.name} ({flow.description}). Primero confirma la identidad "
-            f"(\"{flow.prompts['identity']}\") y no des ningún detalle de la deuda antes. Luego di el aviso legal "
-            f"y la deuda, y negocia una fecha y un monto de pago. Usa las herramientas para registrar la promesa, "
-            f"agendar una llamada, enviar el enlace de pago, transferir a un ejecutivo o terminar. Datos: {known}.")
 
 
 def _known_flows(settings: Settings) -> set[str]:

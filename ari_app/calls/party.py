@@ -12,13 +12,14 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from agent.identify_agent import DebtorAgent, InvalidRut
+from agent.llm import ToolCall
 from ari_app.calls.legs import InboundLeg
 from ari_app.calls.tools import CallToolRunner
 from campaigns.actions import CallActions, CallContext
 from campaigns.debtors import DebtorCard, DebtorDirectory
-from campaigns.identity import InvalidIdentity, normalise_rut
-from media.identify_agent import DebtorAgent, InvalidRut
-from media.llm import ToolCall
+from countries.cl import normalise_rut
+from countries.identity import InvalidIdentity
 
 if TYPE_CHECKING:
     from ari_app.calls.dialogue import ConversationFactory

@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from campaigns.actions import ActionRefused, CallActions, CallContext
-from media.llm import ToolCall
-from media.tools import (
+from agent.llm import ToolCall
+from agent.tools import (
     EndCall,
     RegisterPromise,
     ReportWrongNumber,
@@ -23,6 +22,7 @@ from media.tools import (
     TransferToAgent,
     command_from,
 )
+from campaigns.actions import ActionRefused, CallActions, CallContext
 
 log = logging.getLogger(__name__)
 

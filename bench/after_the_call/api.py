@@ -16,7 +16,7 @@ from tempfile import TemporaryDirectory
 import aiohttp
 import psycopg
 
-from ari_app.http import ApiServices, OperatorApi
+from api import ApiServices, OperatorApi
 from bench.after_the_call.api_seed import seed_api
 from bench.after_the_call.common import ms, pct
 from bench.after_the_call.explain import WHAT_IF_INDEXES, explain_queries

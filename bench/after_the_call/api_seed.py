@@ -14,9 +14,9 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from analysis import RuleAnalyzer, load_classification
 from bench.after_the_call.common import SANTIAGO
 from bench.after_the_call.transcripts import analysis_input, make_transcript
-from media.analysis import RuleAnalyzer, load_classification
 
 OUTCOMES = (("answered", 36), ("no_answer", 30), ("busy", 9), ("voicemail", 12), ("failed", 5), ("congestion", 2),
             ("invalid_number", 3), ("silent", 3))

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from campaigns.analyses import _CALLS as _ANALYSIS_CALLS
-from campaigns.analyses import _GIVE_UP as _ANALYSIS_GIVE_UP
+from analysis.store import _CALLS as _ANALYSIS_CALLS
+from analysis.store import _GIVE_UP as _ANALYSIS_GIVE_UP
 from campaigns.supervision import (
     _CALL_COLUMNS,
     _CALL_FROM,
@@ -23,7 +23,7 @@ from campaigns.supervision import (
 
 WHAT_IF_INDEXES = ("CREATE INDEX bench_call_jobs_wave_idx ON call_jobs (wave_id)",)
 
-# The queries behind the slow reads, as campaigns/supervision.py and campaigns/analyses.py run them
+# The queries behind the slow reads, as campaigns/supervision.py and analysis/store.py run them
 # (the list with no filter: every parameter NULL).
 _NO_FILTER = {"campaign_id": None, "outcome": None, "direction": None, "since": None, "until": None,
               "limit": 50, "offset": 0}

@@ -8,9 +8,9 @@ import time
 from collections import Counter
 from datetime import datetime
 
+from analysis import CallAnalysis, RuleAnalyzer, load_classification
 from bench.after_the_call.common import SANTIAGO, ms, pct
 from bench.after_the_call.transcripts import analysis_input, make_transcript
-from media.analysis import CallAnalysis, RuleAnalyzer, load_classification
 
 
 def bench_rules(n: int, seed: int) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from media.analysis import AnalysisInput, CallFacts, RegisteredPromise, Utterance
+from analysis import AnalysisInput, CallFacts, RegisteredPromise, Utterance
 
 AMOUNTS = ("cincuenta mil", "veinte mil pesos", "$30.000", "100.000 pesos", "cuarenta y cinco mil", "15 mil",
            "setenta mil pesos", "$ 80.000", "doscientos mil", "la mitad, unos sesenta mil", "25.000", "ciento veinte mil")

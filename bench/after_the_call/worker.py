@@ -14,15 +14,15 @@ from typing import Any
 
 import psycopg
 
-from ari_app.analysis import AnalysisWorker
+from analysis import AnalysisInput, CallAnalysis, RuleAnalyzer, load_classification
+from analysis.store import _CLAIM as _ANALYSIS_CLAIM
+from analysis.store import _GIVE_UP as _ANALYSIS_GIVE_UP
+from analysis.store import AnalysisStore
+from analysis.worker import AnalysisWorker
 from bench.after_the_call.common import SANTIAGO, ms, pct
 from bench.after_the_call.transcripts import Transcript, make_transcript
-from campaigns.analyses import _CLAIM as _ANALYSIS_CLAIM
-from campaigns.analyses import _GIVE_UP as _ANALYSIS_GIVE_UP
-from campaigns.analyses import AnalysisStore
 from campaigns.calls import CallLog, CallOutcome, Direction
 from campaigns.db import open_database
-from media.analysis import AnalysisInput, CallAnalysis, RuleAnalyzer, load_classification
 
 
 class TimedStore(AnalysisStore):

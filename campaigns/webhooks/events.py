@@ -19,7 +19,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from campaigns.privacy import mask_phone
+from countries.privacy import mask_phone
 
 EVENTS: frozenset[str] = frozenset({
     "call_started",

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from ari_app.http import ApiServices, OperatorApi
+from api import ApiServices, OperatorApi
 from campaigns.webhooks import WebhookDelivery
 from media.recordings import LocalRecordingStore
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ari_app.http.server import ENDPOINTS
+from api.server import ENDPOINTS
 from tests.api.conftest import TOKEN
 
 

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ari_app.recording_retention import RecordingRetention
 from campaigns.calls import CallLog, CallOutcome, Direction
-from campaigns.recordings import RecordingLedger
+from campaigns.recordings import RecordingLedger, RecordingRetention
 from media.recordings import LocalRecordingStore
 
 PHONE = "+56955550042"

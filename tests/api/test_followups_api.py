@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import uuid
 
-from ari_app.analysis import AnalysisWorker
-from campaigns.analyses import AnalysisStore
-from media.analysis import load_classification
+from analysis import load_classification
+from analysis.store import AnalysisStore
+from analysis.worker import AnalysisWorker
 from tests.api.test_calls_api import answered_call
 
 

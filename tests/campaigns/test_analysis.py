@@ -17,11 +17,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ari_app.analysis import AnalysisWorker, LlmEndpoint
+from analysis import ClassificationConfigError, load_classification
+from analysis.store import AnalysisError, AnalysisLeaseLost, AnalysisNotFound, AnalysisStore
+from analysis.worker import AnalysisWorker, LlmEndpoint
+from ari_app.app import analysis_worker
 from ari_app.settings import Settings
-from campaigns.analyses import AnalysisError, AnalysisLeaseLost, AnalysisNotFound, AnalysisStore
 from campaigns.calls import CallLog, CallOutcome, Direction
-from media.analysis import ClassificationConfigError, load_classification
 from tests.campaigns.conftest import seed_debtors
 from tests.standins.openai_server import ScriptedOpenAIServer, ScriptedReply
 
@@ -207,13 +208,13 @@ async def test_the_running_worker_picks_up_a_closed_call_and_the_settings_choose
         with pytest.raises(asyncio.CancelledError):
             await task
     assert row["analyzer"] == "rules"
-    async with AnalysisWorker.for_settings(db_pool, Settings(LLM_BASE_URL="http://127.0.0.1:9/v1")) as w:
+    async with analysis_worker(db_pool, Settings(LLM_BASE_URL="http://127.0.0.1:9/v1")) as w:
         assert w.llm is not None and w.llm.name == "llm:gpt-4o-mini"
-    async with AnalysisWorker.for_settings(db_pool, Settings(LLM_BASE_URL="")) as w:
+    async with analysis_worker(db_pool, Settings(LLM_BASE_URL="")) as w:
         assert w.llm is None and w.rules.scheme.names == SCHEME.names
     (tmp_path / "bad.toml").write_text("[categories.a]\nvalues = ['x']\nfallback = 'y'\n")
     with pytest.raises(ClassificationConfigError, match="bad.toml"):  # at start-up, not per call
-        AnalysisWorker.for_settings(db_pool, Settings(ANALYSIS_CLASSIFICATION_FILE=str(tmp_path / "bad.toml")))
+        analysis_worker(db_pool, Settings(ANALYSIS_CLASSIFICATION_FILE=str(tmp_path / "bad.toml")))
 
 
 _WORDS = ["sí", "no", "le", "pago", "cincuenta", "mil", "el", "viernes", "quiero", "una", "persona", "harto",

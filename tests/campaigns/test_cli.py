@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from campaigns.cli import CliError, build_parser, run
-from campaigns.identity import rut_check_digit
+from countries.cl import rut_check_digit
 
 REPO = Path(__file__).resolve().parents[2]
 

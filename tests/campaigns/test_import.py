@@ -251,6 +251,6 @@ async def test_progress_runs_on_the_event_loop_while_parsing_runs_elsewhere(db_p
 
 
 def _rut_dv(body: int) -> str:
-    from campaigns.identity import rut_check_digit
+    from countries.cl import rut_check_digit
 
     return rut_check_digit(body)

@@ -9,9 +9,8 @@ from pathlib import Path
 
 from psycopg_pool import AsyncConnectionPool
 
-from ari_app.recording_retention import RecordingRetention
 from campaigns.calls import CallLine, CallLog, CallOutcome, Direction
-from campaigns.recordings import RecordingLedger
+from campaigns.recordings import RecordingLedger, RecordingRetention
 from media.recordings import LocalRecordingStore, recording_key
 
 RETENTION = timedelta(days=30)

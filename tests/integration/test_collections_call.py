@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from agent.flow import load_flow
 from ari_app.app import CallCenterApp
 from campaigns.calls import CallLine, CallLog
 from campaigns.campaign import Campaign
 from campaigns.planner import WavePlanner
 from campaigns.policy import ContactPolicy
 from media.audio import AudioClip, read_wav, write_wav
-from media.flow import load_flow
 from media.tts import EspeakTts
 from media.vad import rms_dbfs, speech_segments
 from tests.campaigns.conftest import make_campaign

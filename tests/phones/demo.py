@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ari_app.app import CallCenterApp
 from ari_app.settings import Settings
-from campaigns.privacy import mask_phone
+from countries.privacy import mask_phone
 from media.audio import read_wav
 from media.vad import speech_segments
 from tests.phones.audio import make_spanish_wav

@@ -1,4 +1,4 @@
-"""Labelled Spanish utterances for the rule engine's understanding (`media.nlu.understand`).
+"""Labelled Spanish utterances for the rule engine's understanding (`agent.nlu.understand`).
 
 Shared by the unit test (accuracy floor) and `bench.nlu_accuracy` (per-intent figures, timing).
 The utterances were written as debtors in Chile, Argentina and Colombia say them and as Whisper
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from media.nlu.intents import Intent, Understanding
+from agent.nlu.intents import Intent, Understanding
 
 TZ = ZoneInfo("America/Santiago")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)

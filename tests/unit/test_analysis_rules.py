@@ -13,8 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from campaigns.analyses import sentiment_alert_reasons
-from media.analysis import (
+from analysis import (
     AnalysisInput,
     AnalysisInvalid,
     CallFacts,
@@ -31,6 +30,7 @@ from media.analysis import (
     parse_analysis,
     trend_of,
 )
+from analysis.store import sentiment_alert_reasons
 
 MONDAY = datetime(2026, 11, 23, 10, tzinfo=ZoneInfo("America/Santiago"))
 SCHEME = load_classification()

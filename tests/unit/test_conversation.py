@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from media.agent import FallbackAgent, LlmAgent
+from agent.llm import ChatLlm
+from agent.llm_agent import LlmAgent
+from agent.protocol import FallbackAgent
 from media.audio import AudioClip, read_wav, resample
 from media.conversation import Conversation
 from media.g711 import CODECS
-from media.llm import ChatLlm
 from media.pacer import RtpPacer
 from media.rtp import RtpPacket
 from media.segmenter import SpeechSegmenter

@@ -4,14 +4,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from campaigns.identity import (
-    InvalidIdentity,
-    cuit_check_digit,
-    normalise_national_id,
-    normalise_phone,
-    normalise_rut,
-    rut_check_digit,
-)
+from countries.ar import cuit_check_digit
+from countries.cl import normalise_rut, rut_check_digit
+from countries.identity import InvalidIdentity, normalise_national_id, normalise_phone
 
 
 @pytest.mark.parametrize("written", ["12.345.678-5", "12345678-5", "123456785", " 12 345 678-5 ", "12.345.678 - 5"])

@@ -8,12 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from campaigns.identity import InvalidIdentity, normalise_rut
-from media.flow import DebtorFacts, load_flow
-from media.identify_agent import IdentifyingAgent, InvalidRut
+from agent.flow import DebtorFacts, load_flow
+from agent.identify_agent import IdentifyingAgent, InvalidRut
+from agent.llm import ToolCall
+from agent.rule_agent import RuleAgent, Step
+from countries.cl import normalise_rut
+from countries.identity import InvalidIdentity
 from media.keypad import KeypadEntry
-from media.llm import ToolCall
-from media.rule_agent import RuleAgent, Step
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("America/Santiago"))
 FACTS = DebtorFacts("María José Pérez", "Natura", amount_owed=185000, installments_owed=3,

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from media.llm import ChatLlm, LlmError, SentenceSplitter, TextDelta, ToolCall, sentences
+from agent.llm import ChatLlm, LlmError, SentenceSplitter, TextDelta, ToolCall, sentences
 from media.usage import CallUsage, count_into
 from tests.standins.openai_server import ScriptedOpenAIServer, ScriptedReply
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from media.agent import LlmAgent
-from media.flow import DebtorFacts, load_flow
-from media.llm import ChatLlm, ToolCall
-from media.rule_agent import RuleAgent
-from media.tools import TOOL_SCHEMAS, RegisterPromise, command_from
+from agent.flow import DebtorFacts, load_flow
+from agent.llm import ChatLlm, ToolCall
+from agent.llm_agent import LlmAgent
+from agent.rule_agent import RuleAgent
+from agent.tools import TOOL_SCHEMAS, RegisterPromise, command_from
 from tests.standins.openai_server import ScriptedOpenAIServer, ScriptedReply
 
 NOW = datetime(2026, 11, 23, 10, tzinfo=ZoneInfo("America/Santiago"))

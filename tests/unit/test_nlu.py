@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from media.nlu import (
+from agent.nlu import (
     Intent,
     parse_amount,
     parse_date,
@@ -20,7 +20,7 @@ from media.nlu import (
     understand,
     words_to_number,
 )
-from media.nlu.text import normalise
+from agent.nlu.text import normalise
 from tests.unit.nlu_cases import CASES, NOW, TZ
 
 # --- Accuracy over the labelled table (see tests/unit/nlu_cases.py and bench/nlu_accuracy.py).

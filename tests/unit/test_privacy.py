@@ -1,4 +1,4 @@
-from campaigns.privacy import mask_identifiers_in, mask_national_id, mask_phone
+from countries.privacy import mask_identifiers_in, mask_national_id, mask_phone
 
 
 def test_phone_masks_keep_country_and_last_digits():

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from media.flow import DebtorFacts, Flow, FlowError, bundled_flows, load_flow, spoken_date
-from media.llm import ToolCall
-from media.rule_agent import RuleAgent
+from agent.flow import DebtorFacts, Flow, FlowError, bundled_flows, load_flow, spoken_date
+from agent.llm import ToolCall
+from agent.rule_agent import RuleAgent
 
 SANTIAGO = ZoneInfo("America/Santiago")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SANTIAGO)  # a Monday

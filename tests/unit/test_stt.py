@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
-from media import stt as stt_mod
+from media.stt import whisper as stt_mod
 from media.audio import AudioClip, read_wav
 from media.stt import (
     COLLECTIONS_PROMPT,

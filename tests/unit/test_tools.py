@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from media.llm import ToolCall
-from media.tools import (
+from agent.llm import ToolCall
+from agent.tools import (
     TOOL_SCHEMAS,
     EndCall,
     RegisterPromise,

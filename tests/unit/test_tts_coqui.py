@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from media.tts import TtsError
-from media.tts_coqui import INSTALL_HINT, CoquiTts, coqui_model_files
+from media.tts.coqui import INSTALL_HINT, CoquiTts, coqui_model_files
 
 
 async def test_a_missing_model_directory_says_what_to_set(tmp_path: Path) -> None:

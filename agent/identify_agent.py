@@ -1,0 +1,136 @@
+"""The agent for a caller nobody recognised by number: asks for the RUT, then hands over.
+
+An inbound caller whose number matches no debtor (a work phone, a withheld number) keys their
+RUT ('*' for a K check digit, '#' to finish) or says it. `lookup` (given by the application,
+which owns the database) checks it and returns the debtor's own agent, which then runs the call
+from the notice and the debt on: the RUT was the identity check. Until then nothing about any
+debt is said, and '0' or asking for a person reaches one.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from typing import Protocol
+
+from agent.llm import ToolCall
+from agent.nlu.intents import Intent, understand
+from agent.protocol import Agent, AgentOutput
+
+MAX_TRIES = 3  # then a person helps, as the caller is clearly trying
+
+
+class DebtorAgent(Agent, Protocol):
+    def identified(self) -> list[str]:
+        """The caller proved who they are another way (their RUT): go on from the notice and the debt."""
+        ...
+
+
+class InvalidRut(ValueError):
+    """The RUT's check digit does not match: a mistyped or misheard digit."""
+
+
+# (rut as keyed or heard, "dtmf" or "speech") -> the debtor's agent, or None when no debtor has it.
+Lookup = Callable[[str, str], Awaitable[DebtorAgent | None]]
+
+PROMPTS = {
+    "ask_rut": ("Bienvenido. Para atenderle, marque su RUT con el dígito verificador y termine con la tecla gato. "
+                "Si su dígito verificador es K, marque asterisco. También puede decirme su RUT, "
+                "o marcar cero para hablar con un ejecutivo."),
+    "invalid": "Ese RUT no es válido. Por favor, márquelo de nuevo, con el dígito verificador.",
+    "unknown": "No encuentro ese RUT en nuestros registros. Por favor, márquelo de nuevo.",
+    "ask_again": "Para ayudarle necesito su RUT. Márquelo con el dígito verificador y la tecla gato.",
+    "transfer": "Muy bien, le comunico con un ejecutivo. Por favor espere en línea.",
+    "reprompt": "¿Aló? ¿Me escucha?",
+    "no_input_goodbye": "Como no le escucho, voy a cortar. Que tenga un buen día.",
+}
+
+
+class IdentifyingAgent:
+    def __init__(self, lookup: Lookup, *, clock: Callable[[], datetime]) -> None:
+        self._lookup = lookup
+        self._clock = clock
+        self._debtor: DebtorAgent | None = None
+        self._tries = 0
+        self._transferred = False
+        self._ids = itertools.count(1)
+
+    @property
+    def identified_agent(self) -> DebtorAgent | None:
+        return self._debtor
+
+    def greeting(self) -> str:
+        return PROMPTS["ask_rut"]
+
+    def reprompt(self) -> str:
+        return self._debtor.reprompt() if self._debtor else PROMPTS["reprompt"]
+
+    def farewell(self) -> str:
+        return self._debtor.farewell() if self._debtor else PROMPTS["no_input_goodbye"]
+
+    def correct_last_reply(self, spoken: str) -> None:
+        if self._debtor:
+            self._debtor.correct_last_reply(spoken)
+
+    @property
+    def finished(self) -> bool:
+        return self._debtor.finished if self._debtor else self._transferred
+
+    @property
+    def keys_expected(self) -> int:
+        # 8 digits and the check digit complete a RUT; a 7-digit one ends with '#' or a pause.
+        return self._debtor.keys_expected if self._debtor else 9
+
+    async def keys(self, entry: str) -> AsyncIterator[AgentOutput]:
+        if self._debtor:
+            async for item in self._debtor.keys(entry):
+                yield item
+            return
+        if entry == "0":
+            for item in self._transfer("the caller pressed 0 before identifying"):
+                yield item
+            return
+        async for item in self._identify(entry.replace("*", "K"), "dtmf"):
+            yield item
+
+    async def reply(self, user_text: str) -> AsyncIterator[AgentOutput]:
+        if self._debtor:
+            async for item in self._debtor.reply(user_text):
+                yield item
+            return
+        heard = understand(user_text, self._clock())
+        if heard.intent is Intent.HUMAN:
+            for item in self._transfer("the caller asked for a person before identifying"):
+                yield item
+        elif heard.rut:
+            async for item in self._identify(heard.rut, "speech"):
+                yield item
+        else:
+            for item in self._failed("ask_again"):
+                yield item
+
+    async def _identify(self, rut: str, how: str) -> AsyncIterator[AgentOutput]:
+        try:
+            debtor = await self._lookup(rut, how)
+        except InvalidRut:
+            for item in self._failed("invalid"):
+                yield item
+            return
+        if debtor is None:
+            for item in self._failed("unknown"):
+                yield item
+            return
+        self._debtor = debtor
+        for line in debtor.identified():
+            yield line
+
+    def _failed(self, prompt: str) -> list[AgentOutput]:
+        self._tries += 1
+        if self._tries >= MAX_TRIES:
+            return self._transfer(f"the caller could not be identified after {self._tries} tries")
+        return [PROMPTS[prompt]]
+
+    def _transfer(self, reason: str) -> list[AgentOutput]:
+        self._transferred = True
+        return [PROMPTS["transfer"], ToolCall(f"identify-{next(self._ids)}", "transfer_to_agent", {"reason": reason})]

@@ -1,0 +1,151 @@
+"""Calls: the list, one call with its results, its transcript, its recording, its events; exports."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from datetime import datetime
+from typing import Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.endpoint import ApiCall, Endpoint, dumps, json_response
+from api.errors import ApiError
+from campaigns.calls import CallOutcome, Direction
+from campaigns.supervision import MAX_PAGE, CallFilter
+
+EXPORT_MAX = 100_000
+
+
+class CallsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    campaign_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    outcome: CallOutcome | None = None
+    direction: Direction | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = Field(50, ge=1, le=MAX_PAGE)
+    offset: int = Field(0, ge=0, le=10_000_000)
+
+    def filter(self, *, limit: int | None = None) -> CallFilter:
+        return CallFilter(self.campaign_id, self.outcome.value if self.outcome else None,
+                          self.direction.value if self.direction else None, self.since, self.until,
+                          limit or self.limit, self.offset)
+
+
+class ExportQuery(CallsQuery):
+    format: Literal["csv", "json"] = "csv"
+    limit: int = Field(EXPORT_MAX, ge=1, le=EXPORT_MAX)
+
+
+async def list_calls(call: ApiCall) -> web.StreamResponse:
+    return json_response({"items": await call.services.supervision.calls(call.query.filter())})
+
+
+async def get_call(call: ApiCall) -> web.StreamResponse:
+    found = await call.services.supervision.call(call.path["call_id"])
+    if found is None:
+        raise ApiError(404, f"no call {call.path['call_id']}")
+    return json_response(found)
+
+
+async def get_transcript(call: ApiCall) -> web.StreamResponse:
+    attempt_id = call.path["call_id"]
+    if await call.services.supervision.call(attempt_id) is None:
+        raise ApiError(404, f"no call {attempt_id}")
+    return json_response({"lines": await call.services.supervision.transcript(attempt_id)})
+
+
+async def get_recording(call: ApiCall) -> web.StreamResponse:
+    attempt_id = call.path["call_id"]
+    found = await call.services.supervision.recording(attempt_id)
+    if found is None:
+        raise ApiError(404, f"no call {attempt_id}")
+    key, deleted_at = found
+    if deleted_at is not None:
+        raise ApiError(410, f"the recording of call {attempt_id} was deleted on {deleted_at:%Y-%m-%d}, "
+                            "past the recording retention (RECORDING_RETENTION_DAYS)")
+    try:
+        path = call.services.recordings.path(key) if key else None
+    except ValueError:  # a key that would leave the store's root: never served
+        path = None
+    if path is None or not path.is_file():
+        raise ApiError(404, f"no recording for call {attempt_id}")
+    return web.FileResponse(path, headers={"Content-Type": "audio/wav",
+                                           "Content-Disposition": f'inline; filename="{attempt_id}.wav"'})
+
+
+async def get_call_events(call: ApiCall) -> web.StreamResponse:
+    attempt_id = call.path["call_id"]
+    if await call.services.call_log.get(attempt_id) is None:
+        raise ApiError(404, f"no call {attempt_id}")
+    events = await call.services.call_log.events(attempt_id)
+    return json_response({"events": [{"at": e.at, "kind": e.kind, "data": e.data} for e in events]})
+
+
+EXPORT_COLUMNS = ("id", "created_at", "direction", "campaign", "national_id", "debtor", "remote_number",
+                  "outcome", "result", "hangup_cause_txt", "duration_s", "cost", "promised_date",
+                  "promised_amount", "sentiment", "interest_level", "next_action", "needs_human", "summary")
+
+
+async def export_calls(call: ApiCall) -> web.StreamResponse:
+    """Streamed batch by batch; each batch is encoded in a thread, so a large export never holds the
+    event loop that paces live calls' audio."""
+    csv_out = call.query.format == "csv"
+    resp = web.StreamResponse(headers={
+        "Content-Type": "text/csv; charset=utf-8" if csv_out else "application/json; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="calls.{call.query.format}"'})
+    await resp.prepare(call.request)
+    first = True
+    async for rows in call.services.supervision.export_batches(call.query.filter()):
+        chunk = await asyncio.to_thread(_csv_chunk if csv_out else _json_chunk, rows, first)
+        await resp.write(chunk.encode())
+        first = False
+    if csv_out and first:
+        await resp.write(_csv_chunk([], True).encode())  # no calls: the header alone
+    elif not csv_out:
+        await resp.write(b'{"items": []}' if first else b"]}")
+    await resp.write_eof()
+    return resp
+
+
+def _csv_chunk(rows: list[dict[str, object]], header: bool) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
+    if header:
+        writer.writeheader()
+    writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
+    return out.getvalue()
+
+
+def _json_chunk(rows: list[dict[str, object]], first: bool) -> str:
+    body = ", ".join(dumps(row) for row in rows)
+    return ('{"items": [' if first else ", ") + body
+
+
+def _cell(value: object) -> object:
+    text = value.isoformat() if isinstance(value, datetime) else value
+    # A cell starting with = + - @ is a formula to a spreadsheet: never let a transcript run one.
+    if isinstance(text, str) and text[:1] in ("=", "+", "-", "@") and not text[1:2].isdigit():
+        return "'" + text
+    return text
+
+
+CALL = {"call_id": "uuid"}
+ENDPOINTS = [
+    Endpoint("GET", "/api/v1/calls", list_calls, "Calls, newest first, with outcome, result, cost",
+             "calls", query=CallsQuery),
+    Endpoint("GET", "/api/v1/calls/{call_id}", get_call, "One call: turns and latencies, promise, usage "
+             "and cost, analysis", "calls", path_params=CALL, errors=(404,)),
+    Endpoint("GET", "/api/v1/calls/{call_id}/transcript", get_transcript, "The transcript: speaker, text "
+             "and offsets (ms from the answer)", "calls", path_params=CALL, errors=(404,)),
+    Endpoint("GET", "/api/v1/calls/{call_id}/recording", get_recording, "The recording: stereo WAV, the "
+             "caller left and the agent right (410: deleted by the recording retention)", "calls", path_params=CALL,
+             produces="audio/wav", errors=(404, 410)),
+    Endpoint("GET", "/api/v1/calls/{call_id}/events", get_call_events, "The call's event journal",
+             "calls", path_params=CALL, errors=(404,)),
+    Endpoint("GET", "/api/v1/export/calls", export_calls, "Calls with promise and analysis as CSV or JSON",
+             "calls", query=ExportQuery, produces="text/csv"),
+]

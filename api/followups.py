@@ -1,0 +1,49 @@
+"""The ready-for-human queue: conversations a person should take up, most urgent first; close one
+with its outcome and notes once handled."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.endpoint import ApiCall, Endpoint, json_response
+from api.errors import ApiError
+
+
+class QueueQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0, le=10_000_000)
+
+
+class CloseFollowup(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: str = Field(min_length=1, max_length=100, description="what the person achieved, e.g. 'promise'")
+    notes: str = Field("", max_length=5000)
+    by: str = Field("", max_length=200, description="who handled it")
+
+
+async def list_followups(call: ApiCall) -> web.StreamResponse:
+    items = await call.services.analyses.ready_for_human(limit=call.query.limit, offset=call.query.offset)
+    return json_response({"items": items})
+
+
+async def close_followup(call: ApiCall) -> web.StreamResponse:
+    body: CloseFollowup = call.body
+    try:
+        closed = await call.services.analyses.close(call.path["attempt_id"], outcome=body.outcome,
+                                                    notes=body.notes, by=body.by)
+    except LookupError as exc:
+        raise ApiError(404, str(exc)) from None
+    except ValueError as exc:  # not waiting for a person, or already closed
+        raise ApiError(409, str(exc)) from None
+    return json_response(closed)
+
+
+ENDPOINTS = [
+    Endpoint("GET", "/api/v1/followups", list_followups, "Conversations that need a person, by priority",
+             "followups", query=QueueQuery),
+    Endpoint("POST", "/api/v1/followups/{attempt_id}/close", close_followup, "Mark one handled, with "
+             "outcome and notes", "followups", path_params={"attempt_id": "uuid"}, body=CloseFollowup,
+             errors=(404, 409)),
+]

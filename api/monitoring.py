@@ -1,0 +1,89 @@
+"""Health, Prometheus metrics, the summary figures and what is live now (the dashboard's feed)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.endpoint import ApiCall, Endpoint, json_response
+from campaigns.supervision import Snapshot
+
+
+async def healthz(call: ApiCall) -> web.StreamResponse:
+    """200 when the ARI events stream is up and PostgreSQL answers; 503 (and which one) otherwise."""
+    checks = await call.services.health()
+    return json_response({"status": "ok" if all(checks.values()) else "degraded", "checks": checks},
+                         status=200 if all(checks.values()) else 503)
+
+
+class SummaryQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hours: int = Field(24, ge=1, le=24 * 90)
+
+
+async def metrics_summary(call: ApiCall) -> web.StreamResponse:
+    now = datetime.now().astimezone()
+    summary = await call.services.supervision.summary(now - timedelta(hours=call.query.hours), now)
+    return json_response({**summary, "currency": call.services.currency})
+
+
+async def live(call: ApiCall) -> web.StreamResponse:
+    since = datetime.now().astimezone() - timedelta(hours=24)
+    return json_response({"calls": await call.services.supervision.live(),
+                          "waves": await call.services.supervision.waves(since)})
+
+
+class _SnapshotCollector(Collector):
+    """Prometheus collector over one snapshot read from the database for this scrape."""
+
+    def __init__(self, snapshot: Snapshot, ari_connected: bool) -> None:
+        self._s = snapshot
+        self._ari = ari_connected
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily("callcenter_ari_connected", "1 while the ARI events stream is up",
+                                value=1.0 if self._ari else 0.0)
+        families = [
+            ("callcenter_calls_in_progress", "Calls not yet ended", ["direction"], self._s.live),
+            ("callcenter_calls", "Call attempts by direction and outcome (all time)",
+             ["direction", "outcome"], self._s.calls),
+            ("callcenter_call_jobs", "Campaign jobs by state", ["state"], self._s.jobs),
+            ("callcenter_webhook_deliveries", "Webhook deliveries by status", ["status"], self._s.webhooks),
+            ("callcenter_analyses", "Post-call analyses by status", ["status"], self._s.analyses),
+        ]
+        for name, doc, labels, values in families:
+            family = GaugeMetricFamily(name, doc, labels=labels)
+            for key, value in values.items():
+                family.add_metric(list(key) if isinstance(key, tuple) else [key], value)
+            yield family
+        yield GaugeMetricFamily("callcenter_ready_for_human", "Conversations waiting for a person",
+                                value=self._s.ready_for_human)
+        if self._s.voice_to_voice_ms_1h is not None:
+            yield GaugeMetricFamily("callcenter_voice_to_voice_ms_avg_1h",
+                                    "Average voice-to-voice latency over the last hour (ms)",
+                                    value=self._s.voice_to_voice_ms_1h)
+
+
+async def prometheus(call: ApiCall) -> web.StreamResponse:
+    snapshot = await call.services.supervision.snapshot()
+    registry = CollectorRegistry(auto_describe=False)  # per scrape: no process-wide state
+    registry.register(_SnapshotCollector(snapshot, call.services.ari_connected()))
+    return web.Response(body=generate_latest(registry),
+                        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+
+
+ENDPOINTS = [
+    Endpoint("GET", "/healthz", healthz, "Health: ARI connected, database reachable", "monitoring",
+             public=True, errors=(503,)),
+    Endpoint("GET", "/metrics", prometheus, "Prometheus metrics (bearer token, as Prometheus supports)",
+             "monitoring", produces="text/plain"),
+    Endpoint("GET", "/api/v1/metrics/summary", metrics_summary, "Calls per hour, contact rate, promise rate, "
+             "average latency and cost", "monitoring", query=SummaryQuery),
+    Endpoint("GET", "/api/v1/live", live, "Calls up now and the recent waves' progress", "monitoring"),
+]

@@ -1,5 +1,0 @@
-"""The operator HTTP API (token auth, OpenAPI) and the supervisor dashboard, in one aiohttp app."""
-
-from ari_app.http.server import ApiServices, OperatorApi, build_app
-
-__all__ = ["ApiServices", "OperatorApi", "build_app"]
