@@ -26,7 +26,7 @@ from campaigns.debtors import DebtorCard
 from media.conversation import Conversation, ToolSink, TurnSink
 from media.pacer import RtpPacer
 from media.segmenter import SpeechSegmenter
-from media.stt import SttEngine, WhisperStt
+from media.stt import CorrectedStt, SttEngine, TranscriptCorrection, WhisperStt
 from media.transcript import LineSink
 from media.tts import EspeakTts, TtsEngine
 from media.tts.coqui import CoquiTts
@@ -56,6 +56,8 @@ class ConversationFactory:
         self._tts = tts
         self._stt = stt
         self._llm = llm
+        # Each call's transcripts pass these before the agent, the end-of-turn rules and the record read them.
+        self._corrections: tuple[TranscriptCorrection, ...] = ()
 
     @classmethod
     @asynccontextmanager
@@ -119,7 +121,7 @@ class ConversationFactory:
         return Conversation(
             pacer=pacer,
             tts=self._tts,
-            stt=self._stt,
+            stt=CorrectedStt(self._stt, self._corrections),
             agent=self._agent(debtor, identify, after_failed_transfer),
             segmenter=SpeechSegmenter(vad, sample_rate=pacer.codec.sample_rate),
             no_input=NoInputPolicy(timeout_s=self._settings.no_input_timeout_s),
