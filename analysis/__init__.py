@@ -2,8 +2,9 @@
 
 `RuleAnalyzer` (deterministic, CPU, always available) and `LlmAnalyzer` (any OpenAI-compatible
 endpoint, structured output, falling back to the rules) write the same `CallAnalysis`; the
-classification categories are data (`classification.toml`, or the operator's own file). Pure: no
-database, no ARI; the worker in `ari_app` feeds it and `analysis.store` stores what it wrote.
+classification categories are data (`classification.toml`, or the operator's own file). The
+analyzers are pure (no database, no ARI); `analysis.store` is the queue and the store in PostgreSQL,
+and `analysis.worker` claims answered calls, runs an analyzer off the event loop and stores the result.
 """
 
 from analysis.classification import (
