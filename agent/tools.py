@@ -3,121 +3,187 @@
 Both brains (the LLM and the built-in rule engine) end in the same commands, so the call executes
 one set of actions whoever decided. The model's arguments are checked here, where a wrong date or
 a negative amount becomes a `ToolArgumentError` instead of a database error mid-call.
+
+Each tool is one command class, which says everything about it: its `name` (`agent.vocabulary`),
+its OpenAI `schema`, how the model's arguments are read (`parse`), and how the call carries it out:
+the `campaigns.actions.CallActions` method named by `action` is awaited with the call's context
+and `arguments(now)`, and `reply(what it returned)` is the text the agent may read back. The
+call's runner (`ari_app.calls.tools`) dispatches every command the same way, through `COMMANDS`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from agent.llm import ToolCall
+from agent.vocabulary import CallResult, ToolName
 
 
 class ToolArgumentError(ValueError):
     pass
 
 
+def _function(name: ToolName, description: str, properties: dict[str, Any] | None = None,
+              required: list[str] | None = None) -> dict[str, Any]:
+    return {"type": "function", "function": {
+        "name": str(name), "description": description,
+        "parameters": {"type": "object", "properties": properties or {}, "required": required or [],
+                       "additionalProperties": False}}}
+
+
+class ToolCommand:
+    """What every tool's command declares; the defaults suit a tool whose fields are its action's arguments."""
+
+    __slots__ = ()
+    name: ClassVar[ToolName]
+    schema: ClassVar[dict[str, Any]]  # the OpenAI function schema the model is given
+    action: ClassVar[str]  # the `campaigns.actions.CallActions` method that carries it out
+
+    @classmethod
+    def parse(cls, args: Mapping[str, Any]) -> Self:
+        """The command for the model's arguments (ToolArgumentError, KeyError, ValueError... when wrong)."""
+        return cls()
+
+    def arguments(self, now: datetime) -> dict[str, Any]:
+        """The keyword arguments of `action`, after the call's context."""
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}  # type: ignore[arg-type]
+
+    def reply(self, done: Any) -> str:
+        """What the agent reads back once `action` returned `done`."""
+        return "ok"
+
+
 @dataclass(frozen=True, slots=True)
-class RegisterPromise:
+class RegisterPromise(ToolCommand):
     promised_date: date
     amount: Decimal
     installments: int | None = None
 
+    name: ClassVar[ToolName] = ToolName.REGISTER_PROMISE
+    schema: ClassVar[dict[str, Any]] = _function(
+        name, "Registrar la promesa de pago del deudor (fecha y monto que él acepta).",
+        {"date": {"type": "string", "description": "fecha de pago, AAAA-MM-DD"},
+         "amount": {"type": "number", "description": "monto en pesos"},
+         "installments": {"type": "integer", "description": "número de cuotas, si paga en cuotas"}},
+        ["date", "amount"])
+    action: ClassVar[str] = "register_promise"
+
+    @classmethod
+    def parse(cls, args: Mapping[str, Any]) -> Self:
+        amount = Decimal(str(args["amount"]))
+        installments = int(args["installments"]) if args.get("installments") is not None else None
+        return cls(date.fromisoformat(str(args["date"])), amount, installments)
+
+    def arguments(self, now: datetime) -> dict[str, Any]:
+        return {"promised_date": self.promised_date, "amount": self.amount, "today": now.date(),
+                "installments": self.installments}
+
+    def reply(self, done: Any) -> str:
+        return f"ok: promise {done} for {self.promised_date.isoformat()}"
+
 
 @dataclass(frozen=True, slots=True)
-class ScheduleCallback:
+class ScheduleCallback(ToolCommand):
     when: datetime  # aware
     reason: str = ""
 
+    name: ClassVar[ToolName] = ToolName.SCHEDULE_CALLBACK
+    schema: ClassVar[dict[str, Any]] = _function(
+        name, "Agendar una nueva llamada a la hora que el deudor pidió.",
+        {"when": {"type": "string", "description": "fecha y hora ISO 8601 con zona horaria"},
+         "reason": {"type": "string"}}, ["when"])
+    action: ClassVar[str] = "schedule_callback"
+
+    @classmethod
+    def parse(cls, args: Mapping[str, Any]) -> Self:
+        when = datetime.fromisoformat(str(args["when"]))
+        if when.tzinfo is None:
+            raise ToolArgumentError(f"{cls.name}: 'when' needs a timezone offset")
+        return cls(when, str(args.get("reason", "")))
+
+    def reply(self, done: Any) -> str:
+        return f"ok: callback booked for {done.isoformat()}"
+
 
 @dataclass(frozen=True, slots=True)
-class SendPaymentLink:
-    pass
+class SendPaymentLink(ToolCommand):
+    name: ClassVar[ToolName] = ToolName.SEND_PAYMENT_LINK
+    schema: ClassVar[dict[str, Any]] = _function(name, "Enviar al deudor el enlace de pago (por WhatsApp o SMS).")
+    action: ClassVar[str] = "send_payment_link"
 
 
 @dataclass(frozen=True, slots=True)
-class TransferToAgent:
+class TransferToAgent(ToolCommand):
     reason: str = ""
 
+    name: ClassVar[ToolName] = ToolName.TRANSFER_TO_AGENT
+    schema: ClassVar[dict[str, Any]] = _function(name, "Transferir la llamada a un ejecutivo humano.",
+                                                 {"reason": {"type": "string"}}, ["reason"])
+    action: ClassVar[str] = "transfer_to_agent"
+
+    @classmethod
+    def parse(cls, args: Mapping[str, Any]) -> Self:
+        return cls(str(args.get("reason", "")))
+
 
 @dataclass(frozen=True, slots=True)
-class ReportWrongNumber:
-    pass
+class ReportWrongNumber(ToolCommand):
+    name: ClassVar[ToolName] = ToolName.REPORT_WRONG_NUMBER
+    schema: ClassVar[dict[str, Any]] = _function(name, "La persona que contesta no es el deudor ni lo conoce.")
+    action: ClassVar[str] = "wrong_number"
 
 
 @dataclass(frozen=True, slots=True)
-class StopCalling:
-    pass
+class StopCalling(ToolCommand):
+    name: ClassVar[ToolName] = ToolName.STOP_CALLING
+    schema: ClassVar[dict[str, Any]] = _function(name, "El deudor pidió que no lo vuelvan a llamar.")
+    action: ClassVar[str] = "stop_calling"
+
+
+# The results end_call accepts (the model is given them as the schema's enum).
+END_CALL_OUTCOMES = (CallResult.ALREADY_PAID, CallResult.REFUSED, CallResult.DISPUTE, CallResult.CANNOT_PAY,
+                     CallResult.COMPLETED, CallResult.HUNG_UP)
 
 
 @dataclass(frozen=True, slots=True)
-class EndCall:
-    outcome: str  # the conversation's result: already_paid, refused, dispute, cannot_pay, ...
+class EndCall(ToolCommand):
+    outcome: str  # the conversation's result: one of END_CALL_OUTCOMES
+
+    name: ClassVar[ToolName] = ToolName.END_CALL
+    schema: ClassVar[dict[str, Any]] = _function(
+        name, "Terminar la llamada con su resultado.",
+        {"outcome": {"type": "string", "enum": [str(o) for o in END_CALL_OUTCOMES]}}, ["outcome"])
+    action: ClassVar[str] = "end_call"
+
+    @classmethod
+    def parse(cls, args: Mapping[str, Any]) -> Self:
+        outcome = str(args.get("outcome", CallResult.COMPLETED))
+        if outcome not in END_CALL_OUTCOMES:
+            raise ToolArgumentError(f"{cls.name}: unknown outcome {outcome!r}")
+        return cls(CallResult(outcome))
 
 
-ToolCommand = (RegisterPromise | ScheduleCallback | SendPaymentLink | TransferToAgent | ReportWrongNumber
-               | StopCalling | EndCall)
+# Every tool, in the order the model is given them.
+COMMANDS: dict[ToolName, type[ToolCommand]] = {command.name: command for command in (
+    RegisterPromise, ScheduleCallback, SendPaymentLink, TransferToAgent, ReportWrongNumber, StopCalling, EndCall)}
 
-END_CALL_OUTCOMES = ("already_paid", "refused", "dispute", "cannot_pay", "completed", "hung_up")
-
-
-def _function(name: str, description: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {"type": "function", "function": {
-        "name": name, "description": description,
-        "parameters": {"type": "object", "properties": properties, "required": required,
-                       "additionalProperties": False}}}
-
-
-TOOL_SCHEMAS: list[dict[str, Any]] = [
-    _function("register_promise", "Registrar la promesa de pago del deudor (fecha y monto que él acepta).",
-              {"date": {"type": "string", "description": "fecha de pago, AAAA-MM-DD"},
-               "amount": {"type": "number", "description": "monto en pesos"},
-               "installments": {"type": "integer", "description": "número de cuotas, si paga en cuotas"}},
-              ["date", "amount"]),
-    _function("schedule_callback", "Agendar una nueva llamada a la hora que el deudor pidió.",
-              {"when": {"type": "string", "description": "fecha y hora ISO 8601 con zona horaria"},
-               "reason": {"type": "string"}}, ["when"]),
-    _function("send_payment_link", "Enviar al deudor el enlace de pago (por WhatsApp o SMS).", {}, []),
-    _function("transfer_to_agent", "Transferir la llamada a un ejecutivo humano.",
-              {"reason": {"type": "string"}}, ["reason"]),
-    _function("report_wrong_number", "La persona que contesta no es el deudor ni lo conoce.", {}, []),
-    _function("stop_calling", "El deudor pidió que no lo vuelvan a llamar.", {}, []),
-    _function("end_call", "Terminar la llamada con su resultado.",
-              {"outcome": {"type": "string", "enum": list(END_CALL_OUTCOMES)}}, ["outcome"]),
-]
+TOOL_SCHEMAS: list[dict[str, Any]] = [command.schema for command in COMMANDS.values()]
 
 
 def command_from(call: ToolCall) -> ToolCommand:
     """The typed command for a model's tool call; ToolArgumentError when its arguments are wrong."""
+    command = COMMANDS.get(call.name)  # type: ignore[call-overload]  # a str: ToolName members equal theirs
+    if command is None:
+        raise ToolArgumentError(f"unknown tool {call.name!r}")
     args = call.arguments
     try:
-        match call.name:
-            case "register_promise":
-                amount = Decimal(str(args["amount"]))
-                installments = int(args["installments"]) if args.get("installments") is not None else None
-                return RegisterPromise(date.fromisoformat(str(args["date"])), amount, installments)
-            case "schedule_callback":
-                when = datetime.fromisoformat(str(args["when"]))
-                if when.tzinfo is None:
-                    raise ToolArgumentError("schedule_callback: 'when' needs a timezone offset")
-                return ScheduleCallback(when, str(args.get("reason", "")))
-            case "send_payment_link":
-                return SendPaymentLink()
-            case "transfer_to_agent":
-                return TransferToAgent(str(args.get("reason", "")))
-            case "report_wrong_number":
-                return ReportWrongNumber()
-            case "stop_calling":
-                return StopCalling()
-            case "end_call":
-                outcome = str(args.get("outcome", "completed"))
-                if outcome not in END_CALL_OUTCOMES:
-                    raise ToolArgumentError(f"end_call: unknown outcome {outcome!r}")
-                return EndCall(outcome)
+        return command.parse(args)
+    except ToolArgumentError:
+        raise
     except (KeyError, ValueError, TypeError, InvalidOperation) as exc:
-        if isinstance(exc, ToolArgumentError):
-            raise
         raise ToolArgumentError(f"{call.name}: bad arguments {args!r} ({exc})") from exc
-    raise ToolArgumentError(f"unknown tool {call.name!r}")

@@ -1,11 +1,13 @@
 """What the agent's tools do to the record: a promise, a callback, a wrong number, "stop calling me".
 
-Each action is bound to one call (`CallContext`), writes its own call event, and sets the call's
-result, which `ContactService.settle` reads when the call ends to decide what follows. An action
-the rules do not allow raises `ActionRefused` with a reason the agent can turn into words (a
-promise after the debt's maximum date, a callback with no campaign to carry it). An action whose
-event is a webhook event (promise_registered, callback_scheduled, transfer_requested,
-payment_link_requested) emits it in the action's own transaction.
+One method per tool: each tool's command in `agent.tools` names its method here (`action`), and the
+call's runner awaits it with the call's context and the command's arguments. Each action is bound
+to one call (`CallContext`), writes its own call event, and sets the call's result (an
+`agent.vocabulary.CallResult`), which `ContactService.settle` reads when the call ends to decide
+what follows. An action the rules do not allow raises `ActionRefused` with a reason the agent can
+turn into words (a promise after the debt's maximum date, a callback with no campaign to carry
+it). An action whose event is a webhook event (promise_registered, callback_scheduled,
+transfer_requested, payment_link_requested) emits it in the action's own transaction.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from zoneinfo import ZoneInfo
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from agent.vocabulary import CallResult
 from campaigns.campaign import CampaignStore
 from campaigns.contacts import stop_calling
 from campaigns.policy import ContactPolicy
@@ -71,7 +74,7 @@ class CallActions:
                    VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id""",
                 (ctx.attempt_id, debtor_id, ctx.campaign_id, ctx.job_id, promised_date, amount, installments))
             (promise_id,) = await cur.fetchone()
-            await self._result(conn, ctx, "promise", "promise_registered",
+            await self._result(conn, ctx, CallResult.PROMISE, "promise_registered",
                                {"promise_id": promise_id, "date": promised_date.isoformat(), "amount": str(amount),
                                 "installments": installments})
         return promise_id
@@ -109,7 +112,7 @@ class CallActions:
                         """INSERT INTO call_jobs (campaign_id, debtor_id, trunk, next_at, callback_at, reason)
                            VALUES (%s, %s, %s, %s, %s, 'callback_requested')
                            ON CONFLICT DO NOTHING""", (campaign_id, debtor_id, campaign.trunk, booked, booked))
-            await self._result(conn, ctx, "callback", "callback_scheduled",
+            await self._result(conn, ctx, CallResult.CALLBACK, "callback_scheduled",
                                {"asked_for": when.isoformat(), "booked": booked.isoformat(), "reason": reason,
                                 "moved_by_law": booked != when, "campaign_id": campaign_id})
         return booked
@@ -127,14 +130,27 @@ class CallActions:
         async with self._pool.connection() as conn, conn.transaction():
             if ctx.phone_id is not None:
                 await conn.execute("UPDATE phones SET status = 'wrong_number' WHERE id = %s", (ctx.phone_id,))
-            await self._result(conn, ctx, "wrong_number", "wrong_number", {"phone_id": ctx.phone_id})
+            await self._result(conn, ctx, CallResult.WRONG_NUMBER, "wrong_number", {"phone_id": ctx.phone_id})
 
     async def stop_calling(self, ctx: CallContext) -> None:
         """"No me vuelvan a llamar": honoured at once, for every campaign."""
         debtor_id = self._debtor(ctx)
         async with self._pool.connection() as conn, conn.transaction():
-            await self._result(conn, ctx, "stop_calling", "stop_calling_requested", {})
+            await self._result(conn, ctx, CallResult.STOP_CALLING, "stop_calling_requested", {})
         await stop_calling(self._pool, debtor_id, "asked_not_to_be_called")
+
+    async def send_payment_link(self, ctx: CallContext) -> None:
+        """The debtor asked for the payment link: delivered through the webhooks outbox (issue #6); the
+        request is recorded now."""
+        await self.note(ctx, CallResult.PAYMENT_LINK, "payment_link_requested")
+
+    async def transfer_to_agent(self, ctx: CallContext, reason: str = "") -> None:
+        """The caller goes to a person; the call itself moves them (the dialplan's `[human-agents]`)."""
+        await self.note(ctx, CallResult.TRANSFER, "transfer_requested", {"reason": reason})
+
+    async def end_call(self, ctx: CallContext, outcome: str) -> None:
+        """The conversation's closing result (already paid, refused, dispute, cannot pay...)."""
+        await self.note(ctx, outcome, "call_result", {"outcome": outcome})
 
     async def note(self, ctx: CallContext, result: str, event: str, data: dict[str, Any] | None = None) -> None:
         """A result with no other effect here (already paid, dispute, transfer, payment link...)."""
