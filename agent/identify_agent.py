@@ -17,6 +17,7 @@ from typing import Protocol
 from agent.llm import ToolCall
 from agent.nlu.intents import Intent, understand
 from agent.protocol import Agent, AgentOutput
+from agent.vocabulary import ToolName
 
 MAX_TRIES = 3  # then a person helps, as the caller is clearly trying
 
@@ -133,4 +134,5 @@ class IdentifyingAgent:
 
     def _transfer(self, reason: str) -> list[AgentOutput]:
         self._transferred = True
-        return [PROMPTS["transfer"], ToolCall(f"identify-{next(self._ids)}", "transfer_to_agent", {"reason": reason})]
+        return [PROMPTS["transfer"],
+                ToolCall(f"identify-{next(self._ids)}", ToolName.TRANSFER_TO_AGENT, {"reason": reason})]

@@ -9,8 +9,12 @@ from typing import Any
 
 from agent.llm import ChatLlm, LlmError, ToolCall, sentences
 from agent.protocol import Agent, AgentOutput
+from agent.vocabulary import ToolName
 
 log = logging.getLogger(__name__)
+# The tools after which the model's conversation is over (the call ends, or a person takes it).
+CLOSING_TOOLS = frozenset({ToolName.END_CALL, ToolName.TRANSFER_TO_AGENT})
+
 
 class LlmAgent:
     """Chat history + an OpenAI-compatible model; a failed turn is answered by `fallback`."""
@@ -54,7 +58,7 @@ class LlmAgent:
             async for item in sentences(self._llm.stream(self.history, tools=self._tools or None)):
                 if isinstance(item, str):
                     said.append(item)
-                elif item.name in ("end_call", "transfer_to_agent"):
+                elif item.name in CLOSING_TOOLS:
                     self._closed = True
                 yield item
         except LlmError as exc:
@@ -72,7 +76,7 @@ class LlmAgent:
         """'0' always reaches a person, whatever the model thinks; other keys are told to the model."""
         if entry == "0":
             async for item in self._fallback.keys(entry):
-                if isinstance(item, ToolCall) and item.name == "transfer_to_agent":
+                if isinstance(item, ToolCall) and item.name == ToolName.TRANSFER_TO_AGENT:
                     self._closed = True
                 yield item
             return

@@ -19,11 +19,12 @@ from agent.llm import ToolCall
 from agent.nlu.intents import Intent, Understanding, understand
 from agent.nlu.keys import menu_choice
 from agent.protocol import AgentOutput
+from agent.vocabulary import CallResult, ToolName
 
 MAX_NOT_UNDERSTOOD = 2  # the third misunderstanding in a row goes to a human
 # Tools that record the call's result: a closing end_call would overwrite it.
-RESULT_TOOLS = frozenset({"register_promise", "schedule_callback", "report_wrong_number", "stop_calling",
-                          "transfer_to_agent", "end_call"})
+RESULT_TOOLS = frozenset({ToolName.REGISTER_PROMISE, ToolName.SCHEDULE_CALLBACK, ToolName.REPORT_WRONG_NUMBER,
+                          ToolName.STOP_CALLING, ToolName.TRANSFER_TO_AGENT, ToolName.END_CALL})
 
 
 class Step(enum.StrEnum):
@@ -92,9 +93,9 @@ class RuleAgent:
             return list(self._last)
         # Wherever the conversation is, these are honoured at once.
         if intent is Intent.STOP_CALLING:
-            return self._end([self._tool("stop_calling")], "stop_calling")
+            return self._end([self._tool(ToolName.STOP_CALLING)], "stop_calling")
         if intent is Intent.WRONG_NUMBER:
-            return self._end([self._tool("report_wrong_number")], "wrong_number")
+            return self._end([self._tool(ToolName.REPORT_WRONG_NUMBER)], "wrong_number")
         if self.step is Step.OFFER_CALLBACK:  # before HUMAN: no person is there to take them now
             return self._offer_callback(heard)
         if intent is Intent.HUMAN:
@@ -125,12 +126,12 @@ class RuleAgent:
         if heard.intent in (Intent.CONFIRM, Intent.HUMAN, Intent.CALLBACK):
             return self._callback(heard, default_after=timedelta(hours=2), reason="no agent answered the transfer")
         if heard.intent is Intent.DENY:
-            return self._end([self._tool("end_call", outcome="no_agent_available")], None)
+            return self._end([self._tool(ToolName.END_CALL, outcome=CallResult.NO_AGENT_AVAILABLE)], None)
         return self._misunderstood("no_agent", give_up=True)
 
     def _not_the_debtor(self, heard: Understanding) -> list[AgentOutput]:
         if heard.intent is Intent.DENY:
-            return self._end([self._tool("report_wrong_number")], "wrong_number")
+            return self._end([self._tool(ToolName.REPORT_WRONG_NUMBER)], "wrong_number")
         if heard.intent is Intent.CONFIRM:  # it is their number, they are not there: try again later
             return self._callback(heard, default_after=timedelta(hours=3))
         if heard.intent is Intent.CALLBACK:
@@ -142,15 +143,17 @@ class RuleAgent:
         if intent is Intent.CALLBACK:
             return self._callback(heard)
         if intent is Intent.ALREADY_PAID:
-            return self._end([self._tool("end_call", outcome="already_paid")], "already_paid", goodbye=False)
+            return self._end([self._tool(ToolName.END_CALL, outcome=CallResult.ALREADY_PAID)], "already_paid",
+                             goodbye=False)
         if intent is Intent.DISPUTE:
             return self._transfer("the debtor disputes the debt", prompt="dispute")
         if intent is Intent.PAYMENT_LINK:
-            return self._remember([self._tool("send_payment_link"), self._say("payment_link"), self._say("ask_date")])
+            return self._remember([self._tool(ToolName.SEND_PAYMENT_LINK), self._say("payment_link"),
+                                   self._say("ask_date")])
         if intent is Intent.CANNOT_PAY and heard.promise_date is None:
             self._cannot_pay += 1
             if self._cannot_pay > 1:
-                return self._end([self._tool("end_call", outcome="cannot_pay")], None)
+                return self._end([self._tool(ToolName.END_CALL, outcome=CallResult.CANNOT_PAY)], None)
             return self._remember([self._say("offer_installments")])
         if heard.promise_date or heard.amount or intent is Intent.PROMISE_TO_PAY:
             return self._collect_promise(heard)
@@ -177,7 +180,7 @@ class RuleAgent:
     def _confirm(self, heard: Understanding) -> list[AgentOutput]:
         if heard.intent is Intent.CONFIRM:
             assert self._promise_date is not None and self._promise_amount is not None
-            promise = self._tool("register_promise", date=self._promise_date.isoformat(),
+            promise = self._tool(ToolName.REGISTER_PROMISE, date=self._promise_date.isoformat(),
                                  amount=self._promise_amount,
                                  **({"installments": self._installments} if self._installments else {}))
             return self._end([promise, self._say("promise_registered")], None)
@@ -198,13 +201,13 @@ class RuleAgent:
     def _callback(self, heard: Understanding, default_after: timedelta = timedelta(days=1),
                   reason: str = "") -> list[AgentOutput]:
         when = heard.callback_at or (self._clock() + default_after)
-        booked = self._tool("schedule_callback", when=when.isoformat(), reason=reason or heard.matched or "")
+        booked = self._tool(ToolName.SCHEDULE_CALLBACK, when=when.isoformat(), reason=reason or heard.matched or "")
         said = self._say("callback_booked", callback_at=f"{spoken_date(when.date())} a las {when:%H:%M}")
         return self._end([booked, said], None)
 
     def _transfer(self, reason: str, prompt: str = "transfer") -> list[AgentOutput]:
         self.step = Step.DONE
-        return self._remember([self._say(prompt), self._tool("transfer_to_agent", reason=reason)])
+        return self._remember([self._say(prompt), self._tool(ToolName.TRANSFER_TO_AGENT, reason=reason)])
 
     def _end(self, items: list[AgentOutput], prompt: str | None, *, goodbye: bool = True) -> list[AgentOutput]:
         """Finish: the tool(s), then a closing line. The call ends once it has been said (`finished`)."""
@@ -215,7 +218,7 @@ class RuleAgent:
         elif goodbye:
             out.append(self._say("goodbye"))
         if not any(isinstance(i, ToolCall) and i.name in RESULT_TOOLS for i in out):
-            out.append(self._tool("end_call", outcome="completed"))
+            out.append(self._tool(ToolName.END_CALL, outcome=CallResult.COMPLETED))
         return self._remember(out)
 
     @property
@@ -228,7 +231,7 @@ class RuleAgent:
         self._not_understood += 1
         if self._not_understood > MAX_NOT_UNDERSTOOD:
             if give_up:
-                return self._end([self._tool("end_call", outcome="not_understood")], None)
+                return self._end([self._tool(ToolName.END_CALL, outcome=CallResult.NOT_UNDERSTOOD)], None)
             return self._transfer("the agent did not understand the debtor three times")
         return self._remember([self._say("not_understood" if self._not_understood == 1 else prompt)])
 
@@ -236,7 +239,7 @@ class RuleAgent:
     def _say(self, key: str, **extra: str) -> str:
         return self.flow.say(key, {**self._vars, **extra})
 
-    def _tool(self, name: str, **arguments: object) -> ToolCall:
+    def _tool(self, name: ToolName, **arguments: object) -> ToolCall:
         return ToolCall(f"rule-{next(self._ids)}", name, dict(arguments))
 
     def _remember(self, items: list[AgentOutput]) -> list[AgentOutput]:

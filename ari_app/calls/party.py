@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.identify_agent import DebtorAgent, InvalidRut
 from agent.llm import ToolCall
+from agent.vocabulary import ToolName
 from ari_app.calls.legs import InboundLeg
 from ari_app.calls.tools import CallToolRunner
 from campaigns.actions import CallActions, CallContext
@@ -90,5 +91,5 @@ class CallParty:
             return
         result = await CallToolRunner(self._actions, self.context).run(call)
         self._record("tool_result", {"name": call.name, "result": result})
-        if call.name == "transfer_to_agent" and result.startswith("ok"):
+        if call.name == ToolName.TRANSFER_TO_AGENT and result.startswith("ok"):
             self.transfer_reason = str(call.arguments.get("reason", ""))
