@@ -17,6 +17,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from agent.vocabulary import CallResult
 from campaigns.calls import CallOutcome
 from campaigns.campaign import Campaign, zone
 from campaigns.policy import Attempt, ContactPolicy, DebtorState, Decision, Phone, Verdict
@@ -80,7 +81,7 @@ class ContactService:
             # A callback the debtor asked for has been made now: it is not honoured twice.
             changes = {"last_outcome": outcome.value, "callback_at": None}
             result, callback_at = await self._result_of(conn, job, attempt_id)
-            if outcome is CallOutcome.ANSWERED and result != "wrong_number" and callback_at is None:
+            if outcome is CallOutcome.ANSWERED and result != CallResult.WRONG_NUMBER and callback_at is None:
                 # A conversation: what the agent recorded (a promise, a refusal...) ends the job.
                 reason = result or "reached"
                 await self._queue.finish(conn, job.id, JobState.DONE, reason, **changes)
@@ -104,8 +105,8 @@ class ContactService:
         cur = await conn.execute(
             """SELECT EXISTS (SELECT 1 FROM call_attempts
                                WHERE job_id = %s AND answered_at IS NOT NULL
-                                 AND result IS DISTINCT FROM 'wrong_number' AND result IS DISTINCT FROM 'callback')""",
-            (job.id,))
+                                 AND result IS DISTINCT FROM %s AND result IS DISTINCT FROM %s)""",
+            (job.id, CallResult.WRONG_NUMBER, CallResult.CALLBACK))
         (reached,) = await cur.fetchone()
         return reached
 
@@ -167,10 +168,10 @@ async def load_state(conn: psycopg.AsyncConnection, debtor_id: int, campaign: Ca
     phones = [Phone(i, pos, usable, dnc) for i, pos, usable, dnc in await cur.fetchall()]
     # Every outbound call to this person counts, from any campaign: the limits protect the person.
     cur = await conn.execute(
-        """SELECT created_at, coalesce(phone_id, 0), outcome, result IS DISTINCT FROM 'wrong_number'
+        """SELECT created_at, coalesce(phone_id, 0), outcome, result IS DISTINCT FROM %s
              FROM call_attempts
             WHERE debtor_id = %s AND direction = 'outbound' AND created_at > now() - %s
-            ORDER BY created_at""", (debtor_id, HISTORY))
+            ORDER BY created_at""", (CallResult.WRONG_NUMBER, debtor_id, HISTORY))
     attempts = [Attempt(at, pid, CallOutcome(o) if o else None, reached)
                 for at, pid, o, reached in await cur.fetchall()]
     return DebtorState(phones=phones, attempts=attempts, timezone=zone(tz, campaign.tz), last_phone_id=last_phone_id,

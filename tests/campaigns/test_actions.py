@@ -10,6 +10,7 @@ import pytest
 
 from campaigns.actions import ActionRefused, CallActions, CallContext
 from campaigns.calls import CallLog, CallOutcome, Direction
+from campaigns.contacts import ContactService
 from tests.campaigns.conftest import seed_debtors
 from tests.campaigns.test_contacts import Desk, _now
 
@@ -132,3 +133,15 @@ async def test_a_callback_asked_for_on_an_inbound_call_goes_to_the_debtors_campa
     with pytest.raises(ActionRefused, match="no_campaign"):
         stranger = await seed_debtors(db_pool, f"{company} b", 1)
         await CallActions(db_pool).schedule_callback(CallContext(inbound, stranger[0]), when)
+
+
+async def test_a_lost_dialers_answered_call_counts_as_reached_unless_its_result_keeps_the_job(db_pool, company):
+    """What the gate asks of a job back from an expired lease: did a call of it reach the debtor?"""
+    desk = await Desk.open(db_pool, company)
+    await desk.wave()
+    job, ctx = await _answered_call(desk)
+    for result, reached in ((None, True), ("wrong_number", False), ("callback", False), ("promise", True),
+                            ("transfer", True)):
+        async with db_pool.connection() as conn:
+            await conn.execute("UPDATE call_attempts SET result = %s WHERE id = %s", (result, ctx.attempt_id))
+            assert await ContactService._reached_before(conn, job) is reached, result
