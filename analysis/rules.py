@@ -29,6 +29,7 @@ from enum import StrEnum
 from agent.nlu import Intent, Understanding, understand
 from agent.nlu.intents import WRONG_NUMBER as WRONG_NUMBER_RULES
 from agent.nlu.text import normalise
+from agent.vocabulary import CallResult
 from analysis.classification import ClassificationScheme
 from analysis.inputs import AnalysisInput
 from analysis.lexicon import (
@@ -76,11 +77,13 @@ S = Stance
 _PRECEDENCE = (S.WRONG_NUMBER, S.STOP_CALLING, S.PROMISE, S.ALREADY_PAID, S.DISPUTE, S.REFUSED, S.PAYMENT_LINK,
                S.CALLBACK, S.CANNOT_PAY, S.NEGOTIATING, S.THIRD_PARTY, S.ENGAGED, S.UNDECIDED, S.NO_CONVERSATION)
 
+R = CallResult
 # The agent's recorded results that name a stance; the others (transfer, completed, hung_up, ...) do not.
-_RESULT_STANCE = {"promise": S.PROMISE, "callback": S.CALLBACK, "wrong_number": S.WRONG_NUMBER,
-                  "stop_calling": S.STOP_CALLING, "already_paid": S.ALREADY_PAID, "refused": S.REFUSED,
-                  "dispute": S.DISPUTE, "cannot_pay": S.CANNOT_PAY, "payment_link": S.PAYMENT_LINK}
-_TRANSFER_RESULTS = frozenset({"transfer", "no_agent_available"})
+_RESULT_STANCE = {R.PROMISE: S.PROMISE, R.CALLBACK: S.CALLBACK, R.WRONG_NUMBER: S.WRONG_NUMBER,
+                  R.STOP_CALLING: S.STOP_CALLING, R.ALREADY_PAID: S.ALREADY_PAID, R.REFUSED: S.REFUSED,
+                  R.DISPUTE: S.DISPUTE, R.CANNOT_PAY: S.CANNOT_PAY, R.PAYMENT_LINK: S.PAYMENT_LINK}
+# The results that mean the caller asked for (or was given) a person.
+_TRANSFER_RESULTS = frozenset({R.TRANSFER, R.NO_AGENT_AVAILABLE})
 _INTENT_STANCE = {Intent.WRONG_NUMBER: S.WRONG_NUMBER, Intent.STOP_CALLING: S.STOP_CALLING,
                   Intent.ALREADY_PAID: S.ALREADY_PAID, Intent.DISPUTE: S.DISPUTE, Intent.CALLBACK: S.CALLBACK,
                   Intent.CANNOT_PAY: S.CANNOT_PAY, Intent.NEGOTIATE: S.NEGOTIATING,
@@ -207,12 +210,13 @@ class RuleAnalyzer:
         if asked and stance not in (S.PROMISE, S.STOP_CALLING, S.WRONG_NUMBER):
             action = NA.SCHEDULE_MEETING  # they want a person: book one
         trend = trend_of(sentiments)
+        # Category values (classification.toml), not results: "payment_link" is a payment channel there.
         guesses = {
             "contact_result": _CONTACT.get(stance, "debtor_reached"),
             "payment_stance": payment_stance,
             "negotiation_stage": stage,
             "non_payment_reason": "dispute" if stance is S.DISPUTE else _first(reason_of(t.normal) for t in turns),
-            "payment_channel": ("payment_link" if facts.result == "payment_link"
+            "payment_channel": ("payment_link" if facts.result == R.PAYMENT_LINK
                                 else _first(channel_of(t.normal) for t in turns)),
             "urgency": self._urgency(stance, asked or frustrated, promise, inp),
             "call_issue": self._issue(turns, frustrated),
