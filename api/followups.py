@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.vocabulary import CallResult
 from api.endpoint import ApiCall, Endpoint, json_response
 from api.errors import ApiError
 
@@ -18,7 +19,7 @@ class QueueQuery(BaseModel):
 
 class CloseFollowup(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    outcome: str = Field(min_length=1, max_length=100, description="what the person achieved, e.g. 'promise'")
+    outcome: str = Field(min_length=1, max_length=100, description=f"what the person achieved, e.g. '{CallResult.PROMISE}'")
     notes: str = Field("", max_length=5000)
     by: str = Field("", max_length=200, description="who handled it")
 

@@ -1,0 +1,138 @@
+"""One vocabulary of tools and call results (`agent.vocabulary`): every tool and every result the rule
+engine, the tools and their actions use is a member, and the members keep the strings stored today."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from agent.llm import ToolCall
+from agent.tools import COMMANDS, END_CALL_OUTCOMES, TOOL_SCHEMAS, command_from
+from agent.vocabulary import CallResult, ToolName
+from campaigns.actions import CallActions, CallContext
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = {r.value for r in CallResult}
+
+# One valid call of each tool: a new tool needs one here (the test below says so).
+SAMPLES = {
+    ToolName.REGISTER_PROMISE: {"date": "2026-12-15", "amount": 50000, "installments": 2},
+    ToolName.SCHEDULE_CALLBACK: {"when": "2026-11-30T10:00:00-03:00", "reason": "manejando"},
+    ToolName.SEND_PAYMENT_LINK: {},
+    ToolName.TRANSFER_TO_AGENT: {"reason": "asked for a person"},
+    ToolName.REPORT_WRONG_NUMBER: {},
+    ToolName.STOP_CALLING: {},
+    ToolName.END_CALL: {"outcome": "already_paid"},
+}
+
+
+def test_the_values_are_the_strings_stored_and_sent_today():
+    # Rows in call_attempts.result, call events, webhooks and JSON carry these: never rename one.
+    assert RESULTS == {"promise", "callback", "payment_link", "transfer", "wrong_number", "stop_calling",
+                       "already_paid", "refused", "dispute", "cannot_pay", "completed", "hung_up",
+                       "no_agent_available", "not_understood"}
+    assert [t.value for t in ToolName] == ["register_promise", "schedule_callback", "send_payment_link",
+                                           "transfer_to_agent", "report_wrong_number", "stop_calling", "end_call"]
+
+
+def test_every_tool_has_one_command_and_one_schema_under_its_name():
+    assert list(COMMANDS) == list(ToolName)
+    assert [t["function"]["name"] for t in TOOL_SCHEMAS] == [t.value for t in ToolName]
+    for name, command in COMMANDS.items():
+        assert command.name is name and command.schema["function"]["name"] == name.value
+        assert type(command.schema["function"]["name"]) is str  # plain JSON, whatever serialises it
+
+
+def test_end_call_offers_the_model_exactly_its_outcomes_and_each_is_a_result():
+    (schema,) = [t for t in TOOL_SCHEMAS if t["function"]["name"] == ToolName.END_CALL]
+    enum = schema["function"]["parameters"]["properties"]["outcome"]["enum"]
+    assert enum == [o.value for o in END_CALL_OUTCOMES]
+    assert set(enum) <= RESULTS
+    for outcome in enum:
+        assert command_from(ToolCall("t", "end_call", {"outcome": outcome})).outcome == outcome
+
+
+@pytest.mark.parametrize("name", list(ToolName))
+def test_each_command_names_a_call_actions_method_that_takes_its_arguments(name):
+    assert name in SAMPLES, f"add a valid call of {name} to SAMPLES"
+    command = command_from(ToolCall("t", name.value, SAMPLES[name]))
+    assert command.name is name
+    method = getattr(CallActions, command.action, None)
+    assert inspect.iscoroutinefunction(method), f"CallActions.{command.action} (the {name} tool's action)"
+    now = datetime(2026, 11, 23, 10, tzinfo=timezone(timedelta(hours=-3)))
+    inspect.signature(method).bind(object(), CallContext(uuid.uuid4()), **command.arguments(now))
+    assert isinstance(command.reply(1 if name is ToolName.REGISTER_PROMISE else now), str)
+
+
+def _source(relative: str) -> ast.Module:
+    return ast.parse((ROOT / relative).read_text("utf-8"))
+
+
+def _member(node: ast.expr, enum: type) -> str | None:
+    """The member `node` names (`ToolName.END_CALL`), None when it is anything else (a string literal)."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == enum.__name__:
+        assert node.attr in enum.__members__, f"{enum.__name__}.{node.attr} is no member"
+        return enum[node.attr].value
+    return None
+
+
+def _rule_engine_tool_calls() -> list[ast.Call]:
+    return [node for node in ast.walk(_source("agent/rule_agent.py")) if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute) and node.func.attr == "_tool"]
+
+
+def test_the_rule_engine_names_every_tool_and_outcome_by_the_vocabulary():
+    calls = _rule_engine_tool_calls()
+    assert len(calls) >= 10
+    names = {_member(call.args[0], ToolName) for call in calls}
+    assert None not in names, "a tool the rule engine calls is spelled as a string, not a ToolName member"
+    outcomes = {_member(k.value, CallResult) for call in calls for k in call.keywords if k.arg == "outcome"}
+    assert None not in outcomes, "an end_call outcome the rule engine sends is not a CallResult member"
+    assert names <= {t.value for t in ToolName} and outcomes <= RESULTS
+
+
+@pytest.mark.xfail(strict=True, reason="the rule engine ends some calls with outcomes end_call refuses "
+                                       "(no_agent_available, not_understood): recorded as tool_refused")
+def test_every_outcome_the_rule_engine_sends_is_one_end_call_accepts():
+    outcomes = {_member(k.value, CallResult) for call in _rule_engine_tool_calls() for k in call.keywords
+                if k.arg == "outcome"}
+    assert outcomes <= {o.value for o in END_CALL_OUTCOMES}
+
+
+@pytest.mark.parametrize("module", ["agent/identify_agent.py", "agent/llm_agent.py", "agent/rule_agent.py",
+                                    "ari_app/calls/party.py", "ari_app/calls/tools.py"])
+def test_no_tool_call_or_tool_check_spells_a_tool_name(module):
+    tool_names = {t.value for t in ToolName}
+    for node in ast.walk(_source(module)):
+        literals = []
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ToolCall" and len(node.args) > 1:
+            literals.append(node.args[1])
+        if isinstance(node, ast.Compare):
+            literals += [node.left, *node.comparators]
+            literals += [e for c in node.comparators if isinstance(c, ast.Tuple | ast.Set | ast.List) for e in c.elts]
+        spelled = [n.value for n in literals if isinstance(n, ast.Constant) and n.value in tool_names]
+        assert not spelled, f"{module}:{node.lineno} spells {spelled}: use ToolName"
+
+
+def test_the_actions_record_only_vocabulary_results():
+    found = 0
+    for node in ast.walk(_source("campaigns/actions.py")):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("_result", "note"):
+            result = node.args[2] if node.func.attr == "_result" else node.args[1]
+            assert not isinstance(result, ast.Constant), f"campaigns/actions.py:{node.lineno}: use CallResult"
+            found += _member(result, CallResult) is not None
+    assert found >= 6
+
+
+def test_the_dashboard_labels_only_results_there_are():
+    script = (ROOT / "api/static/dashboard-format.js").read_text("utf-8")
+    block = re.search(r"const RESULTS = \{(.*?)\};", script, re.DOTALL)
+    assert block is not None
+    labelled = set(re.findall(r"(\w+):", block.group(1)))
+    assert labelled and labelled <= RESULTS
