@@ -15,7 +15,7 @@ import os
 import socket
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 import aiohttp
 from psycopg_pool import AsyncConnectionPool
@@ -24,7 +24,7 @@ from analysis import load_classification
 from analysis.store import AnalysisStore
 from analysis.worker import AnalysisWorker, LlmEndpoint
 from api import ApiServices, OperatorApi
-from ari_app.ari import AriClient, AriError, EventStream
+from ari_app.ari import AriClient, AriError, EventStream, StasisStart
 from ari_app.calls.call import Call, CallServices
 from ari_app.calls.campaign_dialer import CampaignDialer
 from ari_app.calls.dialer import OutboundDialer
@@ -201,13 +201,14 @@ class CallCenterApp:
                     log.exception("could not load the campaigns' wave schedule; retrying in a minute")
                 await asyncio.sleep(60)
 
-    def _new_inbound_call(self, channel: dict[str, Any], args: list[str]) -> Call:
-        leg = InboundLeg.from_args(args, (channel.get("dialplan") or {}).get("exten", ""))
+    def _new_inbound_call(self, event: StasisStart) -> Call:
+        channel = event.channel
+        leg = InboundLeg.from_args(event.args, channel.dialplan_exten)
         return Call(
             self.services,
             direction=Direction.INBOUND,
-            channel_id=channel["id"],
-            remote_number=(channel.get("caller") or {}).get("number", ""),
+            channel_id=channel.id,
+            remote_number=channel.caller_number,
             local_number=leg.line,
             inbound=leg,
         )

@@ -8,7 +8,26 @@ backoff, reconciling live channels after a reconnect, ExternalMedia channel vari
 exactly the parts we need to own and test.
 """
 
-from ari_app.ari.client import AriClient, AriError, Channel
+from ari_app.ari.client import AriClient, AriError
 from ari_app.ari.events import EventStream
+from ari_app.ari.models import (
+    AriEvent,
+    Channel,
+    ChannelDestroyed,
+    ChannelDtmfReceived,
+    ChannelEvent,
+    ChannelHangupRequest,
+    ChannelStateChange,
+    Dial,
+    IgnoredEvent,
+    MalformedEvent,
+    StasisEnd,
+    StasisStart,
+    parse_event,
+)
 
-__all__ = ["AriClient", "AriError", "Channel", "EventStream"]
+__all__ = [
+    "AriClient", "AriError", "AriEvent", "Channel", "ChannelDestroyed", "ChannelDtmfReceived", "ChannelEvent",
+    "ChannelHangupRequest", "ChannelStateChange", "Dial", "EventStream", "IgnoredEvent", "MalformedEvent",
+    "StasisEnd", "StasisStart", "parse_event",
+]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+
+from ari_app.ari.models import Channel
 
 
 class AriError(RuntimeError):
@@ -23,29 +24,6 @@ class AriError(RuntimeError):
     @property
     def not_found(self) -> bool:
         return self.status == 404
-
-
-@dataclass(frozen=True, slots=True)
-class Channel:
-    """The fields of an ARI Channel object that the app reasons with."""
-
-    id: str
-    name: str
-    state: str
-    caller_number: str = ""
-    dialplan_exten: str = ""
-    channelvars: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Channel:
-        return cls(
-            id=data["id"],
-            name=data.get("name", ""),
-            state=data.get("state", ""),
-            caller_number=(data.get("caller") or {}).get("number", ""),
-            dialplan_exten=(data.get("dialplan") or {}).get("exten", ""),
-            channelvars=dict(data.get("channelvars") or {}),
-        )
 
 
 class AriClient:

@@ -1,5 +1,7 @@
 """Events half of the ARI client: the `/ari/events` WebSocket, kept alive with backoff.
 
+Each message is parsed here, once, into the typed events of `models.py`; the handler never sees JSON.
+
 Connecting the WebSocket is what registers the Stasis application with Asterisk. When the
 connection drops (Asterisk restarted, HTTP module reloaded, network blip) calls keep running
 inside Asterisk; we reconnect with capped exponential backoff and call `on_connect` so the
@@ -13,15 +15,15 @@ import json
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import aiohttp
 
 from ari_app.ari.client import basic_auth_header
+from ari_app.ari.models import AriEvent, parse_event
 
 log = logging.getLogger(__name__)
 
-EventHandler = Callable[[dict[str, Any]], Awaitable[None]]
+EventHandler = Callable[[AriEvent], Awaitable[None]]
 ConnectHandler = Callable[[], Awaitable[None]]
 
 
@@ -84,13 +86,13 @@ class EventStream:
         async for msg in ws:
             if msg.type is aiohttp.WSMsgType.TEXT:
                 try:
-                    event = json.loads(msg.data)
-                except ValueError:
-                    log.error("ARI sent a frame that is not JSON: %.200s", msg.data)
+                    event = parse_event(json.loads(msg.data))
+                except ValueError as exc:  # not JSON, or not an event we can read (MalformedEvent)
+                    log.error("ARI sent a frame that is not a readable event (%s): %.200s", exc, msg.data)
                     continue
                 try:
                     await self._handler(event)
                 except Exception:  # one bad event must not take the whole stream down
-                    log.exception("error handling ARI event %s", event.get("type"))
+                    log.exception("error handling ARI event %s", event.type)
             elif msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
                 break

@@ -1,9 +1,9 @@
 """One object per call: it owns everything about that call, from the first ARI event to the record.
 
-A `Call` is driven by two things: ARI events, delivered in order by the router to `on_event`
-(synchronous, never blocks the event stream), and its own task, `run()`, which does the
-talking to Asterisk and the database. The task waits on asyncio events that `on_event` sets,
-so there is no per-call state anywhere else.
+A `Call` is driven by two things: typed ARI events, delivered in order by the router to `on_event`
+(synchronous, never blocks the event stream; one handler per kind, in channel_events.py), and its
+own task, `run()`, which does the talking to Asterisk and the database. The task waits on asyncio
+events that the handlers set, so there is no per-call state anywhere else.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ari_app.ari import AriClient, AriError
+from ari_app.calls.channel_events import ChannelEventHandlers
 from ari_app.calls.journal import CallJournal
 from ari_app.calls.legs import InboundLeg, OutboundRequest
 from ari_app.calls.machine import AMD_WAIT_S, MachineCheck, first_of, leave_message
@@ -62,7 +63,7 @@ class CallServices:
     tail_s: float = 0.4  # let the last RTP packets reach the phone before hanging up
 
 
-class Call:
+class Call(ChannelEventHandlers):
     def __init__(
         self,
         services: CallServices,
@@ -109,55 +110,6 @@ class Call:
 
     def __repr__(self) -> str:
         return f"<Call {self.direction.value} {self.channel_id} {mask_phone(self.remote_number)}>"
-
-    # --- events in (synchronous; called by the router in ARI order) -------------------------
-    def on_event(self, event: dict[str, Any]) -> None:
-        kind = event.get("type", "")
-        channel = event.get("channel") or event.get("peer") or {}
-        if channel.get("id") == self.media.media_channel_id:
-            if kind == "StasisStart":
-                self.media.media_in_stasis.set()
-            elif kind in ("StasisEnd", "ChannelDestroyed") and not self._tearing_down:
-                self.record("media_channel_lost", {"event": kind})
-            return
-        if kind == "StasisStart":
-            self.record("stasis_start", {"state": channel.get("state"), "args": event.get("args", [])})
-            self._stasis_at = self._stasis_at or self._loop.time()
-            if self.machine_check is None or not self.machine_check.on_stasis_start(event.get("args") or []):
-                self.in_stasis.set()
-        elif kind == "StasisEnd" and self.machine_check is not None and self.machine_check.in_dialplan:
-            self.record("stasisend", {"to": "answering machine detection"})  # the channel is back with a verdict
-        elif kind == "Dial" and event.get("dialstatus"):
-            self.dial_status = event["dialstatus"]
-            self.record("dial", {"status": self.dial_status})
-        elif kind == "ChannelStateChange":
-            self.record("channel_state", {"state": channel.get("state")})
-        elif kind == "ChannelDtmfReceived":
-            # Keys are not journaled one by one: a keyed RUT must not end up in the events in clear.
-            if self.conversation is not None:
-                self.conversation.press(str(event.get("digit", "")))
-        elif kind == "ChannelHangupRequest":
-            # A soft request is our own DELETE (Asterisk reports it as cause 32); only the far
-            # end's hang-up carries a cause worth keeping. ChannelDestroyed settles ours.
-            if not event.get("soft"):
-                self._note_cause(event)
-            self.record("hangup_request", {"cause": event.get("cause"), "soft": event.get("soft", False)})
-        elif kind in ("StasisEnd", "ChannelDestroyed"):
-            self._note_cause(event)
-            self.record(kind.lower(), {"cause": event.get("cause"), "cause_txt": event.get("cause_txt")})
-            self.gone.set()
-
-    def on_channel_vanished(self) -> None:
-        """Reconciliation after an ARI reconnect found our channel no longer exists."""
-        if not self.gone.is_set():
-            self.record("channel_vanished", {"reason": "not listed by Asterisk after reconnect"})
-            self.gone.set()
-
-    def _note_cause(self, event: dict[str, Any]) -> None:
-        # The first cause reported wins: a later ChannelDestroyed after our own DELETE says 16.
-        if self.hangup_cause is None and event.get("cause") is not None:
-            self.hangup_cause = int(event["cause"])
-            self.hangup_cause_txt = event.get("cause_txt")
 
     def record(self, kind: str, data: dict[str, Any] | None = None) -> None:
         """Queue an event for the call's journal; written to the database in order by one task."""

@@ -38,7 +38,8 @@ class InboundLeg:
 
     @classmethod
     def from_args(cls, args: Sequence[str], exten: str = "") -> InboundLeg:
-        if args[:1] == ["transfer_failed"]:
+        # Items, not a slice compared with a list: a StasisStart's args are a tuple, never equal to a list.
+        if args and args[0] == "transfer_failed":
             try:
                 attempt = uuid.UUID(args[2]) if len(args) > 2 else None
             except ValueError:
@@ -62,6 +63,6 @@ class AmdVerdict:
 
     @classmethod
     def from_args(cls, args: Sequence[str]) -> AmdVerdict | None:
-        if args[:1] != ["outbound"] or len(args) < 3 or not args[2]:
+        if not args or args[0] != "outbound" or len(args) < 3 or not args[2]:
             return None
         return cls(args[2], args[3] if len(args) > 3 else "")

@@ -1,4 +1,4 @@
-"""Telephony events in: routes each ARI event to the `Call` that owns the channel.
+"""Telephony events in: routes each typed ARI event to the `Call` that owns the channel.
 
 Inbound calls are born here, on the StasisStart that the dialplan's `Stasis(app,inbound,EXTEN)`
 produces. Outbound calls are registered by the dialer *before* the originate request, because
@@ -10,14 +10,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
 
-from ari_app.ari import AriClient, AriError
+from ari_app.ari import AriClient, AriError, AriEvent, ChannelEvent, StasisStart
 from ari_app.calls.call import Call
 
 log = logging.getLogger(__name__)
 
-InboundFactory = Callable[[dict[str, Any], list[str]], Call]
+InboundFactory = Callable[[StasisStart], Call]
+# The first Stasis argument of a channel that is a call in: the dialplan's [inbound], and a caller the
+# human agents did not answer, back from [human-agents] (dialplan/extensions.conf), answered again
+# here rather than dropped.
+INBOUND_ARGS = ("inbound", "transfer_failed")
 
 
 class CallRouter:
@@ -46,38 +49,32 @@ class CallRouter:
             if self._by_channel.get(key) is call:
                 del self._by_channel[key]
 
-    async def handle(self, event: dict[str, Any]) -> None:
-        kind = event.get("type", "")
-        channel = event.get("channel") or event.get("peer") or {}
-        channel_id = channel.get("id")
-        if channel_id is None:
-            return
-        call = self._by_channel.get(channel_id)
+    async def handle(self, event: AriEvent) -> None:
+        if not isinstance(event, ChannelEvent):
+            return  # about no channel of ours that a call acts on (IgnoredEvent: variables, bridges, ...)
+        call = self._by_channel.get(event.channel.id)
         # A channel entering Stasis again after its call let it go (a transfer nobody answered, back
         # from the dialplan while that call still tears down) is a new leg, not the old call's event.
-        if kind == "StasisStart" and (call is None or call.gone.is_set()):
+        if isinstance(event, StasisStart) and (call is None or call.gone.is_set()):
             call = await self._on_unknown_stasis_start(event)
             if call is None:
                 return
         if call is not None:
             call.on_event(event)
 
-    async def _on_unknown_stasis_start(self, event: dict[str, Any]) -> Call | None:
-        channel = event["channel"]
-        args = list(event.get("args") or [])
-        # "transfer_failed": a caller the human agents did not answer, back from the dialplan
-        # (dialplan/extensions.conf [human-agents]); answered again here rather than dropped.
-        if args[:1] in (["inbound"], ["transfer_failed"]):
-            call = self._inbound_factory(channel, args)
+    async def _on_unknown_stasis_start(self, event: StasisStart) -> Call | None:
+        channel = event.channel
+        if event.args and event.args[0] in INBOUND_ARGS:
+            call = self._inbound_factory(event)
             self.start(call)
             return call
         # An ExternalMedia or outbound channel we no longer know (e.g. left over from before a
         # restart of this process): nobody will ever talk on it, so do not leave it hanging.
-        log.warning("hanging up unknown channel %s entering Stasis (args %s)", channel.get("name"), args)
+        log.warning("hanging up unknown channel %s entering Stasis (args %s)", channel.name, list(event.args))
         try:
-            await self._ari.hangup(channel["id"])
+            await self._ari.hangup(channel.id)
         except AriError as exc:
-            log.warning("could not hang up %s: %s", channel.get("name"), exc)
+            log.warning("could not hang up %s: %s", channel.name, exc)
         return None
 
     async def reconcile(self) -> None:
