@@ -1,72 +1,78 @@
-"""The conversation loop: caller audio in, agent speech out, one turn at a time, with barge-in.
+"""The conversation loop: caller audio and keys in, agent speech out, one turn at a time.
 
-    RTP in -> decode -> SpeechSegmenter (VAD) -> STT -> TurnDetector -> Agent -> TTS -> RtpPacer
+    RTP in -> decode -> SpeechSegmenter (VAD) -> STT -> TurnDetector -> Responder -> TTS -> RtpPacer
 
-Frames arrive from the RTP socket's callback and are only queued there; everything else runs
-in this object's task, and the slow parts (STT decode, TTS synthesis) run in their engines' own
-worker threads, so the 20 ms pacer never waits for them. An agent reply is a task of its own:
-barge-in cancels it and flushes the pacer in the same step, and what the caller actually heard
-(whole sentences plus the played share of the interrupted one) is what gets recorded.
+Frames (from the RTP socket's callback) and keys (from the call's telephony events) are only queued
+there; everything else runs in this object's task, and the slow parts (STT decode, TTS synthesis) run
+in their engines' own worker threads, so the 20 ms pacer never waits for them. The loop wires stages
+that each do one job and are tested alone:
 
-Speculative recognition: the recogniser starts on the utterance as soon as the caller pauses
-(``speculate_after_s``), while the segmenter's hang-over is still timing the pause. If the pause
-becomes the end of the turn, the transcript is ready or nearly so; if the caller goes on, the
-result is dropped and the final utterance is decoded as usual.
+* `media.barge_in.BargeIn`: the caller talking over the agent pauses it, then cuts it off (or not: an
+  echo of the agent, a cough);
+* `media.speculation.SpeculativeStt`: the utterance is decoded in the caller's pause, before the turn
+  is known to be over;
+* `media.turn.TurnDetector`: how long to wait after the words before answering;
+* `media.keypad.KeypadEntry`: keys gathered into an entry, which is a turn like an utterance is;
+* `media.reply.ReplyPlayer`: the reply synthesised, played, and recorded as heard;
+* `media.turn.NoInputPolicy`: a silent caller is re-prompted, then left.
+
+An agent reply is a task of its own: barge-in (or a key) cancels it and flushes the pacer in the same
+step, and what the caller actually heard is what gets recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
-from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from media.audio import AudioClip
+from media.barge_in import BargeIn, BargeInConfig
 from media.keypad import KeypadEntry
-from media.pacer import PlaybackResult, RtpPacer
-from media.responder import Action, Responder
+from media.pacer import RtpPacer
+from media.reply import ReplyPlayer, ToolSink, sentences
+from media.responder import Responder
 from media.segmenter import SpeechEnded, SpeechSegmenter, SpeechStarted
+from media.speculation import SpeculativeStt
 from media.stt import SttEngine, Transcript
-from media.transcript import LineSink, TranscriptLine, agent_line, heard
+from media.transcript import LineSink, TranscriptLine, report
 from media.tts import TtsEngine
 from media.turn import NoInputPolicy, TurnDetector
 from media.turn_metrics import TurnMetrics
-from media.usage import CallUsage, count_into
-from media.vad import rms_dbfs
+from media.usage import CallUsage
+
+__all__ = ["Conversation", "ConversationConfig", "ToolSink", "TurnSink"]
 
 log = logging.getLogger(__name__)
+
+MAX_BACKLOG = 500  # queued frames: 10 s of audio at most
 
 
 @dataclass(frozen=True)
 class ConversationConfig:
-    # Barge-in in two steps: a few loud frames from the caller over the agent *pause* its audio at
-    # once (the caller hears the agent stop within ~150 ms), and if the VAD confirms speech after
-    # barge_in_min_speech_s the reply is dropped; otherwise (a cough, an "ajá") it resumes.
-    barge_in_onset_frames: int = 2
-    barge_in_onset_window: int = 3  # ...loud frames out of this many (speech onsets flicker)
-    # The onset check looks at single 20 ms frames, where the echo of a loud syllable can sit 8 dB
-    # above the echo's average: it asks for more headroom than the confirmation does.
-    onset_margin_db: float = 12.0
-    onset_floor_dbfs: float = -45.0  # line noise and silence never count as an onset, whatever the margin
-    barge_in_min_speech_s: float = 0.3
-    # The line may return the agent's own voice (hybrid or acoustic echo, typically 20-40 dB down).
-    # Speech quieter than the agent's level minus this margin, while the agent talks, is echo.
-    echo_margin_db: float = 18.0
+    barge_in: BargeInConfig = field(default_factory=BargeInConfig)
     # Start recognising the utterance after this much pause (None: only at the end of the turn).
     # Shorter than the segmenter's hang-over, so the decode overlaps the wait for the turn's end.
     speculate_after_s: float | None = 0.1
 
 
+@dataclass(frozen=True, slots=True)
+class KeyPress:
+    """A DTMF key, queued for the loop like a frame; `at` is when it was pressed (loop time)."""
+
+    key: str
+    at: float
+
+
 TurnSink = Callable[[TurnMetrics], Awaitable[None]]
-ToolSink = Callable[[Action], Awaitable[None]]
 
 
 class Conversation:
-    """One call's dialogue. `feed` from the RTP callback; `run` until it ends; returns why it ended."""
+    """One call's dialogue. `feed` and `press` from the call; `run` until it ends; returns why it ended."""
 
     def __init__(
         self,
@@ -84,41 +90,48 @@ class Conversation:
         on_line: LineSink | None = None,
         usage: CallUsage | None = None,
     ) -> None:
+        config = config or ConversationConfig()
         self._pacer = pacer
-        self._tts = tts
-        self._stt = stt
         self._agent = agent
         self._segmenter = segmenter
-        self._turns = turn_detector or TurnDetector()
+        self._turn_detector = turn_detector or TurnDetector()
         self._no_input = no_input or NoInputPolicy()
-        self._config = config or ConversationConfig()
         self._on_turn = on_turn
-        self._on_tool_call = on_tool_call
         self._on_line = on_line  # the transcript, line by line as heard (media.transcript)
         self.usage = usage or CallUsage()  # what this call asks of the shared engines (media.usage)
-        self._frames: asyncio.Queue[np.ndarray] = asyncio.Queue(maxsize=500)  # 10 s of backlog at most
         self._loop = asyncio.get_running_loop()
-        self._speaking: asyncio.Task[None] | None = None
-        self._pending_turn: asyncio.Task[None] | None = None
-        self._speculation: asyncio.Task[Transcript] | None = None
-        self._barge_check: asyncio.TimerHandle | None = None
+        self._inputs: asyncio.Queue[np.ndarray | KeyPress] = asyncio.Queue()
+        self._voice = ReplyPlayer(pacer, tts, usage=self.usage, on_line=on_line, on_action=on_tool_call)
+        self._barge_in = BargeIn(pacer, segmenter, config.barge_in, agent_speaking=self._is_agent_speaking,
+                                 agent_level_dbfs=lambda: self._voice.level_dbfs, drop_reply=self._drop_reply)
+        self._recognition = SpeculativeStt(stt, segmenter, self.usage, after_s=config.speculate_after_s)
+        self._keypad = KeypadEntry()
+        self._speaking: asyncio.Task[None] | None = None  # the agent's reply
+        self._pending_turn: asyncio.Task[None] | None = None  # an utterance being decoded, or its end awaited
         self._agent_done_at = self._loop.time()
         self._reprompts = 0
         self.turns: list[TurnMetrics] = []
-        self.barge_ins: list[float] = []  # loop times at which the caller cut the agent off
-        self.echo_rejections = 0
         self.unrecognised = 0  # utterances the recogniser returned no words for
-        self.speculations_dropped = 0  # decodes started in a pause the caller then talked through
-        self._segment_is_echo = False
-        self._segment_echo_ref_dbfs = -math.inf
-        self._onset: deque[bool] = deque(maxlen=self._config.barge_in_onset_window)
-        self._ducked_at: float | None = None
-        self.false_alarms = 0  # pauses that resumed: speech over the agent that was not a barge-in
-        self._playing_level_dbfs = -math.inf
-        self._keypad = KeypadEntry()
-        self._keys_at: tuple[float, float] | None = None  # first and last key of the entry being typed
         self.keys_pressed = 0
         self.ended_because: str | None = None
+
+    # --- counters, kept by the stages that count them ---------------------------------------
+    @property
+    def barge_ins(self) -> list[float]:
+        """Loop times at which the caller cut the agent off."""
+        return self._barge_in.barge_ins
+
+    @property
+    def false_alarms(self) -> int:
+        return self._barge_in.false_alarms
+
+    @property
+    def echo_rejections(self) -> int:
+        return self._barge_in.echo_rejections
+
+    @property
+    def speculations_dropped(self) -> int:
+        return self._recognition.dropped
 
     def summary(self) -> dict[str, Any]:
         """The call's conversation in numbers; the counters tune barge-in and speculation per trunk."""
@@ -127,63 +140,36 @@ class Conversation:
                 "speculations_dropped": self.speculations_dropped, "keys_pressed": self.keys_pressed,
                 "ended_because": self.ended_because or "hung_up"}
 
-    # --- input (synchronous, from the RTP socket) -------------------------------------------
+    # --- input (synchronous: from the RTP socket and the call's telephony events) -----------
     def feed(self, pcm: np.ndarray) -> None:
-        try:
-            self._frames.put_nowait(pcm)
-        except asyncio.QueueFull:
+        if self._inputs.qsize() >= MAX_BACKLOG:
             log.warning("conversation fell 10 s behind its audio; dropping a frame")
+            return
+        self._inputs.put_nowait(pcm)
 
     def press(self, key: str) -> None:
-        """A DTMF key from the caller (synchronous, from the call's telephony events).
-
-        A key cuts the agent off at once, as on any phone menu (callers who know it type ahead);
-        the entry becomes a turn when the keypad says it is complete.
-        """
+        """A DTMF key from the caller; never dropped, whatever the audio backlog."""
         if self.ended_because is not None:
             return
         self.keys_pressed += 1
-        if self._keypad.ignores(key):
-            return  # e.g. a '#' out of habit after a complete entry: it must not cut off the answer
-        if self._is_agent_speaking():
-            self._cut_off()
-        if self._pending_turn is not None and not self._pending_turn.done():
-            self._pending_turn.cancel()  # keys answer the question; a half-heard utterance does not
-        now = self._loop.time()
-        self._keys_at = (self._keys_at[0] if self._keys_at and self._keypad.pending else now, now)
-        entry = self._keypad.press(key, now, self._agent.keys_expected)
-        if entry is not None:
-            self._key_turn(entry)
-
-    def _key_turn(self, entry: str) -> None:
-        now = self._loop.time()
-        first, last = self._keys_at or (now, now)
-        self._line(TranscriptLine("caller", entry, first, last, "dtmf"))
-        metrics = TurnMetrics(index=len(self.turns) + 1, user_text=entry, confidence=1.0, speech_end_at=now,
-                              end_detected_at=now, stt_final_at=now, turn_rule="dtmf")
-        self.turns.append(metrics)
-        self._reprompts = 0
-        self._say(None, metrics=metrics)
+        self._inputs.put_nowait(KeyPress(key, self._loop.time()))
 
     # --- the loop ---------------------------------------------------------------------------
     async def run(self) -> str:
         try:
-            self._say([self._agent.greeting()], metrics=None)
+            self._say(self._agent.greeting())
             while self.ended_because is None:
                 try:
-                    frame = await asyncio.wait_for(self._frames.get(), 0.1)
+                    item = await asyncio.wait_for(self._inputs.get(), 0.1)
                 except TimeoutError:
-                    frame = None
-                if frame is not None:
-                    # The frame is complete when it arrives: it started one frame length ago.
-                    start = self._loop.time() - len(frame) / self._segmenter.sample_rate
-                    for event in self._segmenter.push(frame, start):
-                        self._on_segment(event)
-                    self._speculate()
-                    self._watch_for_barge_in(frame)
+                    item = None
+                if isinstance(item, KeyPress):
+                    self._on_key(item)
+                elif item is not None:
+                    self._on_frame(item)
                 if (entry := self._keypad.expire(self._loop.time())) is not None:
-                    self._key_turn(entry)
-                await self._check_no_input()
+                    self._key_turn(entry, self._loop.time())
+                self._check_no_input()
             if self._speaking is not None:  # let the farewell finish
                 await self._speaking
             return self.ended_because
@@ -196,110 +182,47 @@ class Conversation:
             if unfinished:  # their last words reach the transcript and the turn record before we return
                 await asyncio.wait(unfinished, timeout=2.0)
 
-    def _on_segment(self, event: SpeechStarted | SpeechEnded) -> None:
-        if isinstance(event, SpeechStarted):
-            self._speculation = None
-            # Speech that starts while the agent talks may be its echo: judged by level at the end.
-            self._segment_is_echo = False
-            self._segment_echo_ref_dbfs = self._playing_level_dbfs if self._is_agent_speaking() else -math.inf
-            if self._pending_turn is not None and not self._pending_turn.done():
-                self._pending_turn.cancel()  # the caller went on talking: the turn is not over
-        else:
-            if self._barge_check is not None:
-                self._barge_check.cancel()
-            self._resume_after_false_alarm()  # speech too short to be a barge-in: go on talking
-            clip = self._segmenter.utterance()
-            if clip is not None and rms_dbfs(clip.pcm) < self._segment_echo_ref_dbfs - self._config.echo_margin_db:
-                self._segment_is_echo = True
-                self.echo_rejections += 1
-            speculation, self._speculation = self._speculation, None
-            if clip is not None and not self._is_agent_speaking() and not self._segment_is_echo:
-                self._pending_turn = asyncio.create_task(self._finish_turn(clip, event, speculation))
+    def _on_frame(self, frame: np.ndarray) -> None:
+        # The frame is complete when it arrives: it started one frame length ago.
+        start = self._loop.time() - len(frame) / self._segmenter.sample_rate
+        for event in self._segmenter.push(frame, start):
+            if isinstance(event, SpeechStarted):
+                self._speech_started()
+            else:
+                self._speech_ended(event)
+        self._recognition.after_frame(agent_speaking=self._is_agent_speaking())
+        self._barge_in.hear(frame)
 
-    def _speculate(self) -> None:
-        """Decode the utterance so far once the caller pauses; forget it if they go on."""
-        after = self._config.speculate_after_s
-        if after is None or not self._segmenter.speaking:
-            return
-        if self._segmenter.last_frame_speech:
-            if self._speculation is not None:
-                self._speculation = None  # stale now; the worker finishes it, nobody waits for it
-                self.speculations_dropped += 1
-            return
-        if (self._speculation is None and self._segmenter.trailing_silence_s >= after - 1e-9
-                and not self._stt.busy and not self._is_agent_speaking()):
-            clip = self._segmenter.utterance()
-            if clip is not None:
-                self.usage.stt(clip.duration_s)
-                self._speculation = asyncio.create_task(self._stt.transcribe(clip))
-                self._speculation.add_done_callback(_consume_exception)
+    def _speech_started(self) -> None:
+        self._recognition.forget()
+        self._barge_in.speech_started()
+        self._cancel_pending_turn()  # the caller went on talking: the turn is not over
 
-    def _watch_for_barge_in(self, frame: np.ndarray) -> None:
-        """Pause the agent when most of the last few frames are louder than its echo could be.
+    def _speech_ended(self, ended: SpeechEnded) -> None:
+        clip = self._segmenter.utterance()
+        is_echo = self._barge_in.speech_ended(clip)
+        guess = self._recognition.take()
+        if clip is not None and not self._is_agent_speaking() and not is_echo:
+            self._pending_turn = asyncio.create_task(self._finish_turn(clip, ended, guess))
 
-        Level alone decides the pause: the VAD flags speech 30-60 ms after it starts, and through
-        Asterisk that delay would push the stop past 150 ms. A pause costs nothing if wrong (it
-        resumes); the VAD-based confirmation decides whether the reply is really dropped.
-        """
-        if not self._is_agent_speaking() or self._ducked_at is not None or self._playing_level_dbfs == -math.inf:
-            self._onset.clear()  # nothing audible from the agent yet (its reply is still being prepared)
-            return
-        threshold = max(self._playing_level_dbfs - self._config.onset_margin_db, self._config.onset_floor_dbfs)
-        self._onset.append(rms_dbfs(frame) >= threshold)
-        if sum(self._onset) >= self._config.barge_in_onset_frames:
-            self._onset.clear()
-            self._ducked_at = self._loop.time()
-            self._pacer.pause()
-            self._barge_check = self._loop.call_later(self._config.barge_in_min_speech_s,
-                                                      self._barge_in_if_still_speaking)
+    def _on_key(self, press: KeyPress) -> None:
+        """A key cuts the agent off at once, as on any phone menu (callers who know it type ahead);
+        the entry becomes a turn when the keypad says it is complete."""
+        if self._keypad.ignores(press.key):
+            return  # e.g. a '#' out of habit after a complete entry: it must not cut off the answer
+        if self._is_agent_speaking():
+            self._barge_in.cut_off()
+        self._cancel_pending_turn()  # keys answer the question; a half-heard utterance does not
+        entry = self._keypad.press(press.key, press.at, self._agent.keys_expected)
+        if entry is not None:
+            self._key_turn(entry, press.at)
 
-    def _resume_after_false_alarm(self) -> None:
-        if self._ducked_at is not None:
-            self._ducked_at = None
-            self.false_alarms += 1
-            self._pacer.resume()
-
-    def _barge_in_if_still_speaking(self) -> None:
-        if not (self._segmenter.speaking and self._is_agent_speaking()):
-            self._resume_after_false_alarm()
-            return
-        utterance = self._segmenter.utterance()
-        if utterance is not None:
-            recent = utterance.pcm[-int(self._config.barge_in_min_speech_s * utterance.sample_rate):]
-            if rms_dbfs(recent) < self._playing_level_dbfs - self._config.echo_margin_db:
-                self.echo_rejections += 1
-                self._segment_is_echo = True
-                self._resume_after_false_alarm()
-                return
-        self._segment_is_echo = False
-        self.barge_ins.append(self._ducked_at or self._loop.time())
-        self._cut_off()
-
-    def _cut_off(self) -> None:
-        """Stop the agent now (a barge-in, a key): its audio stops at the next 20 ms slot, and the flush
-        also ends a pause a suspected barge-in started; its reply task is cancelled."""
-        if self._barge_check is not None:
-            self._barge_check.cancel()
-        self._ducked_at = None
-        self._pacer.flush()
-        assert self._speaking is not None
-        self._speaking.cancel()
-
-    def _is_agent_speaking(self) -> bool:
-        return self._speaking is not None and not self._speaking.done()
-
-    async def _finish_turn(self, clip: Any, ended: SpeechEnded,
-                           speculation: asyncio.Task[Transcript] | None) -> None:
+    async def _finish_turn(self, clip: AudioClip, ended: SpeechEnded,
+                           guess: asyncio.Task[Transcript] | None) -> None:
         speech_end_at = ended.at_s
         metrics = TurnMetrics(index=len(self.turns) + 1, speech_end_at=speech_end_at,
-                              end_detected_at=ended.detected_s)
-        if speculation is not None:
-            # Started in the pause that turned out to end the utterance: it heard all the speech.
-            metrics.stt_speculative = True
-            transcript = await asyncio.shield(speculation)  # a resumed caller cancels the turn, not it
-        else:
-            self.usage.stt(clip.duration_s)
-            transcript = await self._stt.transcribe(clip)
+                              end_detected_at=ended.detected_s, stt_speculative=guess is not None)
+        transcript = await self._recognition.transcript(clip, guess)
         metrics.stt_final_at = self._loop.time()
         metrics.user_text, metrics.confidence = transcript.text.strip(), round(transcript.confidence, 3)
         if not metrics.user_text:
@@ -308,65 +231,32 @@ class Conversation:
             log.info("speech of %.1f s gave no transcript (%d so far)", clip.duration_s, self.unrecognised)
             return
         # Said, whether or not it ends the turn (the caller may go on; the next utterance is another line).
-        self._line(TranscriptLine("caller", metrics.user_text, ended.at_s - ended.duration_s, ended.at_s, "stt"))
-        decision = self._turns.decide(metrics.user_text)
+        report(self._on_line, TranscriptLine("caller", metrics.user_text, ended.at_s - ended.duration_s,
+                                             ended.at_s, "stt"))
+        decision = self._turn_detector.decide(metrics.user_text)
         metrics.turn_rule = decision.reason
         remaining = decision.wait_s - (self._loop.time() - speech_end_at)
         if remaining > 0:
             await asyncio.sleep(remaining)  # cancelled if the caller resumes speaking
+        self._take_turn(metrics)
+
+    def _key_turn(self, entry: str, at: float) -> None:
+        first, last = self._keypad.span or (at, at)
+        report(self._on_line, TranscriptLine("caller", entry, first, last, "dtmf"))
+        self._take_turn(TurnMetrics(index=len(self.turns) + 1, user_text=entry, confidence=1.0,
+                                    speech_end_at=at, end_detected_at=at, stt_final_at=at, turn_rule="dtmf"))
+
+    def _take_turn(self, metrics: TurnMetrics) -> None:
+        """The caller's turn is over (words or keys): the agent answers it."""
         self.turns.append(metrics)
         self._reprompts = 0
-        self._say(None, metrics=metrics)
+        self._say(None, metrics)
 
-    # --- output -----------------------------------------------------------------------------
-    def _say(self, fixed: list[str] | None, metrics: TurnMetrics | None) -> None:
-        self._speaking = asyncio.create_task(self._speak(fixed, metrics))
+    def _cancel_pending_turn(self) -> None:
+        if self._pending_turn is not None and not self._pending_turn.done():
+            self._pending_turn.cancel()
 
-    async def _speak(self, fixed: list[str] | None, metrics: TurnMetrics | None) -> None:
-        count_into(self.usage)  # the LLM requests this reply makes are this call's
-        metrics = metrics or TurnMetrics(index=0)
-        played: list[tuple[str, asyncio.Future[PlaybackResult]]] = []
-        try:
-            if fixed is not None:
-                source = _fixed(fixed)
-            elif metrics.turn_rule == "dtmf":
-                source = self._agent.keys(metrics.user_text)
-            else:
-                source = self._agent.reply(metrics.user_text)
-            async for item in source:
-                now = self._loop.time()
-                metrics.agent_first_output_at = metrics.agent_first_output_at or now
-                if not isinstance(item, str):  # an action for the call (a tool call), never spoken
-                    metrics.tool_calls.append(item.name)
-                    if self._on_tool_call is not None:
-                        await self._on_tool_call(item)
-                    continue
-                metrics.agent_planned.append(item)
-                self.usage.tts(item)
-                clip = await self._tts.synthesize(item)
-                self._playing_level_dbfs = max(self._playing_level_dbfs, rms_dbfs(clip.pcm))
-                metrics.tts_first_audio_at = metrics.tts_first_audio_at or self._loop.time()
-                played.append((item, self._pacer.play(clip)))  # plays while the next is synthesised
-            for _, future in played:
-                await future
-            if self._agent.finished and self.ended_because is None:
-                self.ended_because = "agent_closed"  # its last words are out: hang up
-        except asyncio.CancelledError:
-            metrics.interrupted = True
-            raise
-        finally:
-            results = [(sentence, _result(future)) for sentence, future in played]
-            metrics.agent_spoken = heard(results)
-            self._line(agent_line(results, frame_s=self._pacer.frame_ms / 1000, interrupted=metrics.interrupted))
-            metrics.first_rtp_out_at = next((r.started_at for _, r in results if r and r.started_at), None)
-            self._agent_done_at = self._loop.time()
-            self._playing_level_dbfs = -math.inf
-            if metrics.interrupted:
-                self._agent.correct_last_reply(" ".join(metrics.agent_spoken))
-            if metrics.index and self._on_turn is not None:
-                await self._on_turn(metrics)
-
-    async def _check_no_input(self) -> None:
+    def _check_no_input(self) -> None:
         busy = self._is_agent_speaking() or self._segmenter.speaking or self._keypad.pending or (
             self._pending_turn is not None and not self._pending_turn.done())
         if busy:
@@ -374,29 +264,37 @@ class Conversation:
         action = self._no_input.decide(self._loop.time() - self._agent_done_at, self._reprompts)
         if action == "reprompt":
             self._reprompts += 1
-            self._say([self._agent.reprompt()], metrics=None)
+            self._say(self._agent.reprompt())
         elif action == "hang_up":
-            self._say([self._agent.farewell()], metrics=None)
+            self._say(self._agent.farewell())
             self.ended_because = "no_input"
 
-    def _line(self, line: TranscriptLine | None) -> None:
-        if line is not None and self._on_line is not None:
-            try:
-                self._on_line(line)
-            except Exception:  # a transcript fault must not end the conversation
-                log.exception("could not report a transcript line")
+    # --- output -----------------------------------------------------------------------------
+    def _say(self, fixed: str | None, metrics: TurnMetrics | None = None) -> None:
+        """Start the agent's reply: a fixed line (greeting, re-prompt, farewell), or its answer to a turn."""
+        self._speaking = asyncio.create_task(self._speak(fixed, metrics or TurnMetrics(index=0)))
 
+    async def _speak(self, fixed: str | None, metrics: TurnMetrics) -> None:
+        if fixed is not None:
+            source = sentences(fixed)
+        elif metrics.turn_rule == "dtmf":
+            source = self._agent.keys(metrics.user_text)
+        else:
+            source = self._agent.reply(metrics.user_text)
+        try:
+            await self._voice.play(source, metrics)
+            if self._agent.finished and self.ended_because is None:
+                self.ended_because = "agent_closed"  # its last words are out: hang up
+        finally:
+            self._agent_done_at = self._loop.time()
+            if metrics.interrupted:
+                self._agent.correct_last_reply(" ".join(metrics.agent_spoken))
+            if metrics.index and self._on_turn is not None:
+                await self._on_turn(metrics)
 
-def _consume_exception(task: asyncio.Task[Any]) -> None:
-    # A dropped speculative decode may fail unobserved; its failure shows again on the final decode.
-    if not task.cancelled():
-        task.exception()
+    def _is_agent_speaking(self) -> bool:
+        return self._speaking is not None and not self._speaking.done()
 
-
-async def _fixed(lines: list[str]):
-    for line in lines:
-        yield line
-
-
-def _result(future: asyncio.Future[PlaybackResult]) -> PlaybackResult | None:
-    return future.result() if future.done() and not future.cancelled() else None
+    def _drop_reply(self) -> None:
+        assert self._speaking is not None
+        self._speaking.cancel()

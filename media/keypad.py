@@ -18,6 +18,9 @@ class KeypadEntry:
         self.max_keys = max_keys  # a stuck key or a fax tone never grows an entry without end
         self._keys: list[str] = []
         self._last_at: float | None = None
+        # First and last key (a '#' too) of the entry being typed, or of the one just completed: the
+        # span of its transcript line.
+        self.span: tuple[float, float] | None = None
 
     @property
     def pending(self) -> bool:
@@ -32,6 +35,7 @@ class KeypadEntry:
         """Add a key; the finished entry (without '#') when this key ends it, else None."""
         if self.ignores(key):
             return None
+        self.span = (self.span[0] if self.span and self.pending else now, now)
         if key == TERMINATOR:
             return self._take()
         self._keys.append(key)

@@ -8,11 +8,14 @@ full and the played share of the cut one (marked with "…"), never what was pla
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from media.pacer import PlaybackResult
+
+log = logging.getLogger(__name__)
 
 Speaker = Literal["agent", "caller"]
 Source = Literal["", "stt", "dtmf", "tts"]
@@ -29,6 +32,16 @@ class TranscriptLine:
 
 
 LineSink = Callable[[TranscriptLine], None]  # synchronous: it only queues the line
+
+
+def report(sink: LineSink | None, line: TranscriptLine | None) -> None:
+    """Hand `line` (None: nothing was heard) to `sink`; a transcript fault must not end the conversation."""
+    if line is None or sink is None:
+        return
+    try:
+        sink(line)
+    except Exception:
+        log.exception("could not report a transcript line")
 
 
 def heard(played: Iterable[tuple[str, PlaybackResult | None]]) -> list[str]:

@@ -62,9 +62,11 @@ async def engines():
 def _conversation(engines, server, sent, send=None, **kwargs):
     stt, tts = engines
     send = send or (lambda data: sent.append((asyncio.get_running_loop().time(), RtpPacket.parse(data))))
+    # The client first: building its SSL context blocks the loop for 50-110 ms, which a running pacer
+    # would have to skip over (a marker bit, read as one more talkspurt).
+    llm = ChatLlm(base_url=server.base_url, api_key="k", model="scripted")
     pacer = RtpPacer(send, CODECS["ulaw"])
     pacer.start()
-    llm = ChatLlm(base_url=server.base_url, api_key="k", model="scripted")
     agent = LlmAgent(llm, "Eres un agente de cobranza.", FallbackAgent("Hola, buenas tardes."))
     turns = []
 

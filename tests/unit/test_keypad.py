@@ -136,3 +136,15 @@ async def test_a_caller_who_cannot_identify_reaches_a_person():
     b = identifying(Directory())
     _, tools = await said_and_tools(b.keys("0"))
     assert [t.name for t in tools] == ["transfer_to_agent"]
+
+
+def test_an_entrys_span_runs_from_its_first_key_to_the_one_that_ended_it():
+    pad = KeypadEntry()
+    pad.press("1", 1.0, expected=9)
+    pad.press("2", 1.5, expected=9)
+    assert pad.press("#", 2.0, expected=9) == "12" and pad.span == (1.0, 2.0)  # the '#' ends it
+    pad.press("#", 3.0, expected=9)  # ignored: the last entry keeps its span
+    assert pad.span == (1.0, 2.0)
+    assert pad.press("5", 4.0, expected=1) == "5" and pad.span == (4.0, 4.0)
+    pad.press("7", 5.0, expected=9)
+    assert pad.expire(8.0) == "7" and pad.span == (5.0, 5.0)
