@@ -30,6 +30,7 @@ from campaigns.calls import CallLog, CallOutcome, Direction
 from campaigns.debtors import DebtorDirectory
 from countries.privacy import mask_phone
 from media.conversation import Conversation
+from media.reply import ReplyPlayer
 from media.rtp_session import RtpSession
 from media.tts import TtsEngine
 
@@ -242,12 +243,13 @@ class Call(ChannelEventHandlers):
         await self._until_gone(asyncio.sleep(self._svc.tail_s))
 
     async def _greet(self, session: RtpSession) -> None:
-        clip = await self._svc.tts.synthesize(self._svc.greeting)
-        result = await session.pacer.play(clip)
-        self.results.spoke(self._svc.greeting, result, session.pacer.frame_ms / 1000)
+        voice = ReplyPlayer(session.pacer, self._svc.tts, usage=self.results.usage, on_line=self.results.line)
+        greeting = await voice.say(self._svc.greeting)
+        result = greeting.result
+        assert result is not None  # played to the end: say() returns once the pacer is done with it
         self.metrics["first_rtp_out_ms"] = self._since_stasis_ms(result.started_at)
         self.metrics["greeting"] = {
-            "tts_duration_s": round(clip.duration_s, 3),
+            "tts_duration_s": round(greeting.duration_s, 3),
             "frames_played": result.frames_played,
             "frames_total": result.frames_total,
             "interrupted": result.interrupted,

@@ -18,6 +18,7 @@ import numpy as np
 from ari_app.ari import AriClient, AriError
 from ari_app.calls.legs import AmdVerdict
 from ari_app.calls.media import CallMedia
+from media.reply import ReplyPlayer
 from media.tts import TtsEngine
 from media.voicemail import LineQuiet
 
@@ -74,13 +75,20 @@ async def leave_message(media: CallMedia, tts: TtsEngine, text: str, results: Ca
         quiet.feed(pcm)
         results.heard(pcm)
 
+    after_beep = False
+
+    async def greeting_and_beep_over() -> None:
+        nonlocal after_beep
+        after_beep = await quiet.wait()
+
     session = await media.open(heard)
     results.record(session)
-    clip = await tts.synthesize(text)
-    after_beep = await quiet.wait()
-    result = await session.pacer.play(clip)
-    results.spoke(text, result, session.pacer.frame_ms / 1000)
-    return {"after_beep": after_beep, "tts_duration_s": round(clip.duration_s, 3),
+    voice = ReplyPlayer(session.pacer, tts, usage=results.usage, on_line=results.line)
+    # Synthesised while the machine's greeting goes on; played once it and the beep are over.
+    message = await voice.say(text, not_before=greeting_and_beep_over)
+    result = message.result
+    assert result is not None  # played to the end: say() returns once the pacer is done with it
+    return {"after_beep": after_beep, "tts_duration_s": round(message.duration_s, 3),
             "frames_played": result.frames_played, "frames_total": result.frames_total}
 
 

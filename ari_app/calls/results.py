@@ -24,11 +24,10 @@ from ari_app.calls.journal import CallJournal
 from ari_app.settings import Settings
 from campaigns.calls import CallLine, CallLog
 from campaigns.costs import CostRates, price_call
-from media.pacer import PlaybackResult
 from media.recorder import CallRecorder, Recording
 from media.recordings import LocalRecordingStore, RecordingStore, recording_key
 from media.rtp_session import RtpSession
-from media.transcript import TranscriptLine, agent_line
+from media.transcript import TranscriptLine
 from media.turn_metrics import TurnMetrics
 from media.usage import CallUsage
 
@@ -96,17 +95,12 @@ class CallResults:
             self.recorder.caller(pcm)
 
     def line(self, line: TranscriptLine | None) -> None:
-        """A transcript line from the conversation (or the greeting), queued on the journal."""
+        """A transcript line (a conversation's, a greeting's, a voicemail's), queued on the journal."""
         if line is None or self.answered_at is None:
             return
         start = max(0, round((line.start_at - self.answered_at) * 1000))
         end = max(start, round((line.end_at - self.answered_at) * 1000))
         self._journal.line(CallLine(line.speaker, line.text, start, end, line.source, line.interrupted))
-
-    def spoke(self, text: str, result: PlaybackResult, frame_s: float) -> None:
-        """The agent said `text` outside a conversation (the greeting of a media check)."""
-        self.usage.tts(text)
-        self.line(agent_line([(text, result)], frame_s=frame_s))
 
     async def store_turn(self, turn: TurnMetrics) -> None:
         """A conversation turn's marks (`call_turns`), and a line in the journal."""
