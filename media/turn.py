@@ -19,12 +19,14 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
+from media.text import fold
+
 __all__ = [
     "NoInputAction",
     "NoInputPolicy",
     "TurnDecision",
     "TurnDetector",
-    "normalise",
+    "words",
     "turn_complete",
 ]
 
@@ -108,14 +110,9 @@ LONE_COMPLETE = frozenset({"si"})
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 
 
-def _strip_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-
-
-def normalise(text: str) -> list[str]:
+def words(text: str) -> list[str]:
     """Words of ``text``: lower case, accents (and ñ's tilde) stripped, punctuation dropped."""
-    return _WORD_RE.findall(_strip_accents(text.casefold()))
+    return _WORD_RE.findall(fold(text))
 
 
 @dataclass(frozen=True)
@@ -151,16 +148,16 @@ class TurnDetector:
         return max(self.complete_wait_s, self.incomplete_wait_s, self.number_wait_s, self.trailing_off_wait_s)
 
     def decide(self, text: str) -> TurnDecision:
-        words = normalise(text)
-        if not words:
+        tokens = words(text)
+        if not tokens:
             # Nothing recognised (noise, breath): give the caller time to actually say something.
             return TurnDecision(False, self.incomplete_wait_s, "empty")
         raw_words = _WORD_RE.findall(unicodedata.normalize("NFC", text.casefold()))
         raw_last = raw_words[-1] if raw_words else ""
-        last = words[-1]
-        joined = " ".join(words)
+        last = tokens[-1]
+        joined = " ".join(tokens)
 
-        if raw_last in ACCENTED_COMPLETE or (len(words) == 1 and last in LONE_COMPLETE):
+        if raw_last in ACCENTED_COMPLETE or (len(tokens) == 1 and last in LONE_COMPLETE):
             return self._complete("answer_word")
         for lead in LEAD_INS:
             if joined == lead or joined.endswith(" " + lead):

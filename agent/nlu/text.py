@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["accented_words", "normalise", "strip_accents"]
+from media.text import strip_accents
+
+__all__ = ["accented_words", "normalise"]
 
 # Digit groups with their separators kept together; a RUT's check letter rides along ("9.876.543-k").
 # Words are letters only, so "1ro" is "1" + "ro" and "amara.org" is "amara" + "org".
@@ -34,12 +36,6 @@ HALLUCINATIONS = (
     "suscribete al canal",
     "no olvides suscribirte",
 )
-
-
-def strip_accents(text: str) -> str:
-    """``text`` without combining marks: "sí" -> "si", "mañana" -> "manana", "ÑOÑO" -> "NONO"."""
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
 
 
 def _prepare(text: str) -> str:

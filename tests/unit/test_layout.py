@@ -19,8 +19,9 @@ PACKAGES = ("countries", "media", "agent", "campaigns", "analysis", "api", "ari_
 ALLOWED: dict[str, tuple[str, ...]] = {
     "countries": (),  # ids, names, zones, legal profiles, money words: the bottom
     "media": (),  # voice in and out: no brain, no ARI, no database, no country
-    # The brain implements media's `Responder` and counts its LLM use into media's per-call usage.
-    "agent": ("countries", "media.responder", "media.usage"),
+    # The brain implements media's `Responder`, counts its LLM use into media's per-call usage, and
+    # folds text as the end-of-turn rules do (one definition of Spanish text folding).
+    "agent": ("countries", "media.responder", "media.usage", "media.text"),
     # The domain and PostgreSQL. `agent.vocabulary` is the tools' and call results' names (what the
     # domain stores in call_attempts.result): it imports nothing of the project, so it adds no edge
     # back into the brain; nothing else of `agent` is allowed.

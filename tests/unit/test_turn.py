@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from media.turn import NoInputPolicy, TurnDetector, normalise, turn_complete
+from media.turn import NoInputPolicy, TurnDetector, turn_complete, words
 
 COMPLETE = [
     "sí",
@@ -91,8 +91,8 @@ def test_numbers_wait_longest() -> None:
     assert turn_complete("doce millones").wait_s > turn_complete("pero").wait_s
 
 
-def test_normalise_strips_case_accents_and_punctuation() -> None:
-    assert normalise("¿Qué PASA, señor?  ¡Ya pagué!") == ["que", "pasa", "senor", "ya", "pague"]
+def test_words_strip_case_accents_and_punctuation() -> None:
+    assert words("¿Qué PASA, señor?  ¡Ya pagué!") == ["que", "pasa", "senor", "ya", "pague"]
 
 
 def test_waits_are_configurable() -> None:
