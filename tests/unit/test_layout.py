@@ -7,6 +7,7 @@ the top (hiding a cycle in a function is still a cycle). The rules are the READM
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,35 @@ def test_modules_stay_small_or_say_why() -> None:
             if (n := len(path.read_text("utf-8").splitlines())) > MAX_LINES}
     unexplained = sorted(m for m in long if "# Size:" not in MODULES[m].read_text("utf-8"))
     assert unexplained == []
+
+
+def _layout_table() -> list[str]:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    section = readme[readme.index("## Code layout"):]
+    section = section[: section.index("\n### ")]
+    return [line for line in section.splitlines() if line.startswith("| `")]
+
+
+def test_the_readme_layout_table_matches_the_tree() -> None:
+    rows = _layout_table()
+    named = {path for row in rows for path in re.findall(r"`([\w./*-]+/(?:[\w.*-]+)?)`", row.split(" | ")[0])}
+    for package in PACKAGES:  # every package has its row
+        assert any(row.startswith(f"| `{package}/") for row in rows), package
+    missing = sorted(p for p in named if not list(ROOT.glob(p.rstrip("/"))))
+    assert missing == []
+    # A row about one folder names its modules: each is in that folder (or below it).
+    unknown = []
+    for row in rows:
+        folder = re.fullmatch(r"\| `([\w/]+/)`", row.split(" | ")[0])
+        if folder:
+            unknown += [f"{folder.group(1)}{name}" for name in re.findall(r"`(\w+\.py)`", row)
+                        if not list((ROOT / folder.group(1)).rglob(name))]
+    assert unknown == []
+
+
+def test_packaging_and_the_image_carry_every_package() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text("utf-8")
+    include = re.search(r"include = \[(.*?)\]", pyproject).group(1)
+    assert {name.strip(' "*') for name in include.split(",")} == set(PACKAGES)
+    dockerfile = (ROOT / "ari_app" / "Dockerfile").read_text("utf-8")
+    assert {m for m in re.findall(r"^COPY (\w+) \1$", dockerfile, re.M)} == set(PACKAGES)
