@@ -17,7 +17,7 @@ the collector needs an absolute date. The choices where Spanish is vague, in one
   None: the agent asks for the day rather than guess one.
 
 For a callback without an hour the time is 10:00 (calls before 9:00 annoy); periods of the day are
-09:00 (mañana), 12:00 (mediodía), 15:00 (tarde) and 19:00 (noche, before the 20:00 limit on
+10:00 (mañana, docs/dialogue-spec.md), 12:00 (mediodía), 15:00 (tarde) and 19:00 (noche, before the 20:00 limit on
 collection calls); an hour 1-7 without "de la mañana" is p.m. ("a las tres" = 15:00); "más tarde"
 and its kin are two hours from now.
 """
@@ -33,7 +33,7 @@ from datetime import date, datetime, time, timedelta
 from agent.nlu.numbers import numerify
 from agent.nlu.text import normalise
 
-__all__ = ["DateMatch", "find_date", "parse_date", "parse_when", "prepare", "when_in"]
+__all__ = ["DateMatch", "find_date", "parse_date", "parse_when", "prepare", "promise_date_in", "when_in"]
 
 MONTHS = {
     "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
@@ -42,7 +42,7 @@ MONTHS = {
 WEEKDAYS = {"lunes": 0, "martes": 1, "miercoles": 2, "jueves": 3, "viernes": 4, "sabado": 5, "domingo": 6}
 
 DEFAULT_CALLBACK = time(10, 0)
-PERIODS = {"manana": time(9), "temprano": time(9), "mediodia": time(12), "almuerzo": time(13),
+PERIODS = {"manana": time(10), "temprano": time(9), "mediodia": time(12), "almuerzo": time(13),
            "tarde": time(15), "tardecita": time(17), "noche": time(19)}
 LATER = timedelta(hours=2)
 
@@ -180,6 +180,45 @@ def find_date(prepared: str, today: date) -> DateMatch | None:
     if not found:
         return None
     return min(found, key=lambda m: (m.start, -(m.end - m.start)))
+
+
+# "el viernes 27", "el lunes 30": a weekday with its day of the month, which must agree.
+_WEEKDAY_DAY_RE = re.compile(rf"\b({_WEEKDAY}) (?:(?:el )?dia )?(\d{{1,2}})\b(?! (?:mil|lucas?|palos?|pesos|cuotas?))")
+_REFUSED_AFTER_RE = re.compile(r" (?:no|tampoco|ni)\b")
+_PAST_GRACE_DAYS = 60  # "el 5 de diciembre" said on 10 December is a mistake, not next year's
+
+
+def promise_date_in(prepared: str, today: date) -> tuple[date | None, str]:
+    """The day a payment is promised for, and what is wrong with it ("" when nothing).
+
+    Unlike :func:`find_date` this reads the way a promise is negotiated: the last date said wins
+    ("el viernes... mejor el lunes"), and a day followed by a no is dropped ("al tiro no puedo, el viernes";
+    "el lunes, que el viernes no me alcanza"); a weekday with a day of the month
+    must agree ("weekday_mismatch" when "el viernes 27" is a Thursday); "la otra semana" without a
+    day is "which_day"; a day and month gone by a little is "past", not next year's.
+    """
+    found = list(_candidates(prepared, today))
+    # "el viernes no me alcanza", "al tiro no puedo": a day said to be refused is not the promise's.
+    kept = [m for m in found if not _REFUSED_AFTER_RE.match(prepared, m.end)] or found
+    if not found:
+        return None, ""
+    last = max(kept, key=lambda m: (m.start, m.end - m.start))
+    pairs = list(_WEEKDAY_DAY_RE.finditer(prepared))
+    if pairs and pairs[-1].end() >= last.start:
+        weekday, day = WEEKDAYS[pairs[-1][1]], int(pairs[-1][2])
+        if not 1 <= day <= 31:
+            return None, "which_day"
+        on_day = _next_day_of_month(day, today)
+        if on_day.weekday() != weekday:
+            return None, "weekday_mismatch"
+        return on_day, ""
+    if last.rule == "proxima_semana" and not any(m.rule == "weekday" for m in found):
+        return None, "which_day"
+    if last.rule == "day_month" and not re.search(r"\b\d{4}\b", prepared[last.start:last.end]):
+        this_year = last.value.replace(year=today.year) if last.value.year != today.year else last.value
+        if this_year < today and (today - this_year).days <= _PAST_GRACE_DAYS:
+            return this_year, "past"
+    return last.value, ""
 
 
 def parse_date(text: str, today: date) -> date | None:

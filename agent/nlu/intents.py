@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from agent.nlu.dates import find_date, when_in
+from agent.nlu.dates import find_date, promise_date_in, when_in
 from agent.nlu.numbers import amount_in, installments_in, numerify, rut_in
 from agent.nlu.text import accented_words, normalise
 
@@ -75,6 +75,9 @@ class Understanding:
     callback_at: datetime | None = None
     rut: str | None = None
     matched: str = ""
+    # What keeps a said date from being a promise's: "which_day" ("la otra semana"), "weekday_mismatch"
+    # ("el viernes 27" on a Thursday), "past"; promise_date is then None (or the past day).
+    date_issue: str = ""
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,8 @@ DISPUTE = _rules(
     I.DISPUTE, 0.9,
     no_es_mia=r"\bno (?:es |son )?(?:mias?|mios?|mi deuda|mi credito|mi cuenta)\b"
               r"|\b(?:deuda|cuenta|credito|tarjeta) (?:es|era) de (?:mi|otra|otro|un|una)\b",
-    monto_mal=r"\b(?:monto|cobro|saldo|valor|total|cifra) (?:esta|es|viene|sale) (?:mal|errad\w*|equivocad\w*)\b"
+    monto_mal=r"\b(?:monto|cobro|saldo|valor|total|cifra) (?:esta|es|viene|sale) (?:mal|malo|errad\w*|equivocad\w*)\b"
+              r"|\b(?:eso|esto) esta mal\b"
               r"|\bdebia (?:mucho |bastante )?menos\b|\bno (?:es|era|debo) tanto\b",
     de_mas=r"\bcobr\w+ (?:de mas|demas|doble|dos veces|mal)\b|\bcobros? (?:indebid|excesiv|dobl)\w*",
     no_reconozco=r"\bno (?:la |lo )?reconozco\b",
@@ -272,7 +276,7 @@ GOODBYE = _rules(
 )
 _CONFIRM_START = re.compile(
     r"^(?:si|sip|sipo|aja|mhm|yo soy|ya|dale|claro|correcto|exacto|exactamente|bueno|ok|okey|oka|listo"
-    r"|perfecto|efectivamente"
+    r"|perfecto|efectivamente|de una|dele|hagale"
     r"|afirmativo|obvio|seguro|sale|vale|eso|bien|conforme|hagamosle|de acuerdo|asi es|por supuesto"
     r"|esta bien|me parece)\b"
 )
@@ -316,6 +320,12 @@ def _already_paid(h: _Heard) -> tuple[Intent, float, str] | None:
     return _first(ALREADY_PAID, h.text)
 
 
+def _settles_later(h: _Heard, pays: bool) -> bool:
+    """"Le pago el miércoles y quedamos al día": a promise that will settle the debt, not a payment made."""
+    return pays and h.has_date and _first(ALREADY_PAID, h.text) is not None and not any(
+        m for m in _PAST_ACCENTED.finditer(h.accented)) and _PAST_PLAIN.search(h.text) is None
+
+
 def _cannot_pay(h: _Heard) -> tuple[Intent, float, str] | None:
     m = _CANNOT_PAY_RE.search(h.text)
     if m is None:
@@ -340,7 +350,8 @@ def _decide(h: _Heard, rut: str | None) -> tuple[Intent, float, str]:
     steps = (
         lambda: _first(STOP, s),
         lambda: _first(HUMAN, s),
-        lambda: _already_paid(h),  # before dispute: "ya no debo nada, pagué todo" is paid
+        lambda: _already_paid(h) if not _settles_later(h, pays) else None,  # before dispute: "ya no debo
+        # nada, pagué todo" is paid
         lambda: _first(DISPUTE, s),
         lambda: _first(WRONG_NUMBER, s),
         lambda: _first(CALLBACK_ASKED, s),
@@ -392,10 +403,12 @@ def understand(text: str, now: datetime) -> Understanding:
         has_entity=found is not None or amount is not None or installments is not None,
     )
     intent, confidence, matched = _decide(heard, rut)
+    promised, issue = promise_date_in(prepared, now.date()) if intent is I.PROMISE_TO_PAY else (None, "")
     return Understanding(
         intent=intent,
         confidence=confidence,
-        promise_date=found.value if found and intent is I.PROMISE_TO_PAY else None,
+        promise_date=promised,
+        date_issue=issue,
         amount=amount,
         installments=installments,
         callback_at=when_in(prepared, now) if intent is I.CALLBACK else None,

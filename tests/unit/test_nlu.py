@@ -274,7 +274,7 @@ TUESDAY = MONDAY + timedelta(days=1)
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("el lunes a las tres de la tarde", _at(MONDAY + timedelta(days=7), 15)),
-    ("mañana en la mañana", _at(TUESDAY, 9)),
+    ("mañana en la mañana", _at(TUESDAY, 10)),  # 10:00: docs/dialogue-spec.md
     ("en la tarde", _at(MONDAY, 15)),
     ("a la noche", _at(MONDAY, 19)),
     ("al mediodía", _at(MONDAY, 12)),
