@@ -273,10 +273,7 @@ class ReactivePhone:
         except TimeoutError:
             raise ReactivePhoneError(f"the call did not end within {timeout_s} s ({len(self.turns)} of "
                                      f"{len(self.script)} lines said)\n{self.diagnostics()}") from None
-        for task in self._tasks:  # the script's own failure, if any
-            if task.done() and not task.cancelled() and task.exception() is not None:
-                raise ReactivePhoneError(f"the script failed: {task.exception()!r}\n{self.diagnostics()}")
-        if self._error:
+        if self._error:  # the script's own failure, or no ACK
             raise ReactivePhoneError(f"{self._error}\n{self.diagnostics()}")
 
     @property
@@ -371,7 +368,7 @@ class ReactivePhone:
         self._send_sip(ok, addr)
         self._start_clock()
         self._tasks.append(asyncio.ensure_future(self._resend_ok(ok, addr)))
-        self._tasks.append(asyncio.ensure_future(self._run_script()))
+        self._tasks.append(asyncio.ensure_future(self._script_or_hang_up()))
 
     async def _resend_ok(self, ok: str, addr: tuple[str, int]) -> None:
         for _ in range(64):  # 32 s, as RFC 3261's timer H
@@ -523,6 +520,14 @@ class ReactivePhone:
         pad = (-len(pcm)) % FRAME_SAMPLES
         pcm = np.concatenate([pcm, np.zeros(pad, np.int16)]).reshape(-1, FRAME_SAMPLES)
         return [_Frame(ulaw_encode(f), rms_dbfs(f) >= self.threshold_dbfs) for f in pcm]
+
+    async def _script_or_hang_up(self) -> None:
+        """The script; if it fails, the call ends and wait_done() says why (it never hangs a test)."""
+        try:
+            await self._run_script()
+        except Exception as exc:  # noqa: BLE001 - any failure is reported by wait_done()
+            self._error = f"the script failed: {exc!r}"
+            await self.hang_up()
 
     async def _run_script(self) -> None:
         await self._answered.wait()
