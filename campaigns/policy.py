@@ -3,7 +3,9 @@
 The user's rules (seed 000) and the law's (a `CountryProfile`) in one place, as a pure function
 of the debtor's call history and the clock, so it can be tested over simulated weeks. The dialer
 asks it before every call; the wave planner's SQL pre-selects with the same limits, and this is
-the gate that has the last word.
+the gate that has the last word. What the conversations left also holds a debtor back: an open
+payment promise until its date and the campaign's grace have passed, and an "already paid" or a
+dispute until a person has closed its follow-up (`campaigns.holds` loads both).
 
 Days are the debtor's local days; "a week" is any rolling 7 days.
 """
@@ -36,6 +38,9 @@ class ContactPolicyConfig(BaseModel):
     no_answer_days_to_exclude: int = Field(3, ge=1)
     retry_after_no_answer_min: int = Field(60, ge=0)
     retry_after_failure_min: int = Field(30, ge=0)
+    # Days after a promised date before an unpaid promise counts as broken: the payment may take a
+    # day or two to show. The debtor is not called through the date and these days.
+    promise_grace_days: int = Field(1, ge=0, le=60)
     # The campaign's country first; more profiles (e.g. "US" for Regulation F) make it stricter.
     profiles: tuple[str, ...] = ("CL",)
 
@@ -55,6 +60,9 @@ class Verdict(enum.StrEnum):
     EXCLUDE = "excluded"  # never again in this campaign (stored on the debtor)
     FAIL = "failed"  # the job ends: no phone left to try
     DO_NOT_CALL = "do_not_call"
+    # Held back by what a conversation left (an open promise, a follow-up waiting for a person): this
+    # job ends; a wave queues the debtor again once the hold has ended.
+    HOLD = "held"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +86,23 @@ class Phone:
     do_not_call: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class OpenPromise:
+    """A payment promise nobody has marked kept or broken yet. An instalment plan's date is its first."""
+
+    id: int
+    promised_date: date
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingForHuman:
+    """The debtor's last conversation ended on a result a person must take up (`holds.WAITING_FOR_HUMAN`)."""
+
+    attempt_id: str
+    result: str
+    at: datetime
+
+
 @dataclass(slots=True)
 class DebtorState:
     """What the policy needs to know about one debtor, loaded by the caller."""
@@ -88,6 +113,8 @@ class DebtorState:
     last_phone_id: int | None = None
     excluded_reason: str | None = None
     callback_at: datetime | None = None  # the debtor asked to be called at this time
+    open_promises: Sequence[OpenPromise] = ()
+    waiting_for_human: WaitingForHuman | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +152,10 @@ class ContactPolicy:
         if self.no_answer_days(attempts, tz) >= cfg.no_answer_days_to_exclude:
             return Decision(Verdict.EXCLUDE, f"no_answer_on_{cfg.no_answer_days_to_exclude}_days")
 
+        held = self._held(state, now)
+        if held:
+            return held
+
         closed = self._closed(local)
         if closed:
             reason, law = closed
@@ -155,6 +186,31 @@ class ContactPolicy:
 
         phone = self.next_phone(state.phones, state.last_phone_id)
         return Decision(Verdict.CALL, "callback" if callback_due else "ok", phone_id=phone.id)
+
+    def _held(self, state: DebtorState, now: datetime) -> Decision | None:
+        """Held back by what a conversation left, or None."""
+        waiting = state.waiting_for_human
+        if waiting is not None:
+            return Decision(Verdict.HOLD, "waiting_for_human",
+                            detail={"result": waiting.result, "attempt_id": waiting.attempt_id,
+                                    "call_at": waiting.at.isoformat()})
+        # A callback the debtor asked for is their consent: an open promise does not hold it back.
+        if state.callback_at is None:
+            until = self.promise_hold_until(state.open_promises, state.timezone)
+            if until is not None and now < until:
+                latest = max(state.open_promises, key=lambda p: (p.promised_date, p.id))
+                return Decision(Verdict.HOLD, "open_promise", not_before=self.next_open(until),
+                                detail={"promise_id": latest.id, "promised_date": latest.promised_date.isoformat()})
+        return None
+
+    def promise_hold_until(self, promises: Sequence[OpenPromise], tz: ZoneInfo) -> datetime | None:
+        """When the open promises stop holding the calls: the start of the debtor's day after the latest
+        promised date plus the grace days; None without an open promise. A promise then still open is
+        broken, and a wave queues its reminder."""
+        if not promises:
+            return None
+        last = max(p.promised_date for p in promises)
+        return datetime.combine(last + timedelta(days=self.config.promise_grace_days + 1), time(0), tz)
 
     def _contact_limits(self, attempts: Sequence[Attempt], now: datetime, local: datetime) -> Decision | None:
         prof, tz = self.profile, local.tzinfo
