@@ -4,7 +4,10 @@ Seeds a scratch database set-based (a few tens of seconds): one company with 1,0
 of 2 phones each, 10,000 of them excluded; 5,000 do-not-call numbers (both phones of 1,000
 debtors, the first phone of 2,000 more, and 1,000 numbers that are not ours); 50,000 outbound
 call attempts over the last 10 days, each with its done call job (about 1% in the campaign
-measured, the rest in an earlier one), with mixed outcomes; then VACUUM ANALYZE.
+measured, the rest in an earlier one), with mixed outcomes; what the answered calls left (unless
+`--no-after-call`): of every 10, 4 promises (a fifth kept, a fifth instalment plans, dates up to two
+weeks after the call, so some hold the debtor and some are past their grace), 1 "already paid" and 1
+dispute (half of their follow-ups closed); then VACUUM ANALYZE.
 
 Times the planner as the scheduler calls it, for a Chilean campaign with the default policy
 (60 debtors a day): the 09:00 wave of Monday 2026-11-23 (a working day) and the 12:00 wave of
@@ -31,10 +34,8 @@ import psycopg
 
 from ari_app.settings import Settings
 from campaigns.campaign import Campaign, CampaignSpec, CampaignStore
-from campaigns.contacts import HISTORY
 from campaigns.db import open_database
-from campaigns.planner import _SELECT_AND_ENQUEUE, WavePlanner
-from campaigns.policy import ContactPolicy
+from campaigns.planner import _SELECT_AND_ENQUEUE, WavePlanner, wave_params
 from tests.scratch_db import scratch_database
 
 SANTIAGO = ZoneInfo("America/Santiago")
@@ -45,7 +46,7 @@ TARGET_S = 5.0
 
 
 def _seed(conn: psycopg.Connection, company_id: int, campaign_id: int, previous_id: int, debtors: int,
-          now: datetime) -> list[tuple[str, float]]:
+          now: datetime, *, after_call: bool = True) -> list[tuple[str, float]]:
     """Fill the tables set-based; (step, seconds) for each step."""
     steps: list[tuple[str, float]] = []
 
@@ -104,6 +105,26 @@ def _seed(conn: psycopg.Connection, company_id: int, campaign_id: int, previous_
                CASE WHEN j.last_outcome = 'answered' THEN j.created_at + interval '15 seconds' END,
                j.created_at + interval '90 seconds'
           FROM jobs j""", p)
+    if after_call:
+        step("promises + results", """
+            WITH answered AS (
+                SELECT id, row_number() OVER (ORDER BY id) AS k FROM call_attempts WHERE outcome = 'answered'
+            ), results AS (
+                UPDATE call_attempts a
+                   SET result = CASE WHEN k %% 10 < 4 THEN 'promise' WHEN k %% 10 = 4 THEN 'already_paid'
+                                     WHEN k %% 10 = 5 THEN 'dispute' ELSE 'refused' END
+                  FROM answered WHERE a.id = answered.id
+                RETURNING a.id, a.debtor_id, a.created_at, a.result
+            ), analyses AS (
+                INSERT INTO call_analyses (attempt_id, status, needs_human, analyzed_at, closed_at)
+                SELECT id, 'done', true, created_at + interval '5 minutes',
+                       CASE WHEN random() < 0.5 THEN created_at + interval '1 day' END
+                  FROM results WHERE result IN ('already_paid', 'dispute')
+            )
+            INSERT INTO promises (attempt_id, debtor_id, promised_date, amount, installments, status)
+            SELECT id, debtor_id, (created_at + make_interval(days => 1 + (random() * 14)::int))::date, 10000,
+                   CASE WHEN random() < 0.2 THEN 3 END, CASE WHEN random() < 0.2 THEN 'kept' ELSE 'open' END
+              FROM results WHERE result = 'promise'""", p)
     t = time.perf_counter()
     conn.execute("VACUUM ANALYZE")  # as autovacuum would have left the tables
     steps.append(("vacuum analyze", time.perf_counter() - t))
@@ -111,21 +132,6 @@ def _seed(conn: psycopg.Connection, company_id: int, campaign_id: int, previous_
 
 
 # ---------------------------------------------------------------- the planner's statement
-
-
-def statement_params(campaign: Campaign, now: datetime, wave_id: int, quota: int) -> dict[str, Any]:
-    """The parameters `WavePlanner.plan` passes to its statement (kept in step with planner.py)."""
-    local = now.astimezone(campaign.tz)
-    day_start = datetime.combine(local.date(), datetime.min.time(), campaign.tz)
-    config = campaign.policy_config
-    profile = ContactPolicy(config).profile
-    return {
-        "cid": campaign.id, "company": campaign.company_id, "trunk": campaign.trunk, "wave": wave_id,
-        "now": now, "day_start": day_start, "history": HISTORY, "quota": quota,
-        "types": list(campaign.selection.delinquency_types),
-        "calls_per_day": config.calls_per_day, "contacts_per_week": profile.contacts_per_week,
-        "days_after_contact": profile.days_after_contact,
-    }
 
 
 # The planner runs its statement with JIT off (campaigns/planner.py); so does the EXPLAIN here.
@@ -142,7 +148,7 @@ def run_statement(url: str, campaign: Campaign, name: str, now: datetime, quota:
         (wave_id,) = conn.execute(
             "INSERT INTO waves (campaign_id, local_date, slot) VALUES (%s, %s, %s) RETURNING id",
             (campaign.id, now.astimezone(campaign.tz).date(), f"bench-{name}")).fetchone()
-        params = statement_params(campaign, now, wave_id, quota)
+        params = wave_params(campaign, now, wave_id, quota)
         t = time.perf_counter()
         counts = dict(conn.execute(sql, params).fetchall())
         seconds = time.perf_counter() - t
@@ -185,18 +191,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debtors", type=int, default=1_000_000)
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN (ANALYZE, BUFFERS) of the statement")
+    parser.add_argument("--no-after-call", action="store_true",
+                        help="seed no promises, already-paid or disputes (the data set before they held debtors)")
     args = parser.parse_args()
     with scratch_database(Settings().database_url.get_secret_value(), "bench_waves") as url:
         campaign, previous = asyncio.run(_campaigns(url))
         with psycopg.connect(url, autocommit=True) as conn:
-            steps = _seed(conn, campaign.company_id or 0, campaign.id, previous.id, args.debtors, MONDAY_0900)
+            steps = _seed(conn, campaign.company_id or 0, campaign.id, previous.id, args.debtors, MONDAY_0900,
+                          after_call=not args.no_after_call)
             figures = conn.execute(
                 """SELECT (SELECT count(*) FROM debtors), (SELECT count(*) FROM phones),
                           (SELECT count(*) FROM debtors WHERE excluded_at IS NOT NULL),
                           (SELECT count(*) FROM do_not_call), (SELECT count(*) FROM call_attempts),
-                          (SELECT count(*) FROM call_jobs)""").fetchone()
+                          (SELECT count(*) FROM call_jobs),
+                          (SELECT count(*) FROM promises WHERE status = 'open')""").fetchone()
         print(f"seeded: {figures[0]} debtors, {figures[1]} phones, {figures[2]} excluded, {figures[3]} do-not-call, "
-              f"{figures[4]} attempts, {figures[5]} jobs in {sum(s for _, s in steps):.1f}s "
+              f"{figures[4]} attempts, {figures[5]} jobs, {figures[6]} open promises in {sum(s for _, s in steps):.1f}s "
               f"({', '.join(f'{n} {s:.1f}s' for n, s in steps)})")
 
         print(f"\nWavePlanner.plan, campaign {campaign.name!r} (CL, 60 debtors a day); target <= {TARGET_S:.0f} s")

@@ -2,7 +2,9 @@
 
 `gate` runs when a dialer has claimed a job: it loads the debtor's phones and call history,
 asks the policy, and either returns the phone to dial (having counted the attempt on the job)
-or puts the job back / ends it and records why. `settle` runs when the call has ended: the
+or puts the job back / ends it and records why. What earlier conversations left holds the job
+too (an open promise, a follow-up waiting for a person: `campaigns.holds`), and a promise
+reminder whose promise was marked kept meanwhile is not made. `settle` runs when the call has ended: the
 outcome goes onto the job and the phone, and the policy says what happens next.
 """
 
@@ -20,8 +22,9 @@ from psycopg_pool import AsyncConnectionPool
 from agent.vocabulary import CallResult
 from campaigns.calls import CallOutcome
 from campaigns.campaign import Campaign, zone
+from campaigns.holds import load_holds
 from campaigns.policy import Attempt, ContactPolicy, DebtorState, Decision, Phone, Verdict
-from campaigns.queue import CallQueue, ClaimedJob, JobState
+from campaigns.queue import CallQueue, ClaimedJob, JobPurpose, JobState
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,11 @@ class ContactService:
                 await self._queue.finish(conn, job.id, JobState.DONE, "reached",
                                          last_outcome=CallOutcome.ANSWERED.value)
                 await self._record(conn, job, "done", "reached", {"settled": "after the dialer was lost"})
+                return None
+            if job.purpose is JobPurpose.PROMISE_REMINDER and await self._promise_kept(conn, job):
+                # Marked kept between the wave and this dial (`holds.mark_promise` cancels only queued jobs).
+                await self._queue.finish(conn, job.id, JobState.CANCELLED, "promise_kept")
+                await self._record(conn, job, "done", "promise_kept", {"promise_id": job.promise_id})
                 return None
             state = await load_state(conn, job.debtor_id, campaign, last_phone_id=job.last_phone_id,
                                      callback_at=job.callback_at)
@@ -111,6 +119,12 @@ class ContactService:
         return reached
 
     @staticmethod
+    async def _promise_kept(conn: psycopg.AsyncConnection, job: ClaimedJob) -> bool:
+        cur = await conn.execute("SELECT status = 'kept' FROM promises WHERE id = %s", (job.promise_id,))
+        row = await cur.fetchone()
+        return bool(row and row[0])
+
+    @staticmethod
     async def _result_of(conn: psycopg.AsyncConnection, job: ClaimedJob,
                          attempt_id: uuid.UUID | None) -> tuple[str | None, datetime | None]:
         """The result the agent's tools recorded on this call, and a callback booked on the job."""
@@ -140,6 +154,12 @@ class ContactService:
             await self._queue.finish(conn, job.id, JobState.CANCELLED, decision.reason, **changes)
         elif decision.verdict is Verdict.DO_NOT_CALL:
             await self._queue.finish(conn, job.id, JobState.CANCELLED, decision.reason, **changes)
+        elif decision.verdict is Verdict.HOLD:
+            # Not deferred: a job waiting weeks for a person would count in every day's quota. The
+            # planner queues the debtor again (a reminder, for a broken promise) once the hold ends.
+            if decision.not_before is not None:
+                detail["not_before"] = decision.not_before.isoformat()
+            await self._queue.finish(conn, job.id, JobState.CANCELLED, decision.reason, **changes)
         else:  # FAIL: every phone exhausted
             await self._queue.finish(conn, job.id, JobState.FAILED, decision.reason, **changes)
         await self._record(conn, job, decision.verdict.value, decision.reason, detail)
@@ -157,7 +177,8 @@ class ContactService:
 async def load_state(conn: psycopg.AsyncConnection, debtor_id: int, campaign: Campaign, *,
                      last_phone_id: int | None = None,
                      callback_at: datetime | None = None) -> DebtorState:
-    """The debtor as the policy sees it: phones (with the do-not-call list), calls, exclusion."""
+    """The debtor as the policy sees it: phones (with the do-not-call list), calls, exclusion, and
+    what holds them back (open promises, a follow-up waiting for a person)."""
     cur = await conn.execute(
         "SELECT timezone, exclusion_reason FROM debtors WHERE id = %s", (debtor_id,))
     tz, excluded = await cur.fetchone()
@@ -174,8 +195,10 @@ async def load_state(conn: psycopg.AsyncConnection, debtor_id: int, campaign: Ca
             ORDER BY created_at""", (CallResult.WRONG_NUMBER, debtor_id, HISTORY))
     attempts = [Attempt(at, pid, CallOutcome(o) if o else None, reached)
                 for at, pid, o, reached in await cur.fetchall()]
+    promises, waiting = await load_holds(conn, debtor_id)
     return DebtorState(phones=phones, attempts=attempts, timezone=zone(tz, campaign.tz), last_phone_id=last_phone_id,
-                        excluded_reason=excluded, callback_at=callback_at)
+                       excluded_reason=excluded, callback_at=callback_at, open_promises=promises,
+                       waiting_for_human=waiting)
 
 
 async def stop_calling(pool: AsyncConnectionPool, debtor_id: int, reason: str = "asked_not_to_be_called") -> int:

@@ -6,9 +6,15 @@ misfired trigger that tries the same wave finds the row and does nothing; a cras
 commit leaves nothing, so the wave runs again whole.
 
 The selection is one set-based statement over the campaign's debtors, with the limits the
-contact policy applies per debtor (daily calls, weekly contacts, waiting after a conversation),
-so that a wave over a million debtors takes seconds. The policy still has the last word at dial
-time, per debtor (`ContactService.gate`).
+contact policy applies per debtor (daily calls, weekly contacts, waiting after a conversation)
+and the holds of `campaigns.holds` (an open promise, a follow-up waiting for a person), so that
+a wave over a million debtors takes seconds. The policy still has the last word at dial time,
+per debtor (`ContactService.gate`).
+
+A debtor whose promise's date and grace have passed unpaid is queued first, with a reminder job
+naming the promise, and the statement marks the promise broken: only promises whose reminder was
+actually inserted (the daily quota and the law's limits may leave one for a later wave), and, as
+the unique reminder index lets one planner's insert through, by one planner only.
 """
 
 from __future__ import annotations
@@ -16,13 +22,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from campaigns.campaign import Campaign
 from campaigns.contacts import HISTORY
+from campaigns.holds import WAITING_FOR_HUMAN_SQL, WAITING_PARAMS
 from campaigns.policy import ContactPolicy
+from campaigns.queue import JobPurpose
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +44,14 @@ class WaveResult:
     wave_id: int | None  # None: this wave had already been planned
     enqueued: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    reminders: int = 0  # of `enqueued`, the reminders of broken promises
 
     @property
     def already_planned(self) -> bool:
         return self.wave_id is None
 
 
-_SELECT_AND_ENQUEUE = """
+_SELECT_AND_ENQUEUE = f"""
 WITH attempts AS (
     SELECT debtor_id,
            count(*) FILTER (WHERE created_at >= %(day_start)s) AS today,
@@ -50,10 +60,29 @@ WITH attempts AS (
       FROM call_attempts
      WHERE direction = 'outbound' AND debtor_id IS NOT NULL AND created_at > %(now)s - %(history)s
      GROUP BY debtor_id
+), held AS (
+    -- What earlier conversations left, per debtor (campaigns/holds.py): a follow-up waiting for a
+    -- person; an open promise still holding the calls (its date plus the grace is today or later);
+    -- the newest open promise past its grace (what a reminder is about).
+    SELECT debtor_id, bool_or(waiting) AS waiting, bool_or(promise_holds) AS promise_holds,
+           max(overdue_id) AS overdue_id
+      FROM (SELECT a.debtor_id, true AS waiting, false AS promise_holds, NULL::bigint AS overdue_id
+              FROM call_attempts a WHERE {WAITING_FOR_HUMAN_SQL}
+            UNION ALL
+            SELECT debtor_id, false, promised_date + %(grace)s >= %(today)s,
+                   CASE WHEN promised_date + %(grace)s < %(today)s THEN id END
+              FROM promises WHERE status = 'open') facts
+     GROUP BY debtor_id
+), history AS (
+    -- Joined before they meet the debtors: one hash probe per debtor of the selection, as without holds.
+    SELECT * FROM attempts FULL JOIN held USING (debtor_id)
 ), candidates AS (
     SELECT d.id, d.due_date, d.amount_owed,
+           CASE WHEN NOT coalesce(a.promise_holds, false) THEN a.overdue_id END AS promise_id,
            CASE
              WHEN d.excluded_at IS NOT NULL THEN 'excluded'
+             WHEN a.waiting THEN 'waiting_for_human'
+             WHEN a.promise_holds THEN 'open_promise'
              WHEN EXISTS (SELECT 1 FROM call_jobs j WHERE j.campaign_id = %(cid)s AND j.debtor_id = d.id
                             AND (j.state IN ('queued', 'claimed')
                                  OR (j.state = 'done' AND j.updated_at >= %(day_start)s)))
@@ -68,23 +97,54 @@ WITH attempts AS (
                   AND a.last_contact > %(now)s - make_interval(days => %(days_after_contact)s)
                THEN 'wait_after_contact'
            END AS reason
-      FROM debtors d LEFT JOIN attempts a ON a.debtor_id = d.id
+      FROM debtors d LEFT JOIN history a ON a.debtor_id = d.id
      WHERE d.company_id IS NOT DISTINCT FROM %(company)s
        AND (cardinality(%(types)s::text[]) = 0 OR d.delinquency_type = ANY (%(types)s::text[]))
 ), enqueued AS (
-    INSERT INTO call_jobs (campaign_id, debtor_id, trunk, wave_id, next_at)
-    SELECT %(cid)s, id, %(trunk)s, %(wave)s, %(now)s
+    INSERT INTO call_jobs (campaign_id, debtor_id, trunk, wave_id, next_at, purpose, promise_id)
+    SELECT %(cid)s, id, %(trunk)s, %(wave)s, %(now)s,
+           CASE WHEN promise_id IS NULL THEN %(collection)s ELSE %(reminder)s END, promise_id
       FROM candidates WHERE reason IS NULL
-     -- the most overdue first, then the largest debt
-     ORDER BY due_date NULLS LAST, amount_owed DESC NULLS LAST, id
+     -- broken promises first; then the most overdue, then the largest debt
+     ORDER BY promise_id IS NULL, due_date NULLS LAST, amount_owed DESC NULLS LAST, id
      LIMIT %(quota)s
+    -- a live job of this debtor (a concurrent callback), or a reminder another planner just queued
     ON CONFLICT DO NOTHING
-    RETURNING 1
+    RETURNING debtor_id, promise_id
+), broken AS (
+    -- The reminded promise, and any older one of the same debtor also past its grace: all broken.
+    UPDATE promises p SET status = 'broken', settled_at = %(now)s, settled_by = 'planner'
+      FROM enqueued e
+     WHERE e.promise_id IS NOT NULL AND p.debtor_id = e.debtor_id AND p.status = 'open'
+       AND p.promised_date + %(grace)s < %(today)s
+    RETURNING p.id
 )
 SELECT coalesce(reason, 'eligible'), count(*) FROM candidates GROUP BY 1
 UNION ALL
 SELECT 'enqueued', count(*) FROM enqueued
+UNION ALL
+SELECT 'reminders', count(*) FROM enqueued WHERE promise_id IS NOT NULL
+UNION ALL
+SELECT 'promises_broken', count(*) FROM broken
 """
+
+
+def wave_params(campaign: Campaign, now: datetime, wave_id: int, quota: int) -> dict[str, Any]:
+    """The parameters of `_SELECT_AND_ENQUEUE` for `campaign`'s wave at `now` (bench/wave_planning.py too)."""
+    local = now.astimezone(campaign.tz)
+    config = campaign.policy_config
+    profile = ContactPolicy(config).profile
+    return {
+        "cid": campaign.id, "company": campaign.company_id, "trunk": campaign.trunk, "wave": wave_id,
+        "now": now, "day_start": datetime.combine(local.date(), time(0), campaign.tz), "history": HISTORY,
+        "quota": quota, "types": list(campaign.selection.delinquency_types),
+        "calls_per_day": config.calls_per_day, "contacts_per_week": profile.contacts_per_week,
+        "days_after_contact": profile.days_after_contact,
+        # Promises' days are the campaign's local days here; the dial-time gate counts in the debtor's zone.
+        "today": local.date(), "grace": config.promise_grace_days,
+        "collection": JobPurpose.COLLECTION.value, "reminder": JobPurpose.PROMISE_REMINDER.value,
+        **WAITING_PARAMS,
+    }
 
 
 class WavePlanner:
@@ -97,8 +157,7 @@ class WavePlanner:
         local = now.astimezone(tz)
         slot = slot or f"manual-{local:%H:%M:%S}"
         day_start = datetime.combine(local.date(), time(0), tz)
-        policy = ContactPolicy(campaign.policy_config)
-        profile, config = policy.profile, campaign.policy_config
+        policy, config = ContactPolicy(campaign.policy_config), campaign.policy_config
         async with self._pool.connection() as conn, conn.transaction():
             # JIT compiling this one statement costs more than it saves (0.2-0.35 s of a 3 s wave over
             # a million debtors, bench/wave_planning.py).
@@ -113,7 +172,7 @@ class WavePlanner:
                 return WaveResult(campaign.id, local.date().isoformat(), slot, None)
             wave_id = row[0]
             skipped: dict[str, int] = {}
-            enqueued = 0
+            enqueued = reminders = broken = 0
             closed = policy.closed_reason(local)
             if campaign.status != "active":
                 skipped = {f"campaign_{campaign.status}": 1}
@@ -127,21 +186,17 @@ class WavePlanner:
                     (campaign.id, day_start, day_start + timedelta(days=1)))
                 (worked_today,) = await cur.fetchone()
                 quota = max(0, config.debtors_per_day - worked_today)
-                cur = await conn.execute(_SELECT_AND_ENQUEUE, {
-                    "cid": campaign.id, "company": campaign.company_id, "trunk": campaign.trunk, "wave": wave_id,
-                    "now": now, "day_start": day_start, "history": HISTORY, "quota": quota,
-                    "types": list(campaign.selection.delinquency_types),
-                    "calls_per_day": config.calls_per_day, "contacts_per_week": profile.contacts_per_week,
-                    "days_after_contact": profile.days_after_contact,
-                })
+                cur = await conn.execute(_SELECT_AND_ENQUEUE, wave_params(campaign, now, wave_id, quota))
                 counts = dict(await cur.fetchall())
                 enqueued = counts.pop("enqueued", 0)
+                reminders = counts.pop("reminders", 0)
+                broken = counts.pop("promises_broken", 0)
                 eligible = counts.pop("eligible", 0)
                 skipped = {k: v for k, v in counts.items() if v}
                 if eligible > enqueued:
                     skipped["daily_debtor_quota"] = eligible - enqueued
-            await conn.execute("UPDATE waves SET enqueued = %s, skipped = %s WHERE id = %s",
-                               (enqueued, Jsonb(skipped), wave_id))
-        log.info("campaign %s: wave %s %s queued %d debtor(s); held back: %s",
-                 campaign.name, local.date(), slot, enqueued, skipped or "none")
-        return WaveResult(campaign.id, local.date().isoformat(), slot, wave_id, enqueued, skipped)
+            await conn.execute("UPDATE waves SET enqueued = %s, reminders = %s, skipped = %s WHERE id = %s",
+                               (enqueued, reminders, Jsonb(skipped), wave_id))
+        log.info("campaign %s: wave %s %s queued %d debtor(s) (%d promise reminder(s), %d promise(s) marked broken); "
+                 "held back: %s", campaign.name, local.date(), slot, enqueued, reminders, broken, skipped or "none")
+        return WaveResult(campaign.id, local.date().isoformat(), slot, wave_id, enqueued, skipped, reminders)

@@ -34,6 +34,14 @@ class JobState(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class JobPurpose(enum.StrEnum):
+    """What a job calls for (`call_jobs.purpose`): the call center picks the conversation's prompt by it."""
+
+    COLLECTION = "collection"
+    # A promise's date and grace passed unpaid: the call reminds the debtor of it (`ClaimedJob.promise_id`).
+    PROMISE_REMINDER = "promise_reminder"
+
+
 class LeaseLost(RuntimeError):
     """The job's lease expired and the queue gave it back; this worker must let it go."""
 
@@ -49,10 +57,12 @@ class ClaimedJob:
     last_phone_id: int | None
     callback_at: datetime | None
     lease_expires_at: datetime
+    purpose: JobPurpose = JobPurpose.COLLECTION
+    promise_id: int | None = None  # the broken promise a PROMISE_REMINDER is about
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> ClaimedJob:
-        return cls(**{k: row[k] for k in cls.__slots__})
+        return cls(**{k: row[k] for k in cls.__slots__} | {"purpose": JobPurpose(row["purpose"])})
 
 
 _BUSY = "SELECT count(*) FROM call_jobs WHERE state = 'claimed' AND trunk = %s AND lease_expires_at > now()"
@@ -73,7 +83,8 @@ UPDATE call_jobs
          ORDER BY next_at, id
          LIMIT %(n)s
          FOR UPDATE SKIP LOCKED))
-RETURNING id, campaign_id, debtor_id, trunk, attempts, claims, last_phone_id, callback_at, lease_expires_at
+RETURNING id, campaign_id, debtor_id, trunk, attempts, claims, last_phone_id, callback_at, lease_expires_at,
+          purpose, promise_id
 """
 
 

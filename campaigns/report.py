@@ -10,7 +10,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from campaigns.campaign import Campaign, CampaignStore, zone
 from campaigns.contacts import load_state
-from campaigns.policy import ContactPolicy
+from campaigns.holds import load_holds, promises_of
+from campaigns.policy import ContactPolicy, Verdict
 from countries.identity import InvalidIdentity, normalise_national_id
 from countries.privacy import mask_national_id, mask_phone
 
@@ -97,6 +98,11 @@ async def explain(pool: AsyncConnectionPool, national_id: str, *, country: str =
             calls = await cur.fetchall()
             lines.append(f"  calls in the last 7 days: {len(calls)}"
                          + "".join(f"\n    {local(at)} {outcome}" for at, outcome in calls))
+            lines += [f"  {promise.line()}" for promise in await promises_of(conn, debtor_id, limit=5)]
+            _, waiting = await load_holds(conn, debtor_id)
+            if waiting is not None:
+                lines.append(f"  held back: waiting_for_human: the call of {local(waiting.at)} ended {waiting.result}; "
+                             f"a person closes its follow-up (POST /api/v1/followups/{waiting.attempt_id}/close)")
             cur = await conn.execute(
                 """SELECT at, decision, reason, (detail->>'not_before')::timestamptz, detail->>'law'
                      FROM contact_decisions WHERE debtor_id = %s ORDER BY id DESC LIMIT 10""", (debtor_id,))
@@ -111,7 +117,9 @@ async def explain(pool: AsyncConnectionPool, national_id: str, *, country: str =
                 assert campaign is not None
                 state = await load_state(conn, debtor_id, campaign)
                 decision = ContactPolicy(campaign.policy_config).decide(state, now)
-                lines.append(f"  campaign {campaign.name!r}, policy now: {decision.verdict.value} ({decision.reason})"
+                verdict = (f"held back: {decision.reason}" if decision.verdict is Verdict.HOLD
+                           else f"{decision.verdict.value} ({decision.reason})")
+                lines.append(f"  campaign {campaign.name!r}, policy now: {verdict}"
                              + (f" until {local(decision.not_before)}" if decision.not_before else "")
                              + (f" [{decision.law}]" if decision.law else ""))
     return lines
