@@ -64,7 +64,8 @@ async def start_wave(call: ApiCall) -> web.StreamResponse:
         campaign = await _get(call)
     result = await call.services.planner.plan(campaign, datetime.now().astimezone())
     return json_response({"campaign_id": campaign.id, "wave_id": result.wave_id, "day": result.local_date,
-                          "slot": result.slot, "enqueued": result.enqueued, "held_back": result.skipped},
+                          "slot": result.slot, "enqueued": result.enqueued, "reminders": result.reminders,
+                          "held_back": result.skipped},
                          status=201)
 
 

@@ -7,6 +7,7 @@
     python -m campaigns watch "Natura temprana dic"         # live counts by outcome
     python -m campaigns why 12.345.678-5                    # why was this person (not) called?
     python -m campaigns stop 12.345.678-5                   # "stop calling me", at once
+    python -m campaigns promise-kept 12.345.678-5           # the payment arrived: no reminder call
     python -m campaigns dnc +56912345678 --reason registry  # do-not-call list
 
 The calls themselves are placed by the call center process (`python -m ari_app run`), which
@@ -27,6 +28,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from campaigns.campaign import Campaign, CampaignSpec, CampaignStore, Selection
 from campaigns.contacts import add_do_not_call, stop_calling
+from campaigns.holds import PromiseError, mark_promise, pick_promise
 from campaigns.importer import DebtorImporter
 from campaigns.planner import WavePlanner, WaveResult
 from campaigns.policy import ContactPolicyConfig
@@ -72,6 +74,15 @@ def build_parser(prog: str = "python -m campaigns") -> argparse.ArgumentParser:
     p.add_argument("--country", default="CL")
     p.add_argument("--reason", default="asked_not_to_be_called")
 
+    for status, meaning in (("kept", "the payment arrived: no reminder call"),
+                            ("broken", "it will not be paid: the debtor is called again, as any debtor")):
+        p = sub.add_parser(f"promise-{status}", help=f"mark a payment promise {status} ({meaning})")
+        p.add_argument("national_id", nargs="?", help="the debtor's (their open promise; to mark kept, else the "
+                                                      "latest broken one)")
+        p.add_argument("--id", type=int, dest="promise_id", help="the promise's number (see `why`)")
+        p.add_argument("--country", default="CL")
+        p.add_argument("--by", default="operator", help="who says so (kept with the promise)")
+
     p = sub.add_parser("dnc", help="add a number to the do-not-call list")
     p.add_argument("number")
     p.add_argument("--country", default="CL")
@@ -100,6 +111,9 @@ def add_campaign_options(p: argparse.ArgumentParser, *, company_required: bool =
     p.add_argument("--per-day", type=int, default=60, help="debtors per day")
     p.add_argument("--waves", default="09:00,12:00,15:00")
     p.add_argument("--profiles", default="", help="extra legal profiles to combine, e.g. US (Regulation F)")
+    p.add_argument("--promise-grace-days", type=int, default=1,
+                   help="days after a promised date before an unpaid promise is broken and reminded; the debtor is "
+                        "not called until then (default: 1)")
 
 
 def spec_from_args(args: argparse.Namespace) -> CampaignSpec:
@@ -117,7 +131,8 @@ def spec_from_args(args: argparse.Namespace) -> CampaignSpec:
             timezone=args.timezone or default_timezone(args.country) or "UTC", trunk=args.trunk,
             caller_id=args.caller_id, flows=flows, answering_machine=args.answering_machine,
             selection=Selection(delinquency_types=tuple(t.strip() for t in args.types.split(",") if t.strip())),
-            policy=ContactPolicyConfig(waves=waves, debtors_per_day=args.per_day, profiles=(args.country, *extra)))
+            policy=ContactPolicyConfig(waves=waves, debtors_per_day=args.per_day, profiles=(args.country, *extra),
+                                       promise_grace_days=args.promise_grace_days))
     except ValueError as exc:
         raise CliError(str(exc)) from exc
 
@@ -147,8 +162,9 @@ async def launch_wave(pool: AsyncConnectionPool, campaign: Campaign, slot: str |
         out.write(f"wave {result.local_date} {result.slot} of {campaign.name!r} had already run\n")
     else:
         held = ", ".join(f"{k}: {v}" for k, v in result.skipped.items()) or "nobody"
-        out.write(f"wave {result.local_date} {result.slot} of {campaign.name!r}: {result.enqueued} debtor(s) queued;"
-                  f" held back: {held}\n")
+        reminders = f" ({result.reminders} promise reminder(s))" if result.reminders else ""
+        out.write(f"wave {result.local_date} {result.slot} of {campaign.name!r}: {result.enqueued} debtor(s) queued"
+                  f"{reminders}; held back: {held}\n")
     return result
 
 
@@ -197,6 +213,8 @@ async def run(args: argparse.Namespace, pool: AsyncConnectionPool, out: TextIO =
             for debtor_id in await _debtors(pool, args.national_id, args.country):
                 n = await stop_calling(pool, debtor_id, args.reason)
                 out.write(f"debtor {debtor_id} excluded ({args.reason}); {n} queued job(s) cancelled\n")
+        case "promise-kept" | "promise-broken":
+            await _mark_promise(pool, args, args.command.removeprefix("promise-"), out)
         case "dnc":
             try:
                 number = normalise_phone(args.number, args.country)
@@ -209,6 +227,19 @@ async def run(args: argparse.Namespace, pool: AsyncConnectionPool, out: TextIO =
             await store.set_status((await campaign_named(pool, args.campaign)).id, status)
             out.write(f"campaign {args.campaign!r} is {status}\n")
     return 0
+
+
+async def _mark_promise(pool: AsyncConnectionPool, args: argparse.Namespace, status: str, out: TextIO) -> None:
+    if (args.promise_id is None) == (args.national_id is None):
+        raise CliError("give the debtor's national id or --id of the promise (one of them)")
+    try:
+        promise_id = args.promise_id or await pick_promise(
+            pool, list(await _debtors(pool, args.national_id, args.country)), status)
+        marked = await mark_promise(pool, promise_id, status, by=args.by)
+    except PromiseError as exc:
+        raise CliError(str(exc)) from exc
+    cancelled = f"; {marked.reminders_cancelled} queued reminder call(s) cancelled" if marked.reminders_cancelled else ""
+    out.write(f"{marked.promise.line()} (was {marked.previous_status}){cancelled}\n")
 
 
 async def _debtors(pool: AsyncConnectionPool, national_id: str, country: str) -> Sequence[int]:

@@ -5,6 +5,7 @@ follow-up; in the wave planner's SQL and again at the dialer's gate."""
 from __future__ import annotations
 
 import asyncio
+import io
 import uuid
 from datetime import date, datetime, timedelta
 
@@ -12,6 +13,8 @@ import pytest
 
 from analysis.store import AnalysisStore
 from campaigns.calls import CallLog, CallOutcome, Direction
+from campaigns.campaign import CampaignStore
+from campaigns.cli import CliError, build_parser, run
 from campaigns.holds import PromiseError, mark_promise
 from campaigns.planner import WavePlanner
 from campaigns.queue import JobPurpose
@@ -230,3 +233,32 @@ async def test_a_job_queued_before_the_dispute_is_held_at_dial_time(db_pool, com
     await _conversation(db_pool, desk.debtor_id, "wrong_number")
     assert (await desk.wave("later still")).skipped == {"waiting_for_human": 1}
 
+
+async def _cli(pool, *argv: str) -> str:
+    out = io.StringIO()
+    assert await run(build_parser().parse_args(list(argv)), pool, out) == 0
+    return out.getvalue()
+
+
+async def test_the_grace_and_the_promise_commands_from_the_cli(db_pool, company):
+    created = await _cli(db_pool, "create", f"{company} gracia", "--company", company, "--promise-grace-days", "3")
+    assert "created" in created
+    assert (await CampaignStore(db_pool).get(f"{company} gracia")).policy_config.promise_grace_days == 3
+
+    (debtor,) = await seed_debtors(db_pool, company, 1)
+    national_id = await _national_id(db_pool, debtor)
+    first = await _promise(db_pool, debtor, MONDAY)
+    second = await _promise(db_pool, debtor, MONDAY + timedelta(days=7), installments=3)
+    with pytest.raises(CliError, match=f"several open promises \\(#{second}, #{first}\\)"):
+        await _cli(db_pool, "promise-kept", national_id, "--country", "US")
+    with pytest.raises(CliError, match="one of them"):
+        await _cli(db_pool, "promise-kept")
+    assert f"promise #{first} broken" in await _cli(db_pool, "promise-broken", "--id", str(first), "--by", "ana")
+    kept = await _cli(db_pool, "promise-kept", national_id, "--country", "US")  # the one still open
+    assert kept.startswith(f"promise #{second} kept (operator")
+    assert "50000.00 in 3 instalments from" in kept and "(was open)" in kept
+    # Nothing open any more: marking kept takes the latest broken one (a payment that came late).
+    assert f"promise #{first} kept" in await _cli(db_pool, "promise-kept", national_id, "--country", "US")
+    with pytest.raises(CliError, match="no promise that can be marked broken"):
+        await _cli(db_pool, "promise-broken", national_id, "--country", "US")
+    assert await _promise_status(db_pool, first) == ("kept", "operator")
