@@ -11,7 +11,7 @@ dispute (half of their follow-ups closed); then VACUUM ANALYZE.
 
 Times the planner as the scheduler calls it, for a Chilean campaign with the default policy
 (60 debtors a day): the 09:00 wave of Monday 2026-11-23 (a working day) and the 12:00 wave of
-the same day, with what each enqueued and held back. Target: <= 5 s a wave.
+the same day, with what each enqueued (of it, promise reminders) and held back. Target: <= 5 s a wave.
 
 `--explain` also prints EXPLAIN (ANALYZE, BUFFERS) of the planner's statement
 (`campaigns.planner._SELECT_AND_ENQUEUE`) in a transaction that is rolled back. Most of its time
@@ -210,12 +210,13 @@ def main() -> None:
               f"({', '.join(f'{n} {s:.1f}s' for n, s in steps)})")
 
         print(f"\nWavePlanner.plan, campaign {campaign.name!r} (CL, 60 debtors a day); target <= {TARGET_S:.0f} s")
-        print(f"{'wave':<22}{'seconds':>9}{'enqueued':>10}  held back")
+        print(f"{'wave':<22}{'seconds':>9}{'enqueued':>10}{'reminders':>11}  held back")
         for label, now, slot in [("first  (09:00)", MONDAY_0900, "09:00"),
                                  ("second (12:00)", MONDAY_0900.replace(hour=12), "12:00")]:
             seconds, result = asyncio.run(_plan(url, campaign, now, slot))
             verdict = "" if seconds <= TARGET_S else "  OVER TARGET"
-            print(f"{label:<22}{seconds:>9.2f}{result.enqueued:>10}  {result.skipped}{verdict}", flush=True)
+            print(f"{label:<22}{seconds:>9.2f}{result.enqueued:>10}{result.reminders:>11}  {result.skipped}{verdict}",
+                  flush=True)
 
         if args.explain:
             plan = run_statement(url, campaign, "planner", MONDAY_0900, 60, explain=True)[2]
