@@ -17,6 +17,8 @@ from datetime import date
 from importlib import resources
 from pathlib import Path
 
+from agent.negotiation import Terms
+
 MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
           "noviembre", "diciembre")
 WEEKDAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
@@ -26,6 +28,35 @@ REQUIRED_PROMPTS = frozenset({
     "stop_calling", "wrong_number", "dispute", "payment_link", "not_understood", "goodbye", "reprompt",
     "no_input_goodbye", "no_agent", "voicemail",
 })
+# Prompts added after operators wrote their own flows: a flow without them gets these words.
+DEFAULT_PROMPTS = {
+    "who_calls": "Le habla {agent_name}, asistente virtual. Llamo para hablar con {full_name}. ¿Es usted?",
+    "virtual_assistant": "Sí, soy {agent_name}, una asistente virtual.",
+    "virtual_assistant_company": "Sí, soy {agent_name}, asistente virtual de {company}.",
+    "third_party_ask": "Entiendo. ¿Cuándo puedo encontrar a {first_name}?",
+    "third_party_booked": "Gracias. Volveremos a llamar el {callback_at}. Que tenga un buen día.",
+    "third_party_goodbye": "Gracias. Volveremos a llamar en otro momento. Que tenga un buen día.",
+    "over_balance": "Su deuda es de {amount_owed} pesos, no puede pagar más que eso. ¿Cuánto pagaría?",
+    "date_past": "Esa fecha ya pasó. ¿Qué día podría pagar?",
+    "which_day": "¿Qué día exactamente?",
+    "partial_too_low": "El abono mínimo es de {partial_minimum} pesos. ¿Puede pagar ese monto?",
+    "offer_partial": "¿Podría abonar al menos {partial_minimum} pesos?",
+    "offer_plan": "Puede pagarlo en {installments} cuotas de {installment_amount} pesos. ¿Le sirve?",
+    "plan_counter": "Lo máximo son {installments} cuotas de {installment_amount} pesos. ¿Le sirve?",
+    "ask_first_date": "¿Qué día pagaría la primera cuota?",
+    "confirm_plan": "Entonces registro {installments} cuotas de {installment_amount} pesos, la primera el "
+                    "{promise_date}. ¿Es correcto? Diga sí, o marque uno.",
+    "discount_offer": "Si paga todo de una vez hasta el {discount_date}, queda en {discounted_amount} pesos.",
+    "answer_amount": "Su deuda es de {amount_owed} pesos.",
+    "answer_what": "Son {installments_owed} cuotas impagas con {company}.",
+    "answer_since": "Está vencida desde el {due_date}.",
+    "answer_company": "Le llamo de parte de {company}.",
+    "answer_how": "Le enviaremos el enlace de pago por WhatsApp.",
+    "ask_date_short": "¿Qué día puede pagar?",
+    "offer_person": "¿Quiere que le comunique con un ejecutivo?",
+    "cannot_pay_goodbye": "Entiendo. Le volveremos a contactar. Que tenga un buen día.",
+    "dispute_noted": "Entiendo. Un ejecutivo revisará su caso y le contactaremos. Que tenga un buen día.",
+}
 
 
 class FlowError(ValueError):
@@ -69,11 +100,12 @@ class Flow:
     name: str
     description: str
     prompts: Mapping[str, str]
+    negotiation: Terms = field(default_factory=Terms)  # what the flow may agree to (its `[negotiation]` table)
 
     @classmethod
     def from_toml(cls, text: str, source: str = "flow") -> Flow:
         data = tomllib.loads(text)
-        prompts = dict(data.get("prompts") or {})
+        prompts = {**DEFAULT_PROMPTS, **dict(data.get("prompts") or {})}
         missing = REQUIRED_PROMPTS - set(prompts)
         if missing:
             raise FlowError(f"{source}: prompts missing: {', '.join(sorted(missing))}")
@@ -82,7 +114,11 @@ class Flow:
                 list(string.Formatter().parse(prompt))
             except ValueError as exc:
                 raise FlowError(f"{source}: prompt {key!r} is not a valid template: {exc}") from exc
-        return cls(data.get("name", source), data.get("description", ""), prompts)
+        try:
+            terms = Terms.from_mapping(data.get("negotiation"), source)
+        except ValueError as exc:
+            raise FlowError(str(exc)) from exc
+        return cls(data.get("name", source), data.get("description", ""), prompts, terms)
 
     def say(self, key: str, variables: Mapping[str, str]) -> str:
         """The prompt with the variables filled in; an unknown or empty variable leaves no '{x}' behind."""

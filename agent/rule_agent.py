@@ -1,65 +1,104 @@
 """The built-in collections agent: a small state machine over the flow's prompts and `agent.nlu`.
 
 It runs when no LLM is configured, and answers any turn the LLM fails. Its order is the law's
-and the user's: identity first (no debt detail to whoever picks up), then the legal notice and
-the debt, then the negotiation, which ends in one of the tools: a promise (confirmed back to the
-debtor before it is registered), a callback, a transfer, a payment link, or a closing result.
-Repeated misunderstanding steers to a human, as an explicit request does.
+and the user's: identity first (no debt detail to whoever picks up: "¿quién habla?" is answered
+with the agent's name and whom it calls for, a relative or colleague is asked when the debtor can
+be reached), then the legal notice and the debt, then the negotiation (`agent.deal_steps`, within
+the flow's limits, `agent.negotiation`), which ends in one of the tools: a promise or plan
+(confirmed back to the debtor before it is registered), a callback, a transfer, a payment link,
+or a closing result. Questions about the debt are answered from the record; confusion and
+frustration get shorter words, and after the second sign a person is offered, as repeated
+misunderstanding steers to one.
 """
 
 from __future__ import annotations
 
 import enum
 import itertools
+import re
 from collections.abc import AsyncIterator, Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
+from agent.calling_hours import next_allowed
+from agent.deal_steps import DealSteps
 from agent.flow import DebtorFacts, Flow, spoken_date
 from agent.llm import ToolCall
+from agent.negotiation import Negotiator
+from agent.nlu.dates import prepare, when_in
 from agent.nlu.intents import Intent, Understanding, understand
 from agent.nlu.keys import menu_choice
+from agent.nlu.text import normalise
 from agent.protocol import AgentOutput
 from agent.vocabulary import CallResult, ToolName
 
 MAX_NOT_UNDERSTOOD = 2  # the third misunderstanding in a row goes to a human
+FRUSTRATION_SIGNS_BEFORE_PERSON = 2  # the second sign of frustration: a person is offered
 # Tools that record the call's result: a closing end_call would overwrite it.
 RESULT_TOOLS = frozenset({ToolName.REGISTER_PROMISE, ToolName.SCHEDULE_CALLBACK, ToolName.REPORT_WRONG_NUMBER,
                           ToolName.STOP_CALLING, ToolName.TRANSFER_TO_AGENT, ToolName.END_CALL})
+
+# Someone who knows the debtor answered for them: a relative, a colleague, "no está".
+_THIRD_PARTY_RE = re.compile(
+    r"\b(?:es|soy|somos) (?:mi|su|el|la) (?:\w+ )?(?:hij[oa]|espos[oa]|mama|papa|madre|padre|herman[oa]|marido"
+    r"|mujer|pareja|polol[oa]|novi[oa]|sobrin[oa]|abuel[oa]|niet[oa]|cunad[oa]|suegr[oa]|prim[oa]|ti[oa]"
+    r"|vieja|viejo|companer[oa]|jef[ea]|secretaria|vecin[oa])\b"
+    r"|\b(?:mi|su) (?:hij[oa]|espos[oa]|mama|papa|madre|padre|herman[oa]|marido|mujer|vieja|viejo|companer[oa])\b"
+    r"|\bcompaner[oa]\b|\btrabajo con (?:el|ella)\b"
+    r"|\b(?:no esta|salio|no se encuentra|anda de|anda en|esta en (?:el|la|clase)|esta trabajando)\b")
+_OPENER_RE = re.compile(r"^(?:si|alo|hola|aja|diga|digame|quien|que|bueno)(?: (?:si|alo|hola))*$")
+_MACHINE_RE = re.compile(r"\b(?:robot|maquina|grabacion|contestadora|bot)\b")
+_FRUSTRATION_RE = re.compile(
+    r"\bya (?:le|te|les) dije\b|\bque lata\b|\bque latero\b|\bno entiendo\b|\bno le entiendo\b"
+    r"|\b(?:weon|hueon|huevon|boludo|pelotudo|mierda|carajo|hijueputa|gonorrea|conchetumare|ctm|csm)\b"
+    r"|\bque fastidio\b|\bme tienen (?:harto|chato|podrid)\w*")
 
 
 class Step(enum.StrEnum):
     IDENTITY = "identity"
     OFFER_CALLBACK = "offer_callback"  # back from a transfer no person answered
     NOT_THE_DEBTOR = "not_the_debtor"
+    THIRD_PARTY = "third_party"  # someone who knows the debtor: when can they be reached?
     NEGOTIATE = "negotiate"
     CONFIRM_PROMISE = "confirm_promise"
+    OFFER_PERSON = "offer_person"  # frustration: a person was offered
     DONE = "done"
 
 
-class RuleAgent:
+def greeting_for(moment: datetime) -> str:
+    """Buenos días until noon, buenas tardes until 20:00, then buenas noches (the call's clock)."""
+    return "buenos días" if moment.hour < 12 else "buenas tardes" if moment.hour < 20 else "buenas noches"
+
+
+class RuleAgent(DealSteps):
+    negotiate_step = Step.NEGOTIATE
+    confirm_step = Step.CONFIRM_PROMISE
+
     def __init__(self, flow: Flow, facts: DebtorFacts, *, clock: Callable[[], datetime],
-                 agent_name: str = "Sofía", start: Step = Step.IDENTITY) -> None:
+                 agent_name: str = "Sofía", start: Step = Step.IDENTITY, country: str | None = None) -> None:
         self.flow = flow
         self.facts = facts
         self._clock = clock  # aware, in the debtor's zone
+        self._country = country  # for the calling hours a callback is moved into
         self._vars = {**facts.variables(), "agent_name": agent_name}
         self.step = start
         self._last: list[str] = []
         self._not_understood = 0
-        self._cannot_pay = 0
-        self._promise_date: date | None = None
-        self._promise_amount: int | None = None
-        self._installments: int | None = None
+        self._frustration = 0
+        self._debt_told = False
+        self._heard_question = False
         self._ids = itertools.count(1)
+        self.negotiator = Negotiator(flow.negotiation, facts.amount_owed, facts.max_date, clock().date())
+        self._reset_deal()
 
     # ---------------------------------------------------------------- the Agent interface
     def greeting(self) -> str:
+        self._vars["greeting"] = greeting_for(self._clock())
         return self._remember([self._say("no_agent" if self.step is Step.OFFER_CALLBACK else "identity")])[0]
 
     def identified(self) -> list[str]:
         """The caller keyed or said their RUT (an inbound call): the identity question is answered."""
         self.step = Step.NEGOTIATE
-        return self._remember([self._say("notice"), self._say("debt"), self._say("ask_date")])
+        return self._remember([*self._tell_debt(), self._say("ask_date")])
 
     def reprompt(self) -> str:
         return self._say("reprompt")
@@ -72,12 +111,12 @@ class RuleAgent:
 
     async def reply(self, user_text: str) -> AsyncIterator[AgentOutput]:
         heard = understand(user_text, self._clock())
-        for item in self._decide(heard):
+        for item in self._decide(heard, normalise(user_text), "?" in user_text):
             yield item
 
     async def keys(self, entry: str) -> AsyncIterator[AgentOutput]:
         """The menu keys mean what the words do: 0 a person, 1 yes, 2 no."""
-        for item in self._decide(menu_choice(entry)):
+        for item in self._decide(menu_choice(entry), "", False):
             yield item
 
     @property
@@ -85,12 +124,11 @@ class RuleAgent:
         return 1
 
     # ---------------------------------------------------------------- the steps
-    def _decide(self, heard: Understanding) -> list[AgentOutput]:
+    def _decide(self, heard: Understanding, text: str, question: bool) -> list[AgentOutput]:
         if self.step is Step.DONE:
             return []
+        self._heard_question = question
         intent = heard.intent
-        if intent is Intent.REPEAT and self._last:
-            return list(self._last)
         # Wherever the conversation is, these are honoured at once.
         if intent is Intent.STOP_CALLING:
             return self._end([self._tool(ToolName.STOP_CALLING)], "stop_calling")
@@ -98,26 +136,72 @@ class RuleAgent:
             return self._end([self._tool(ToolName.REPORT_WRONG_NUMBER)], "wrong_number")
         if self.step is Step.OFFER_CALLBACK:  # before HUMAN: no person is there to take them now
             return self._offer_callback(heard)
+        if intent is Intent.HUMAN and _MACHINE_RE.search(text) and question:  # "¿es un robot?": the truth
+            told = self._say("virtual_assistant_company" if self._debt_told else "virtual_assistant")
+            return self._remember([told, self._current_question()])
         if intent is Intent.HUMAN:
             return self._transfer("the debtor asked for a person")
+        if self.step is Step.THIRD_PARTY:
+            return self._third_party(heard, text)
+        if intent is Intent.REPEAT and self._last:
+            if "entiend" in text and (person := self._frustrated()):
+                return person
+            return self._remember([self._current_question()])  # again, shorter: the question alone
+        if _FRUSTRATION_RE.search(text) and (person := self._frustrated()):
+            return person
+        if self.step is Step.OFFER_PERSON:
+            if intent is Intent.CONFIRM:
+                return self._transfer("the debtor, frustrated, accepted a person")
+            self.step = Step.NEGOTIATE
         handler = {Step.IDENTITY: self._identity, Step.NOT_THE_DEBTOR: self._not_the_debtor,
                    Step.NEGOTIATE: self._negotiate, Step.CONFIRM_PROMISE: self._confirm}[self.step]
-        return handler(heard)
+        return handler(heard, text)
 
-    def _identity(self, heard: Understanding) -> list[AgentOutput]:
-        if heard.intent is Intent.CONFIRM or (heard.intent is Intent.PROMISE_TO_PAY and heard.confidence >= 0.5):
+    def _frustrated(self) -> list[AgentOutput]:
+        """One more sign of frustration; from the second, a person is offered (empty: not yet)."""
+        self._frustration += 1
+        if self._frustration < FRUSTRATION_SIGNS_BEFORE_PERSON or self.step not in (Step.NEGOTIATE,
+                                                                                    Step.CONFIRM_PROMISE):
+            return []
+        self.step = Step.OFFER_PERSON
+        return self._remember([self._say("offer_person")])
+
+    def _current_question(self) -> str:
+        if self.step is Step.CONFIRM_PROMISE and self._last:
+            return self._last[-1]  # the read-back, whole: its figures are what is asked
+        questions = [line for line in self._last if line.endswith("?")]
+        if self.step is Step.IDENTITY or not questions:
+            return self._say("identity") if self.step is Step.IDENTITY else self._question()
+        return questions[-1].split(". ")[-1]
+
+    def _tell_debt(self) -> list[str]:
+        self._debt_told = True
+        told = [self._say("notice"), self._say("debt")]
+        if self.negotiator.has_discount:  # the first offer where the flow has one: all at once, less
+            told.append(self._say("discount_offer", **self._discount_vars()))
+        return told
+
+    def _identity(self, heard: Understanding, text: str) -> list[AgentOutput]:
+        intent = heard.intent
+        if intent is not Intent.CONFIRM and _THIRD_PARTY_RE.search(text) and "soy yo" not in text:
+            return self._third_party(heard, text) if heard.callback_at else self._ask_third_party()
+        # "¿Sí?" asks who calls; "sí" answers the question.
+        opener = bool(_OPENER_RE.match(text)) and (intent is not Intent.CONFIRM or self._heard_question)
+        if intent is Intent.GREETING or (opener and intent in (Intent.CONFIRM, Intent.UNKNOWN, Intent.REPEAT)):
+            return self._remember([self._say("who_calls")])
+        if intent is Intent.CONFIRM or (intent is Intent.PROMISE_TO_PAY and heard.confidence >= 0.5):
             self.step = Step.NEGOTIATE
             self._not_understood = 0
-            told = [self._say("notice"), self._say("debt")]
+            told = self._tell_debt()
             if heard.promise_date or heard.amount:
                 # "Sí, soy yo; le pago cincuenta mil el quince": the notice and the debt come first (the
                 # law), then the offer the debtor already made is read back, not asked for again.
-                return told + self._collect_promise(heard)
+                return told + self._collect_promise(heard, text)
             return self._remember([*told, self._say("ask_date")])
-        if heard.intent is Intent.DENY:
+        if intent is Intent.DENY:
             self.step = Step.NOT_THE_DEBTOR
             return self._remember([self._say("not_the_debtor")])
-        if heard.intent is Intent.CALLBACK:
+        if intent is Intent.CALLBACK:
             return self._callback(heard)
         return self._misunderstood("identity_again")
 
@@ -129,78 +213,37 @@ class RuleAgent:
             return self._end([self._tool(ToolName.END_CALL, outcome=CallResult.NO_AGENT_AVAILABLE)], None)
         return self._misunderstood("no_agent", give_up=True)
 
-    def _not_the_debtor(self, heard: Understanding) -> list[AgentOutput]:
-        if heard.intent is Intent.DENY:
+    def _not_the_debtor(self, heard: Understanding, text: str) -> list[AgentOutput]:
+        if heard.intent is Intent.DENY and not _THIRD_PARTY_RE.search(text):
             return self._end([self._tool(ToolName.REPORT_WRONG_NUMBER)], "wrong_number")
-        if heard.intent is Intent.CONFIRM:  # it is their number, they are not there: try again later
-            return self._callback(heard, default_after=timedelta(hours=3))
-        if heard.intent is Intent.CALLBACK:
-            return self._callback(heard)
+        if heard.intent is Intent.CALLBACK or heard.callback_at:
+            return self._third_party(heard, text)
+        if heard.intent in (Intent.CONFIRM, Intent.DENY):  # they know the debtor: when can they be reached?
+            return self._ask_third_party()
         return self._misunderstood("not_the_debtor")
 
-    def _negotiate(self, heard: Understanding) -> list[AgentOutput]:
-        intent = heard.intent
-        if intent is Intent.CALLBACK:
-            return self._callback(heard)
-        if intent is Intent.ALREADY_PAID:
-            return self._end([self._tool(ToolName.END_CALL, outcome=CallResult.ALREADY_PAID)], "already_paid",
-                             goodbye=False)
-        if intent is Intent.DISPUTE:
-            return self._transfer("the debtor disputes the debt", prompt="dispute")
-        if intent is Intent.PAYMENT_LINK:
-            return self._remember([self._tool(ToolName.SEND_PAYMENT_LINK), self._say("payment_link"),
-                                   self._say("ask_date")])
-        if intent is Intent.CANNOT_PAY and heard.promise_date is None:
-            self._cannot_pay += 1
-            if self._cannot_pay > 1:
-                return self._end([self._tool(ToolName.END_CALL, outcome=CallResult.CANNOT_PAY)], None)
-            return self._remember([self._say("offer_installments")])
-        if heard.promise_date or heard.amount or intent is Intent.PROMISE_TO_PAY:
-            return self._collect_promise(heard)
-        if intent is Intent.CONFIRM:
-            return self._remember([self._say("ask_date")])
-        return self._misunderstood("ask_date")
+    def _ask_third_party(self) -> list[AgentOutput]:
+        self.step = Step.THIRD_PARTY
+        return self._remember([self._say("third_party_ask")])
 
-    def _collect_promise(self, heard: Understanding) -> list[AgentOutput]:
-        self._not_understood = 0
-        self._promise_date = heard.promise_date or self._promise_date
-        self._promise_amount = heard.amount or self._promise_amount
-        self._installments = heard.installments or self._installments
-        if self._promise_date is None:
-            return self._remember([self._say("ask_date")])
-        if self.facts.max_date and self._promise_date > self.facts.max_date:
-            self._promise_date = None
-            return self._remember([self._say("promise_too_late")])
-        if self._promise_amount is None:
-            return self._remember([self._say("ask_amount")])
-        self.step = Step.CONFIRM_PROMISE
-        return self._remember([self._say("confirm_promise", promise_amount=str(self._promise_amount),
-                                         promise_date=spoken_date(self._promise_date))])
-
-    def _confirm(self, heard: Understanding) -> list[AgentOutput]:
-        if heard.intent is Intent.CONFIRM:
-            assert self._promise_date is not None and self._promise_amount is not None
-            promise = self._tool(ToolName.REGISTER_PROMISE, date=self._promise_date.isoformat(),
-                                 amount=self._promise_amount,
-                                 **({"installments": self._installments} if self._installments else {}))
-            return self._end([promise, self._say("promise_registered")], None)
-        if heard.promise_date or heard.amount:
-            self.step = Step.NEGOTIATE
-            return self._collect_promise(heard)
-        if heard.intent is Intent.DENY:
-            self.step = Step.NEGOTIATE
-            self._promise_date = self._promise_amount = None
-            return self._remember([self._say("ask_date")])
-        # Not understood: the promise stands, the question is asked again.
-        self._not_understood += 1
-        if self._not_understood > MAX_NOT_UNDERSTOOD:
-            return self._transfer("the agent did not understand the debtor three times")
-        return self._remember([self._say("not_understood"), *self._last[-1:]])
+    def _third_party(self, heard: Understanding, text: str) -> list[AgentOutput]:
+        """Whoever answered knows the debtor: a time they give is booked, and the debt is never said."""
+        now = self._clock()
+        when = heard.callback_at or when_in(prepare(text), now)
+        closing = self._tool(ToolName.END_CALL, outcome=CallResult.THIRD_PARTY)
+        if when is None:
+            return self._end([closing], "third_party_goodbye")
+        when = next_allowed(when, self._country)
+        # end_call first: the callback, written last, is the call's result, so the job waits for it.
+        booked = self._tool(ToolName.SCHEDULE_CALLBACK, when=when.isoformat(), reason="third party: " + (
+            heard.matched or "when the debtor is in"))
+        said = self._say("third_party_booked", callback_at=f"{spoken_date(when.date())} a las {when:%H:%M}")
+        return self._end([closing, booked, said], None, goodbye=False)
 
     # ---------------------------------------------------------------- endings
     def _callback(self, heard: Understanding, default_after: timedelta = timedelta(days=1),
                   reason: str = "") -> list[AgentOutput]:
-        when = heard.callback_at or (self._clock() + default_after)
+        when = next_allowed(heard.callback_at or (self._clock() + default_after), self._country)
         booked = self._tool(ToolName.SCHEDULE_CALLBACK, when=when.isoformat(), reason=reason or heard.matched or "")
         said = self._say("callback_booked", callback_at=f"{spoken_date(when.date())} a las {when:%H:%M}")
         return self._end([booked, said], None)

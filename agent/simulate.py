@@ -42,7 +42,8 @@ OUTCOMES = ("promise_to_pay", "installment_plan", "partial_payment_promise", "ca
             "no_agreement")
 
 # end_call's results and the outcome a supervisor reads in each.
-_END_CALL = {CallResult.ALREADY_PAID: "already_paid", CallResult.DISPUTE: "dispute"}
+_END_CALL = {CallResult.ALREADY_PAID: "already_paid", CallResult.DISPUTE: "dispute",
+             CallResult.THIRD_PARTY: "third_party"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +94,12 @@ def outcome_of(tools: Sequence[ToolCall], facts: DebtorFacts, spoken: str) -> di
         when, amount = str(args["date"]), int(Decimal(str(args["amount"])))
         out.update(promise_date=when, promise_amount=amount)
         if args.get("installments"):
+            # A plan: `amount` is what it covers, `installment_amount` each payment (older calls: `amount`).
+            each = int(Decimal(str(args.get("installment_amount") or args["amount"])))
             out.update(outcome="installment_plan", installments=int(args["installments"]),
-                       installment_amount=amount, first_installment_date=when)
+                       installment_amount=each, first_installment_date=when, promise_amount=each)
+        elif args.get("discount_percent"):  # the whole balance, less the flow's discount
+            out["outcome"] = "promise_to_pay"
         elif facts.amount_owed is not None and amount < facts.amount_owed:
             out["outcome"] = "partial_payment_promise"
         else:
@@ -128,7 +133,7 @@ def build_agent(dialog: Dialog, *, llm: ChatLlm | None = None, flows_dir: str | 
                 agent_name: str = "Sofía") -> Agent:
     """The agent a call for this debtor gets (as `ari_app.calls.dialogue` builds it), on a fixed clock."""
     flow = load_flow(dialog.flow, flows_dir)
-    rules = RuleAgent(flow, dialog.facts, clock=lambda: dialog.now, agent_name=agent_name)
+    rules = RuleAgent(flow, dialog.facts, clock=lambda: dialog.now, agent_name=agent_name, country=dialog.country)
     if llm is None:
         return rules
     return LlmAgent(llm, system_prompt(flow, dialog.facts), rules, tools=TOOL_SCHEMAS)

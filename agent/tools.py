@@ -60,16 +60,25 @@ class ToolCommand:
 
 @dataclass(frozen=True, slots=True)
 class RegisterPromise(ToolCommand):
-    promised_date: date
-    amount: Decimal
+    """One payment (`amount` on `promised_date`), or a plan: `installments` payments of
+    `installment_amount`, the first on `promised_date`, together covering `amount`."""
+
+    promised_date: date  # the payment's date; for a plan, the first instalment's
+    amount: Decimal  # what is promised in all: for a plan, the total the instalments cover
     installments: int | None = None
+    installment_amount: Decimal | None = None  # each instalment of a plan
+    discount_percent: Decimal | None = None  # the flow's discount, when `amount` settles the balance with it
 
     name: ClassVar[ToolName] = ToolName.REGISTER_PROMISE
     schema: ClassVar[dict[str, Any]] = _function(
-        name, "Registrar la promesa de pago del deudor (fecha y monto que él acepta).",
-        {"date": {"type": "string", "description": "fecha de pago, AAAA-MM-DD"},
-         "amount": {"type": "number", "description": "monto en pesos"},
-         "installments": {"type": "integer", "description": "número de cuotas, si paga en cuotas"}},
+        name, "Registrar la promesa de pago del deudor (fecha y monto que él acepta), o su plan de cuotas.",
+        {"date": {"type": "string", "description": "fecha de pago, AAAA-MM-DD; en un plan, la de la primera cuota"},
+         "amount": {"type": "number", "description": "monto total prometido en pesos; en un plan, lo que cubren "
+                                                     "todas las cuotas juntas"},
+         "installments": {"type": "integer", "description": "número de cuotas, si paga en cuotas"},
+         "installment_amount": {"type": "number", "description": "monto de cada cuota, si paga en cuotas"},
+         "discount_percent": {"type": "number", "description": "descuento del flujo aplicado (p. ej. 10), si "
+                                                               "paga el total con descuento"}},
         ["date", "amount"])
     action: ClassVar[str] = "register_promise"
 
@@ -77,11 +86,18 @@ class RegisterPromise(ToolCommand):
     def parse(cls, args: Mapping[str, Any]) -> Self:
         amount = Decimal(str(args["amount"]))
         installments = int(args["installments"]) if args.get("installments") is not None else None
-        return cls(date.fromisoformat(str(args["date"])), amount, installments)
+        each = Decimal(str(args["installment_amount"])) if args.get("installment_amount") is not None else None
+        if installments is not None and installments < 1:
+            raise ToolArgumentError(f"{cls.name}: installments must be at least 1")
+        if each is not None and installments is None:
+            raise ToolArgumentError(f"{cls.name}: installment_amount needs installments")
+        discount = Decimal(str(args["discount_percent"])) if args.get("discount_percent") is not None else None
+        return cls(date.fromisoformat(str(args["date"])), amount, installments, each, discount)
 
     def arguments(self, now: datetime) -> dict[str, Any]:
         return {"promised_date": self.promised_date, "amount": self.amount, "today": now.date(),
-                "installments": self.installments}
+                "installments": self.installments, "installment_amount": self.installment_amount,
+                "discount_percent": self.discount_percent}
 
     def reply(self, done: Any) -> str:
         return f"ok: promise {done} for {self.promised_date.isoformat()}"
@@ -147,7 +163,7 @@ class StopCalling(ToolCommand):
 
 # The results end_call accepts (the model is given them as the schema's enum).
 END_CALL_OUTCOMES = (CallResult.ALREADY_PAID, CallResult.REFUSED, CallResult.DISPUTE, CallResult.CANNOT_PAY,
-                     CallResult.COMPLETED, CallResult.HUNG_UP)
+                     CallResult.COMPLETED, CallResult.HUNG_UP, CallResult.THIRD_PARTY)
 
 
 @dataclass(frozen=True, slots=True)

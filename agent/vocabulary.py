@@ -72,6 +72,9 @@ class CallResult(StrEnum):
     COMPLETED = "completed"
     # end_call: the debtor hung up mid-conversation; the job is done (the debtor was reached).
     HUNG_UP = "hung_up"
+    # end_call: whoever answered knows the debtor but is not them (a relative, a colleague); the debt
+    # was never mentioned. A time they gave for the debtor follows as a callback (the call's result then).
+    THIRD_PARTY = "third_party"
     # end_call from the rule engine: back from a transfer nobody answered, the debtor declined the
     # callback offered. The analysis counts it as asking for a person. Not an `END_CALL_OUTCOMES`
     # member today, so end_call refuses it and the call keeps its earlier result.

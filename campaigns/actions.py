@@ -53,12 +53,18 @@ class CallActions:
         self._campaigns = CampaignStore(pool)
 
     async def register_promise(self, ctx: CallContext, *, promised_date: date, amount: Decimal | int,
-                               today: date, installments: int | None = None) -> int:
-        """Store a payment promise; its id. The date must be between today and the debt's maximum date."""
+                               today: date, installments: int | None = None,
+                               installment_amount: Decimal | int | None = None,
+                               discount_percent: Decimal | int | None = None) -> int:
+        """Store a payment promise or plan; its id. The (first) date must be between today and the debt's
+        maximum date; `amount` is the total promised (a plan's: what its instalments cover together)."""
         debtor_id = self._debtor(ctx)
         amount = Decimal(amount)
-        if amount <= 0:
+        each = Decimal(installment_amount) if installment_amount is not None else None
+        if amount <= 0 or (each is not None and each <= 0):
             raise ActionRefused("amount", "the amount promised must be more than zero")
+        if each is not None and not installments:
+            raise ActionRefused("installments", "an instalment amount needs the number of instalments")
         if promised_date < today:
             raise ActionRefused("date_past", f"{promised_date} has already passed")
         async with self._pool.connection() as conn, conn.transaction():
@@ -70,13 +76,18 @@ class CallActions:
                 raise ActionRefused("amount_over_debt", f"the debt is {owed}")
             cur = await conn.execute(
                 """INSERT INTO promises (attempt_id, debtor_id, campaign_id, job_id, promised_date, amount,
-                                         installments)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id""",
-                (ctx.attempt_id, debtor_id, ctx.campaign_id, ctx.job_id, promised_date, amount, installments))
+                                         installments, installment_amount, discount_percent)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+                (ctx.attempt_id, debtor_id, ctx.campaign_id, ctx.job_id, promised_date, amount, installments,
+                 each, discount_percent))
             (promise_id,) = await cur.fetchone()
-            await self._result(conn, ctx, CallResult.PROMISE, "promise_registered",
-                               {"promise_id": promise_id, "date": promised_date.isoformat(), "amount": str(amount),
-                                "installments": installments})
+            event = {"promise_id": promise_id, "date": promised_date.isoformat(), "amount": str(amount),
+                     "installments": installments}
+            if each is not None:  # a plan's instalment; the keys of a plain promise's event stay as they were
+                event["installment_amount"] = str(each)
+            if discount_percent is not None:
+                event["discount_percent"] = str(discount_percent)
+            await self._result(conn, ctx, CallResult.PROMISE, "promise_registered", event)
         return promise_id
 
     async def schedule_callback(self, ctx: CallContext, when: datetime, reason: str = "") -> datetime:

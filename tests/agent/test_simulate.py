@@ -41,6 +41,15 @@ def test_outcomes_follow_the_spec_precedence() -> None:
     assert (plan["outcome"], plan["installments"], plan["first_installment_date"]) == ("installment_plan", 3,
                                                                                       "2026-12-01")
     assert outcome_of([tool("stop_calling"), tool("transfer_to_agent")], dialog.facts, "")["outcome"] == "do_not_call"
+    # A plan as the rule engine registers it: `amount` what it covers, `installment_amount` each payment.
+    plan = outcome_of([tool("register_promise", date="2026-12-01", amount=150000, installments=3,
+                            installment_amount=50000)], dialog.facts, "")
+    assert (plan["outcome"], plan["promise_amount"], plan["installment_amount"]) == ("installment_plan", 50000, 50000)
+    discounted = [tool("register_promise", date="2026-11-25", amount=135000, discount_percent=10)]
+    assert outcome_of(discounted, dialog.facts, "")["outcome"] == "promise_to_pay"
+    relative = [tool("end_call", outcome="third_party"), tool("schedule_callback", when="2026-11-23T19:00:00-03:00")]
+    assert outcome_of(relative, dialog.facts, "") | {"disclosed_debt": False} == {
+        **outcome_of([], dialog.facts, ""), "outcome": "third_party", "callback_at": "2026-11-23T19:00:00-03:00"}
     assert outcome_of([], dialog.facts, "Hola, ¿hablo con Camila?") == {**outcome_of([], dialog.facts, ""),
                                                                          "disclosed_debt": False}
     assert outcome_of([], dialog.facts, "tiene una deuda de 150.000 pesos")["disclosed_debt"] is True

@@ -61,6 +61,30 @@ async def test_a_promise_is_stored_and_ends_the_job(db_pool, company):
     assert "promise_registered" in await _events(db_pool, ctx.attempt_id)
 
 
+async def test_a_plan_is_stored_with_its_count_its_instalment_and_what_it_covers(db_pool, company):
+    desk = await Desk.open(db_pool, company)
+    async with db_pool.connection() as conn:
+        await conn.execute("UPDATE debtors SET amount_owed = 200000, max_date = %s WHERE id = %s",
+                           (date.today() + timedelta(days=30), desk.debtor_id))
+    await desk.wave()
+    _job, ctx = await _answered_call(desk)
+    actions = CallActions(db_pool)
+    first = date.today() + timedelta(days=5)
+    with pytest.raises(ActionRefused, match="installments"):
+        await actions.register_promise(ctx, promised_date=first, amount=200000, today=date.today(),
+                                       installment_amount=66667)
+    # 3 x 66667 is a peso over the balance: `amount` is what the plan covers, never the instalments summed.
+    await actions.register_promise(ctx, promised_date=first, amount=200000, today=date.today(), installments=3,
+                                   installment_amount=66667)
+    await actions.register_promise(ctx, promised_date=first, amount=180000, today=date.today(), discount_percent=10)
+    async with db_pool.connection() as conn:
+        cur = await conn.execute(
+            """SELECT promised_date, amount, installments, installment_amount, discount_percent FROM promises
+                WHERE debtor_id = %s ORDER BY id""", (desk.debtor_id,))
+        assert await cur.fetchall() == [(first, Decimal("200000.00"), 3, Decimal("66667.00"), None),
+                                        (first, Decimal("180000.00"), None, None, Decimal("10.00"))]
+
+
 async def test_a_callback_is_booked_inside_the_legal_window_and_the_job_waits_for_it(db_pool, company):
     desk = await Desk.open(db_pool, company)  # Regulation F: 08:00-21:00 every day, in the debtor's zone
     await desk.wave()

@@ -77,7 +77,7 @@ async def campaign_call(db_pool, database_url: str, tmp_path: Path, script: list
         cur = await conn.execute(
             """INSERT INTO debtors (company_id, national_id, full_name, timezone, delinquency_type, amount_owed,
                                     installments_owed, due_date)
-               VALUES (%s, '11111111-1', 'María José Pérez', %s, 'temprana', 185000, 3, %s) RETURNING id""",
+               VALUES (%s, '11111111-1', 'María José Pérez', %s, 'temprana', 100000, 3, %s) RETURNING id""",
             (company_id, campaign.timezone, today.replace(day=1)))
         (debtor_id,) = await cur.fetchone()
         for position, e164 in enumerate((DEBTOR_PHONE, SECOND_PHONE)):

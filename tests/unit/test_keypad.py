@@ -51,10 +51,10 @@ async def test_menu_keys_mean_yes_no_and_a_person():
     a = rule_agent()
     said, _ = await said_and_tools(a.keys("1"))  # "¿Hablo con María?" -> 1: yes
     assert "185000" in said
-    await said_and_tools(a.reply("le pago cincuenta mil el quince de diciembre"))
+    await said_and_tools(a.reply("le pago cien mil el quince de diciembre"))  # at least the flow's least part
     assert a.step is Step.CONFIRM_PROMISE and a.keys_expected == 1
     _, tools = await said_and_tools(a.keys("1"))  # "Diga sí, o marque uno"
-    assert [(t.name, t.arguments) for t in tools] == [("register_promise", {"date": "2026-12-15", "amount": 50000})]
+    assert [(t.name, t.arguments) for t in tools] == [("register_promise", {"date": "2026-12-15", "amount": 100000})]
     b = rule_agent()
     said, tools = await said_and_tools(b.keys("0"))
     assert [t.name for t in tools] == ["transfer_to_agent"] and "ejecutivo" in said and b.finished

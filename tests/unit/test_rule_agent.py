@@ -34,39 +34,41 @@ async def test_identity_first_then_the_debt_then_a_confirmed_promise():
     assert "María" in greeting and "185000" not in greeting  # no debt detail before the identity check
     said, _ = await turn(a, "Sí, con ella habla")
     assert "185000" in said and "3 cuotas" in said and "grabada" in said
-    said, tools = await turn(a, "le puedo pagar cincuenta mil pesos el quince de diciembre")
-    assert not tools and "50000" in said and spoken_date(date(2026, 12, 15)) in said  # read back first
+    # A part payment of at least the flow's least part (temprana: 50 % of 185000).
+    said, tools = await turn(a, "le puedo pagar cien mil pesos el quince de diciembre")
+    assert not tools and "100000" in said and spoken_date(date(2026, 12, 15)) in said  # read back first
     said, tools = await turn(a, "sí, correcto")
-    assert [(t.name, t.arguments) for t in tools] == [("register_promise", {"date": "2026-12-15", "amount": 50000})]
+    assert [(t.name, t.arguments) for t in tools] == [("register_promise", {"date": "2026-12-15", "amount": 100000})]
     assert a.finished
 
 
 async def test_a_promise_made_while_answering_the_identity_question_is_read_back_after_the_notice():
     a = agent()
-    said, tools = await turn(a, "Sí, soy yo. Le puedo pagar cincuenta mil pesos el quince de diciembre.")
+    said, tools = await turn(a, "Sí, soy yo. Le puedo pagar cien mil pesos el quince de diciembre.")
     assert not tools
-    assert said.index("grabada") < said.index("185000") < said.index("50000")  # notice, debt, then the offer
+    assert said.index("grabada") < said.index("185000") < said.index("100000")  # notice, debt, then the offer
     assert spoken_date(date(2026, 12, 15)) in said
     said, tools = await turn(a, "sí, correcto")
-    assert [(t.name, t.arguments) for t in tools] == [("register_promise", {"date": "2026-12-15", "amount": 50000})]
+    assert [(t.name, t.arguments) for t in tools] == [("register_promise", {"date": "2026-12-15", "amount": 100000})]
 
 
 async def test_a_read_back_not_understood_is_asked_again_and_the_promise_kept():
     a = agent()
     await turn(a, "sí")
-    await turn(a, "le pago cincuenta mil el quince de diciembre")
+    await turn(a, "le pago cien mil el quince de diciembre")
     said, tools = await turn(a, "mmm zapato")
-    assert not tools and "50000" in said and "repetir" in said
+    assert not tools and "100000" in said and "repetir" in said
     _, tools = await turn(a, "perfecto, de acuerdo")
     assert [t.name for t in tools] == ["register_promise"]
 
 
-async def test_a_promise_without_an_amount_asks_for_it_and_one_after_the_max_date_is_refused():
+async def test_a_promise_without_an_amount_is_the_balance_and_one_after_the_max_date_is_refused():
+    # The spec: agreeing to pay with no amount once the debt was stated is the whole balance.
     a = agent()
     await turn(a, "sí soy yo")
     said, _ = await turn(a, "el viernes")
-    assert "monto" in said
-    said, _ = await turn(a, "cien lucas")
+    assert "185000" in said and "viernes 27 de noviembre" in said
+    said, _ = await turn(a, "no, cien lucas")  # a correction at the read-back renegotiates
     assert "100000" in said and "viernes 27 de noviembre" in said
     a = agent()
     await turn(a, "sí")
@@ -122,9 +124,12 @@ async def test_already_paid_and_cannot_pay_close_with_their_result():
     assert [(t.name, t.arguments) for t in tools] == [("end_call", {"outcome": "already_paid"})]
     a = agent()
     await turn(a, "sí")
+    # The spec's order of offers for temprana after full payment: a part, then instalments, then no more.
     said, tools = await turn(a, "no tengo plata")
-    assert "cuotas" in said and not tools
-    _, tools = await turn(a, "no puedo, estoy sin trabajo")
+    assert "92500" in said and not tools
+    said, tools = await turn(a, "no puedo, estoy sin trabajo")
+    assert "3 cuotas de 61667" in said and not tools
+    _, tools = await turn(a, "tampoco, no puedo")
     assert [(t.name, t.arguments) for t in tools] == [("end_call", {"outcome": "cannot_pay"})]
 
 

@@ -22,7 +22,7 @@ RESULTS = {r.value for r in CallResult}
 
 # One valid call of each tool: a new tool needs one here (the test below says so).
 SAMPLES = {
-    ToolName.REGISTER_PROMISE: {"date": "2026-12-15", "amount": 50000, "installments": 2},
+    ToolName.REGISTER_PROMISE: {"date": "2026-12-15", "amount": 50000, "installments": 2, "installment_amount": 25000},
     ToolName.SCHEDULE_CALLBACK: {"when": "2026-11-30T10:00:00-03:00", "reason": "manejando"},
     ToolName.SEND_PAYMENT_LINK: {},
     ToolName.TRANSFER_TO_AGENT: {"reason": "asked for a person"},
@@ -36,7 +36,7 @@ def test_the_values_are_the_strings_stored_and_sent_today():
     # Rows in call_attempts.result, call events, webhooks and JSON carry these: never rename one.
     assert RESULTS == {"promise", "callback", "payment_link", "transfer", "wrong_number", "stop_calling",
                        "already_paid", "refused", "dispute", "cannot_pay", "completed", "hung_up",
-                       "no_agent_available", "not_understood"}
+                       "no_agent_available", "not_understood", "third_party"}
     assert [t.value for t in ToolName] == ["register_promise", "schedule_callback", "send_payment_link",
                                            "transfer_to_agent", "report_wrong_number", "stop_calling", "end_call"]
 
@@ -83,8 +83,9 @@ def _member(node: ast.expr, enum: type) -> str | None:
 
 
 def _rule_engine_tool_calls() -> list[ast.Call]:
-    return [node for node in ast.walk(_source("agent/rule_agent.py")) if isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute) and node.func.attr == "_tool"]
+    # The engine's steps live in rule_agent.py and (the negotiation) deal_steps.py.
+    return [node for module in ("agent/rule_agent.py", "agent/deal_steps.py") for node in ast.walk(_source(module))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "_tool"]
 
 
 def test_the_rule_engine_names_every_tool_and_outcome_by_the_vocabulary():
@@ -106,6 +107,7 @@ def test_every_outcome_the_rule_engine_sends_is_one_end_call_accepts():
 
 
 @pytest.mark.parametrize("module", ["agent/identify_agent.py", "agent/llm_agent.py", "agent/rule_agent.py",
+                                    "agent/deal_steps.py",
                                     "ari_app/calls/party.py", "ari_app/calls/tools.py"])
 def test_no_tool_call_or_tool_check_spells_a_tool_name(module):
     tool_names = {t.value for t in ToolName}
