@@ -66,7 +66,7 @@ async def seed_debtor(db_pool, trunk: str) -> tuple[int, object]:
     return debtor_id, campaign
 
 
-async def attempt_ended(db_pool, debtor_id: int, timeout_s: float = 20.0):
+async def attempt_ended(db_pool, debtor_id: int, phone: ReactivePhone, timeout_s: float = 45.0):
     for _ in range(int(timeout_s / 0.3)):
         async with db_pool.connection() as conn:
             cur = await conn.execute("SELECT id, state FROM call_attempts WHERE debtor_id = %s", (debtor_id,))
@@ -74,10 +74,11 @@ async def attempt_ended(db_pool, debtor_id: int, timeout_s: float = 20.0):
         if rows and all(state == "ended" for _, state in rows):
             return rows[0][0]
         await asyncio.sleep(0.3)
-    pytest.fail(f"the call attempt did not end within {timeout_s} s: {rows}")
+    pytest.fail(f"the call attempt did not end within {timeout_s} s of the phone's: {rows}\n"
+                f"{turns_table(phone.turns, phone.answered_at)}\n{phone.diagnostics()}")
 
 
-@pytest.mark.timeout(300)  # the call lasts about a minute; the waits inside are bounded and say why
+@pytest.mark.timeout(330)  # the call lasts about a minute; the waits inside are bounded and say why
 async def test_the_reactive_phone_speaks_after_each_agent_turn_and_times_voice_to_voice(
         database_url, db_pool, tmp_path: Path):
     script = [text if text.isdigit() else make_spanish_wav(text, tmp_path / f"line{i}.wav", wpm=130)
@@ -93,7 +94,7 @@ async def test_the_reactive_phone_speaks_after_each_agent_turn_and_times_voice_t
             await app.wait_ready()
             await phone.wait_answered(timeout_s=30)
             await phone.wait_done(timeout_s=150)
-            attempt_id = await attempt_ended(db_pool, debtor_id)
+            attempt_id = await attempt_ended(db_pool, debtor_id, phone)
     async with db_pool.connection() as conn:
         cur = await conn.execute(
             """SELECT idx, user_text, voice_to_voice_ms, stt_final_ms, first_rtp_out_ms, agent_spoken
