@@ -37,11 +37,15 @@ from campaigns.queue import JobPurpose
 # debt to review. Calling meanwhile only repeats the question they already answered.
 WAITING_FOR_HUMAN = (CallResult.ALREADY_PAID, CallResult.DISPUTE)
 
+# Results of calls answered by someone else: they say nothing of what the debtor said last.
+NOT_THE_DEBTOR = (CallResult.WRONG_NUMBER, CallResult.THIRD_PARTY)
+
 # Parameters every statement using WAITING_FOR_HUMAN_SQL passes.
-WAITING_PARAMS = {"waiting_results": [str(r) for r in WAITING_FOR_HUMAN], "wrong_number": str(CallResult.WRONG_NUMBER)}
+WAITING_PARAMS = {"waiting_results": [str(r) for r in WAITING_FOR_HUMAN],
+                  "not_the_debtor": [str(r) for r in NOT_THE_DEBTOR]}
 
 # The calls `a` that leave their debtor waiting for a person: the debtor's last conversation ended on
-# one of WAITING_FOR_HUMAN (a later wrong number reached someone else and says nothing of the debtor),
+# one of WAITING_FOR_HUMAN (a later call answered by someone else does not count: NOT_THE_DEBTOR),
 # and its follow-up is neither closed nor found unneeded by the analysis; until the analysis has run
 # (or when it failed) the debtor waits. One definition for the planner and the dial-time gate.
 WAITING_FOR_HUMAN_SQL = """
@@ -50,7 +54,7 @@ WAITING_FOR_HUMAN_SQL = """
                       AND (an.closed_at IS NOT NULL OR (an.status = 'done' AND NOT an.needs_human)))
     AND NOT EXISTS (SELECT 1 FROM call_attempts later WHERE later.debtor_id = a.debtor_id
                       AND later.created_at > a.created_at AND later.result IS NOT NULL
-                      AND later.result <> %(wrong_number)s)
+                      AND later.result <> ALL (%(not_the_debtor)s::text[]))
 """
 
 # Who may become what: a payment arriving late still keeps a broken promise.

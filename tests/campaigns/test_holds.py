@@ -229,9 +229,13 @@ async def test_a_job_queued_before_the_dispute_is_held_at_dial_time(db_pool, com
     assert await desk.contacts.gate(await desk.claim(), desk.campaign, _now()) is None
     assert await desk.job_row() == ("cancelled", "waiting_for_human", 0)
     assert (await desk.wave("later")).skipped == {"waiting_for_human": 1}
-    # A wrong number since reached someone else: the debtor still waits.
+    # Calls since that someone else answered (a wrong number, a relative) say nothing of the debtor: still waiting.
     await _conversation(db_pool, desk.debtor_id, "wrong_number")
+    await _conversation(db_pool, desk.debtor_id, "third_party")
     assert (await desk.wave("later still")).skipped == {"waiting_for_human": 1}
+    # The debtor's own later conversation (they called back and promised) is their last word.
+    await _conversation(db_pool, desk.debtor_id, "promise")
+    assert "waiting_for_human" not in (await desk.wave("after they called back")).skipped
 
 
 async def _cli(pool, *argv: str) -> str:
