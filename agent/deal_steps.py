@@ -38,6 +38,7 @@ _DECLINE_RE = re.compile(r"^(?:no|nop|tampoco|ni|para nada|imposible)\b")
 _YES_START_RE = re.compile(r"^(?:(?:y )?(?:si|ya|dale|bueno|ok|listo|claro|de una|perfecto|de acuerdo|vale|va)\b)")
 _NOT_WHOLE_RE = re.compile(r"\b(?:todo|total|completo) no\b|\bno (?:\w+ )?(?:todo|el total|completo)\b"
                            r"|\b(?:ni|sin) (?:el |con el )?descuento\b")
+_HALF_RE = re.compile(r"\bla mitad\b")
 _LEAST_AMOUNT = 1_000  # below this a number is a count or a day, not pesos ("seis entonces")
 _PAY_VERB_RE = re.compile(r"\b(?:pag|abon|deposit|transfier|cancel)\w*")
 
@@ -72,7 +73,10 @@ class DealSteps:
             return self._remember([self._tool(ToolName.SEND_PAYMENT_LINK), self._say("payment_link"),
                                    self._say("ask_date_short")])
         if intent is Intent.ASK_DEBT or (intent is Intent.GREETING and heard.matched == "greeting:quien"):
-            return self._remember([*self._answer(text), self._question()])
+            answer = self._answer(text)
+            if answer == self._last[:1] and (person := self._frustrated()):  # the same question again
+                return person
+            return self._remember([*answer, self._question()])
         if intent is Intent.GREETING:  # "¿aló?" mid-call: the line dropped for a moment
             return self._remember([self._current_question()])
         if intent is Intent.GOODBYE:
@@ -178,6 +182,8 @@ class DealSteps:
         offered, self._offered = self._offered, None
         numbers = prepare(text).split()
         amount = heard.amount if heard.amount and heard.amount >= _LEAST_AMOUNT else None
+        if amount is None and _HALF_RE.search(text) and self.negotiator.balance:  # "le pago la mitad"
+            amount = -(-self.negotiator.balance // 2)
         if heard.installments:
             self._count = heard.installments
             self._amount = None
@@ -226,6 +232,9 @@ class DealSteps:
             if not self._debt_told or n.balance is None:
                 return self._remember([self._say("ask_amount")])
             deal = n.full_payment(self._day, with_discount=self._with_discount)
+            if self._with_discount and not deal.discount and n.has_discount:  # asked for it, out of its window
+                read_back = self._read_back(deal)
+                return self._remember([self._say("discount_window", **self._discount_vars()), *read_back])
         elif n.is_discounted_total(self._amount):
             deal = Deal(self._day, n.discounted_balance(), discount=n.terms.discount)
         else:

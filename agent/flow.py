@@ -34,6 +34,8 @@ DEFAULT_PROMPTS = {
     "virtual_assistant": "Sí, soy {agent_name}, una asistente virtual.",
     "virtual_assistant_company": "Sí, soy {agent_name}, asistente virtual de {company}.",
     "third_party_ask": "Entiendo. ¿Cuándo puedo encontrar a {first_name}?",
+    "third_party_private": "Es un tema personal, solo puedo hablarlo con {first_name}. "
+                           "¿Cuándo puedo encontrar a {first_name}?",
     "third_party_booked": "Gracias. Volveremos a llamar el {callback_at}. Que tenga un buen día.",
     "third_party_goodbye": "Gracias. Volveremos a llamar en otro momento. Que tenga un buen día.",
     "over_balance": "Su deuda es de {amount_owed} pesos, no puede pagar más que eso. ¿Cuánto pagaría?",
@@ -47,6 +49,8 @@ DEFAULT_PROMPTS = {
     "confirm_plan": "Entonces registro {installments} cuotas de {installment_amount} pesos, la primera el "
                     "{promise_date}. ¿Es correcto? Diga sí, o marque uno.",
     "discount_offer": "Si paga todo de una vez hasta el {discount_date}, queda en {discounted_amount} pesos.",
+    "discount_window": "El descuento vale pagando todo hasta el {discount_date}.",
+    "debt_plain": "Le explico: usted debe {amount_owed} pesos a {company}.",
     "answer_amount": "Su deuda es de {amount_owed} pesos.",
     "answer_what": "Son {installments_owed} cuotas impagas con {company}.",
     "answer_since": "Está vencida desde el {due_date}.",

@@ -44,7 +44,9 @@ _THIRD_PARTY_RE = re.compile(
     r"|vieja|viejo|companer[oa]|jef[ea]|secretaria|vecin[oa])\b"
     r"|\b(?:mi|su) (?:hij[oa]|espos[oa]|mama|papa|madre|padre|herman[oa]|marido|mujer|vieja|viejo|companer[oa])\b"
     r"|\bcompaner[oa]\b|\btrabajo con (?:el|ella)\b"
-    r"|\b(?:no esta|salio|no se encuentra|anda de|anda en|esta en (?:el|la|clase)|esta trabajando)\b")
+    r"|\b(?:no esta|salio|no se encuentra|anda de|anda en|esta en (?:el|la|clase)|esta trabajando)\b"
+    r"|\b(?:el|ella) (?:esta|anda) \w+(?:ando|iendo)\b"
+    r"|\b(?:habla|hablas|esta hablando) con (?:la|el|su) \w+\b(?<!\bella)(?<!\bel)")
 _OPENER_RE = re.compile(r"^(?:si|alo|hola|aja|diga|digame|quien|que|bueno)(?: (?:si|alo|hola))*$")
 _MACHINE_RE = re.compile(r"\b(?:robot|maquina|grabacion|contestadora|bot)\b")
 _FRUSTRATION_RE = re.compile(
@@ -86,6 +88,7 @@ class RuleAgent(DealSteps):
         self._frustration = 0
         self._debt_told = False
         self._heard_question = False
+        self._explained_to_third_party = False
         self._ids = itertools.count(1)
         self.negotiator = Negotiator(flow.negotiation, facts.amount_owed, facts.max_date, clock().date())
         self._reset_deal()
@@ -136,7 +139,8 @@ class RuleAgent(DealSteps):
             return self._end([self._tool(ToolName.REPORT_WRONG_NUMBER)], "wrong_number")
         if self.step is Step.OFFER_CALLBACK:  # before HUMAN: no person is there to take them now
             return self._offer_callback(heard)
-        if intent is Intent.HUMAN and _MACHINE_RE.search(text) and question:  # "¿es un robot?": the truth
+        if intent is Intent.HUMAN and heard.matched == "human:maquina" and _MACHINE_RE.search(text) and question:
+            # "¿Es un robot?": the truth. ("¿Es un robot? Quiero hablar con una persona" is a transfer.)
             told = self._say("virtual_assistant_company" if self._debt_told else "virtual_assistant")
             return self._remember([told, self._current_question()])
         if intent is Intent.HUMAN:
@@ -146,6 +150,9 @@ class RuleAgent(DealSteps):
         if intent is Intent.REPEAT and self._last:
             if "entiend" in text and (person := self._frustrated()):
                 return person
+            if "entiend" in text and self.step is Step.NEGOTIATE and self.facts.amount_owed is not None:
+                # Confused by the notice and the debt: the one thing that matters, in plain words.
+                return self._remember([self._say("debt_plain"), self._say("ask_date_short")])
             return self._remember([self._current_question()])  # again, shorter: the question alone
         if _FRUSTRATION_RE.search(text) and (person := self._frustrated()):
             return person
@@ -185,7 +192,10 @@ class RuleAgent(DealSteps):
         intent = heard.intent
         if intent is not Intent.CONFIRM and _THIRD_PARTY_RE.search(text) and "soy yo" not in text:
             return self._third_party(heard, text) if heard.callback_at else self._ask_third_party()
-        # "¿Sí?" asks who calls; "sí" answers the question.
+        # "¿Sí?" asks who calls; "sí" and "sí, dígame" answer the question.
+        if intent is Intent.GREETING and heard.matched == "greeting:alo" and text.startswith("si ") \
+                and not self._heard_question:
+            intent = Intent.CONFIRM
         opener = bool(_OPENER_RE.match(text)) and (intent is not Intent.CONFIRM or self._heard_question)
         if intent is Intent.GREETING or (opener and intent in (Intent.CONFIRM, Intent.UNKNOWN, Intent.REPEAT)):
             return self._remember([self._say("who_calls")])
@@ -231,6 +241,9 @@ class RuleAgent(DealSteps):
         now = self._clock()
         when = heard.callback_at or when_in(prepare(text), now)
         closing = self._tool(ToolName.END_CALL, outcome=CallResult.THIRD_PARTY)
+        if when is None and self._heard_question and not self._explained_to_third_party:
+            self._explained_to_third_party = True  # "¿para qué la necesita?": personal, and when?
+            return self._remember([self._say("third_party_private")])
         if when is None:
             return self._end([closing], "third_party_goodbye")
         when = next_allowed(when, self._country)

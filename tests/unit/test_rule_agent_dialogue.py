@@ -182,3 +182,41 @@ async def test_not_heard_is_answered_with_the_question_alone_and_a_read_back_who
     await turn(a, "le pago todo el viernes")
     said, _ = await turn(a, "¿Cómo? No le escuché")
     assert "185000" in said and "viernes 27 de noviembre" in said
+
+
+async def test_a_relative_asking_why_hears_it_is_personal_then_gives_a_time():
+    a = agent()
+    a.greeting()
+    said, _ = await turn(a, "No, habla con la hija")
+    said, tools = await turn(a, "¿Para qué la necesita?")
+    assert "personal" in said and not tools and "Natura" not in said
+    _, tools = await turn(a, "Ya, a las seis llega")
+    assert [t.name for t in tools] == ["end_call", "schedule_callback"]
+    assert datetime.fromisoformat(tools[1].arguments["when"]) == datetime(2026, 11, 23, 18, tzinfo=SANTIAGO)
+
+
+async def test_yes_with_a_word_more_answers_the_identity_question():
+    a = agent()
+    a.greeting()
+    said, _ = await turn(a, "Sí, dígame")
+    assert "185000" in said
+
+
+async def test_half_is_half_the_balance_and_a_discount_out_of_its_window_is_explained():
+    a = await identified()
+    said, _ = await turn(a, "le pago la mitad el viernes")
+    assert "92500" in said
+    b = await identified("prejudicial")
+    said, _ = await turn(b, "quiero el descuento, pago el 10 de diciembre")
+    assert "hasta el sábado 28 de noviembre" in said and "185000" in said
+
+
+async def test_confusion_gets_the_debt_in_plain_words_and_a_question_asked_twice_counts_as_a_sign():
+    a = await identified()
+    said, _ = await turn(a, "No entiendo")
+    assert said == "Le explico: usted debe 185000 pesos a Natura. ¿Qué día puede pagar?"
+    b = await identified()
+    await turn(b, "¿Cuánto debo?")
+    await turn(b, "¿Cuánto debo?")
+    said, _ = await turn(b, "¿Y cuánto debo?")
+    assert "ejecutivo" in said
