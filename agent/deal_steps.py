@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from agent.flow import spoken_date
@@ -58,6 +58,7 @@ class DealSteps:
         self._max_date_offered = False
         self._declined = 1  # the debt stated is the first offer (full payment)
         self._deal: Deal | None = None
+        self._next_week_said = False  # "la otra semana" was asked which day
 
     # -------------------------------------------------------------- the negotiation step
     def _negotiate(self, heard: Understanding, text: str) -> list[AgentOutput]:
@@ -122,6 +123,15 @@ class DealSteps:
         if re.search(r"\bcomo (?:\w+ )?pag|\bdonde (?:\w+ )?pag", text):
             return [self._say("answer_how")]
         return [self._say("answer_amount" if facts.amount_owed is not None else "answer_company")]
+
+    def _in_the_week_said(self, day: date, text: str) -> date:
+        """"La otra semana" then "el miércoles": next week's Wednesday, not this one's."""
+        today = self.negotiator.today
+        next_monday = today + timedelta(days=7 - today.weekday())
+        if self._next_week_said and day < next_monday and not re.search(r"\d", prepare(text)):
+            day += timedelta(days=7)
+        self._next_week_said = False
+        return day
 
     def _whole(self, text: str, amount: int | None) -> bool:
         """Whether the debtor means the whole balance ("lo pago todo"; not "todo no puedo")."""
@@ -201,9 +211,10 @@ class DealSteps:
             return self._remember([self._say("date_past")])
         if heard.date_issue:
             self._day = None
+            self._next_week_said = heard.date_issue == "which_day"
             return self._remember([self._say("which_day")])
         if heard.promise_date:
-            self._day = heard.promise_date
+            self._day = self._in_the_week_said(heard.promise_date, text)
             self._max_date_offered = False
         return self._settle()
 

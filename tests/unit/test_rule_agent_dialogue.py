@@ -220,3 +220,11 @@ async def test_confusion_gets_the_debt_in_plain_words_and_a_question_asked_twice
     await turn(b, "¿Cuánto debo?")
     said, _ = await turn(b, "¿Y cuánto debo?")
     assert "ejecutivo" in said
+
+
+async def test_a_weekday_after_la_otra_semana_is_next_weeks():
+    a = await identified()
+    said, _ = await turn(a, "la otra semana le pago")
+    assert "qué día" in said.lower()
+    said, _ = await turn(a, "el miércoles")
+    assert "miércoles 2 de diciembre" in said
