@@ -276,7 +276,7 @@ GOODBYE = _rules(
 )
 _CONFIRM_START = re.compile(
     r"^(?:si|sip|sipo|aja|mhm|yo soy|ya|dale|claro|correcto|exacto|exactamente|bueno|ok|okey|oka|listo"
-    r"|perfecto|efectivamente|de una|dele|hagale"
+    r"|perfecto|efectivamente|de una|dele|hagale|bacan|joya"
     r"|afirmativo|obvio|seguro|sale|vale|eso|bien|conforme|hagamosle|de acuerdo|asi es|por supuesto"
     r"|esta bien|me parece)\b"
 )

@@ -81,7 +81,7 @@ async def test_a_colleague_who_does_not_know_when_ends_as_third_party_without_a_
 
 
 @pytest.mark.parametrize("yes", ["ya", "ya po", "dale", "listo", "de una", "bueno", "ok", "claro", "perfecto",
-                                 "correcto", "de acuerdo", "sí, está bien"])
+                                 "correcto", "de acuerdo", "sí, está bien", "hágale", "bacán", "joya"])
 async def test_every_regional_yes_confirms_the_read_back(yes):
     a = await identified()
     said, _ = await turn(a, "ok, pago el lunes")  # no amount once the debt was said: the whole balance
