@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from campaigns.calls import CallOutcome
-from campaigns.profile import CountryProfile, profile_for
+from countries.profile import CountryProfile, profile_for
 
 # Outcomes where the debtor did not pick up: these count towards "3 days with no answer".
 NOT_REACHED = frozenset({CallOutcome.NO_ANSWER, CallOutcome.BUSY, CallOutcome.VOICEMAIL})
@@ -293,20 +293,7 @@ class ContactPolicy:
 
     def next_open(self, local: datetime) -> datetime:
         """The first moment at or after `local` (aware, in the debtor's zone) when calling is allowed."""
-        tz = local.tzinfo
-        assert isinstance(tz, ZoneInfo)
-        for _ in range(400):  # a year of days is more than any calendar closes in a row
-            day = local.date()
-            window = self.profile.window(day)
-            if window is not None and not self.profile.holiday(day):
-                start = datetime.combine(day, window.start, tz)
-                end = datetime.combine(day, window.end, tz)
-                if local < start:
-                    return start
-                if local < end:
-                    return local
-            local = datetime.combine(day + timedelta(days=1), time(0), tz)
-        raise RuntimeError(f"profile {self.profile.name} never allows a call")
+        return self.profile.next_open(local)
 
     def _next_day(self, local: datetime) -> datetime:
         """The next day's first wave (or its opening, if later): where daily limits send a job."""

@@ -4,7 +4,7 @@ A country's folder holds everything that differs from one country to the next, s
 - `__init__.py`: a `COUNTRY` (its names, its debtors' default timezone, its national id and how it is
   validated, the money slang its callers use);
 - `profile.toml`: the law's limits on collection calls, with the law named on each rule
-  (`campaigns.profile` reads it).
+  (`countries.profile` reads it).
 Adding a country (Peru, Mexico) is adding a folder here; nothing else lists the countries.
 Phone numbers need no folder: `phonenumbers` knows every country's numbering plan.
 """

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from campaigns.calls import CallOutcome
 from campaigns.campaign import check_caller_id
 from campaigns.policy import Attempt, ContactPolicy, ContactPolicyConfig, DebtorState, Phone, Verdict
-from campaigns.profile import ProfileError, profile_for
+from countries.profile import ProfileError, profile_for
 
 # The figures of DESIGN.md section 4, restated: weekday -> (open hour, close hour).
 WEEKDAY_8_20 = {d: (8, 20) for d in range(5)}

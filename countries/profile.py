@@ -11,7 +11,7 @@ import functools
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import holidays
@@ -122,6 +122,22 @@ class CountryProfile:
 
     def window(self, day: date) -> Window | None:
         return self.hours[day.weekday()]
+
+    def next_open(self, local: datetime) -> datetime:
+        """The first moment at or after `local` (aware, in the debtor's zone) when calling is allowed."""
+        tz = local.tzinfo
+        for _ in range(400):  # a year of days is more than any calendar closes in a row
+            day = local.date()
+            window = self.window(day)
+            if window is not None and not self.holiday(day):
+                start = datetime.combine(day, window.start, tz)
+                end = datetime.combine(day, window.end, tz)
+                if local < start:
+                    return start
+                if local < end:
+                    return local
+            local = datetime.combine(day + timedelta(days=1), time(0), tz)
+        raise ProfileError(f"profile {self.name} never allows a call")
 
     def holiday(self, day: date) -> str | None:
         """The holiday's name when `day` is one in any of the profile's calendars."""
