@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -53,7 +53,7 @@ from analysis.schema import (
 )
 from analysis.summary import summarise
 
-__all__ = ["RuleAnalyzer", "Stance"]
+__all__ = ["CallerTurn", "RuleAnalyzer", "Stance", "read_caller_turn"]
 
 
 class Stance(StrEnum):
@@ -118,7 +118,7 @@ _SOON = timedelta(days=7)  # a promise due within a week is urgent to follow
 
 
 @dataclass(frozen=True, slots=True)
-class _Turn:
+class CallerTurn:
     """One caller line as the rules read it."""
 
     normal: str
@@ -127,10 +127,16 @@ class _Turn:
     frustrated: bool
     stance: Stance | None
 
+    @property
+    def asked_for_human(self) -> bool:
+        return self.heard.intent is Intent.HUMAN
 
-def _read(text: str, inp: AnalysisInput) -> _Turn:
+
+def read_caller_turn(text: str, at: datetime) -> CallerTurn:
+    """One caller line read as the rules read it, dates relative to `at` (aware): after the call by
+    the analyzer, and during it by `analysis.live.SentimentTracker` (one scorer for both)."""
     normal = normalise(text)
-    heard = understand(text, inp.facts.call_at)
+    heard = understand(text, at)
     sentiment, frustrated = turn_sentiment(normal, heard.intent)
     if heard.intent in (Intent.STOP_CALLING, Intent.DISPUTE) and any(
             r.pattern.search(normal) for r in WRONG_NUMBER_RULES):
@@ -148,7 +154,7 @@ def _read(text: str, inp: AnalysisInput) -> _Turn:
         stance = _INTENT_STANCE.get(heard.intent)
         if stance is None and heard.intent not in _SMALL_TALK:
             stance = S.ENGAGED
-    return _Turn(normal, heard, sentiment, frustrated, stance)
+    return CallerTurn(normal, heard, sentiment, frustrated, stance)
 
 
 def _first_by_precedence(stances: Sequence[Stance | None]) -> Stance | None:
@@ -156,7 +162,7 @@ def _first_by_precedence(stances: Sequence[Stance | None]) -> Stance | None:
     return next((s for s in _PRECEDENCE if s in present), None)
 
 
-def _promise(inp: AnalysisInput, turns: Sequence[_Turn]) -> Promise | None:
+def _promise(inp: AnalysisInput, turns: Sequence[CallerTurn]) -> Promise | None:
     """The registered promise; else the last date the caller promised, with the amount they offered."""
     facts = inp.facts
     if facts.promise is not None:
@@ -185,14 +191,14 @@ class RuleAnalyzer:
 
     def analyze(self, inp: AnalysisInput) -> CallAnalysis:
         facts = inp.facts
-        turns = [_read(line.text, inp) for line in inp.caller_lines]
+        turns = [read_caller_turn(line.text, facts.call_at) for line in inp.caller_lines]
         from_facts = [_RESULT_STANCE.get(facts.result or "")]
         if facts.promise is not None:
             from_facts.append(S.PROMISE)
         stance = (_first_by_precedence(from_facts) or _first_by_precedence([t.stance for t in turns])
                   or (S.UNDECIDED if turns else S.NO_CONVERSATION))
         sentiments = tuple(t.sentiment for t in turns)
-        asked = facts.result in _TRANSFER_RESULTS or any(t.heard.intent is Intent.HUMAN for t in turns)
+        asked = facts.result in _TRANSFER_RESULTS or any(t.asked_for_human for t in turns)
         frustrated = any(t.frustrated for t in turns)
         promise = _promise(inp, turns)
         if promise is not None and promise.source == "transcript" and stance not in (S.PROMISE, S.STOP_CALLING):
@@ -247,7 +253,7 @@ class RuleAnalyzer:
         return "normal"
 
     @staticmethod
-    def _issue(turns: Sequence[_Turn], frustrated: bool) -> str:
+    def _issue(turns: Sequence[CallerTurn], frustrated: bool) -> str:
         if frustrated:
             return "complaint"
         if any(AUDIO_PROBLEM.search(t.normal) for t in turns):
