@@ -9,7 +9,8 @@ exponential backoff, and gives up (`failed`) after `max_tries`.
 Store. `save` writes the analysis document (a dict: this module does not know `media`) into its
 typed columns and `result`, and emits `call_analyzed` (always) and `sentiment_alert` (see
 `sentiment_alert_reasons`) in the same transaction: an analysis and its webhooks commit together
-or not at all.
+or not at all. A reason the call already alerted for during the call (`analysis.live`, recorded in
+`call_attempts.sentiment_alerts`) is not alerted again.
 
 Ready for a human. Analyses with `needs_human` wait for a person, most urgent first (priority, then
 the oldest); `close` records what the person did. Phone numbers leave this module masked.
@@ -257,21 +258,25 @@ class AnalysisStore:
         async with self._pool.connection() as conn, conn.transaction():
             # The call's row lock orders this call's webhooks with any other writer's (see `emit`).
             cur = await conn.execute(
-                """SELECT direction, remote_number, debtor_id, campaign_id, job_id, phone_id, outcome, result
+                """SELECT direction, remote_number, debtor_id, campaign_id, job_id, phone_id, outcome, result,
+                          sentiment_alerts
                      FROM call_attempts WHERE id = %s FOR UPDATE""", (attempt_id,))
             call = await cur.fetchone()
             cur = await conn.execute(_SAVE, {**columns, "attempt_id": attempt_id, "tries": tries})
             if call is None or await cur.fetchone() is None:
                 raise AnalysisLeaseLost(f"analysis of {attempt_id} is not running under this claim")
-            direction, remote, debtor_id, campaign_id, job_id, phone_id, outcome, result = call
+            direction, remote, debtor_id, campaign_id, job_id, phone_id, outcome, result, alerted = call
             summary = call_summary(attempt_id, direction=direction, remote_number=remote, debtor_id=debtor_id,
                                    campaign_id=campaign_id, job_id=job_id, phone_id=phone_id)
             await emit(conn, "call_analyzed", {"call": summary, "outcome": outcome, "result": result,
                                                "analysis": dict(document)}, call_key=attempt_id)
             events = ["call_analyzed"]
-            if reasons := sentiment_alert_reasons(document):
+            # Each reason alerts once per call: one raised live (during the call) is not raised again.
+            if reasons := [r for r in sentiment_alert_reasons(document) if r not in alerted]:
+                await conn.execute("UPDATE call_attempts SET sentiment_alerts = sentiment_alerts || %s::text[] "
+                                   "WHERE id = %s", (reasons, attempt_id))
                 await emit(conn, "sentiment_alert", {
-                    "call": summary, "reasons": reasons, "sentiment": document["sentiment"],
+                    "call": summary, "phase": "post_call", "reasons": reasons, "sentiment": document["sentiment"],
                     "sentiment_trend": document["sentiment_trend"], "summary": document["summary"],
                     "needs_human": document["needs_human"], "priority": document["priority"],
                 }, call_key=attempt_id)

@@ -226,19 +226,45 @@ class CallLog:
             return [CallRecord.from_row(r) for r in await cur.fetchall()]
 
     async def add_turn(self, attempt_id: uuid.UUID, turn: Mapping[str, Any]) -> None:
-        """Store one conversation turn (the dict of `media.conversation.TurnMetrics.as_dict`)."""
+        """Store one conversation turn (the dict of `media.conversation.TurnMetrics.as_dict`, with the
+        caller's `sentiment` and `frustrated` when the turn was scored)."""
         async with self._pool.connection() as conn:
             await conn.execute(
                 """INSERT INTO call_turns (attempt_id, idx, user_text, confidence, stt_final_ms,
                                            agent_first_output_ms, tts_first_audio_ms, first_rtp_out_ms,
                                            voice_to_voice_ms, agent_planned, agent_spoken, interrupted,
-                                           turn_rule, tool_calls, stt_speculative)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                                           turn_rule, tool_calls, stt_speculative, sentiment, frustrated)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
                 (attempt_id, turn["index"], turn["user_text"], turn["confidence"], turn["stt_final_ms"],
                  turn["agent_first_output_ms"], turn["tts_first_audio_ms"], turn["first_rtp_out_ms"],
                  turn["voice_to_voice_ms"], turn["agent_planned"], turn["agent_spoken"], turn["interrupted"],
-                 turn["turn_rule"], Jsonb(list(turn["tool_calls"])), turn["stt_speculative"]),
+                 turn["turn_rule"], Jsonb(list(turn["tool_calls"])), turn["stt_speculative"],
+                 turn.get("sentiment"), turn.get("frustrated")),
             )
+
+    async def sentiment_alert(self, attempt_id: uuid.UUID, reasons: Sequence[str],
+                              payload: Mapping[str, Any]) -> bool:
+        """Emit a `sentiment_alert` raised during the call (`payload`: its fields, the call's summary
+        added here) and record its `reasons` on the call, in one transaction. Nothing is emitted when
+        an alert already went out for any of these reasons (`call_attempts.sentiment_alerts`, which
+        the post-call analysis reads too): True when it was emitted."""
+        if not reasons:
+            raise ValueError("a sentiment alert needs its reasons")
+        async with self._pool.connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                """UPDATE call_attempts SET sentiment_alerts = sentiment_alerts || %(reasons)s::text[]
+                    WHERE id = %(id)s AND NOT sentiment_alerts && %(reasons)s::text[]
+                RETURNING direction, remote_number, debtor_id, campaign_id, job_id, phone_id""",
+                {"id": attempt_id, "reasons": list(reasons)})
+            row = await cur.fetchone()
+            if row is None:
+                return False
+            direction, remote, debtor_id, campaign_id, job_id, phone_id = row
+            summary = call_summary(attempt_id, direction=direction, remote_number=remote, debtor_id=debtor_id,
+                                   campaign_id=campaign_id, job_id=job_id, phone_id=phone_id)
+            await emit(conn, "sentiment_alert", {"call": summary, **payload, "reasons": list(reasons)},
+                       call_key=attempt_id)
+            return True
 
     async def add_lines(self, attempt_id: uuid.UUID, lines: Sequence[CallLine]) -> None:
         """Append transcript lines, as heard (`call_lines`)."""

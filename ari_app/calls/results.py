@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from analysis.live import SentimentTracker
 from ari_app.calls.journal import CallJournal
 from ari_app.settings import Settings
 from campaigns.calls import CallLine, CallLog
@@ -77,6 +78,7 @@ class CallResults:
         self.answered_at: float | None = None  # loop time
         self.recorder: CallRecorder | None = None
         self.recording: Recording | None = None
+        self.sentiment = SentimentTracker()  # each caller turn's, and the live sentiment_alert
 
     def answered(self, at: float | None) -> None:
         self.answered_at = self.answered_at or at or self._loop.time()
@@ -103,13 +105,22 @@ class CallResults:
         self._journal.line(CallLine(line.speaker, line.text, start, end, line.source, line.interrupted))
 
     async def store_turn(self, turn: TurnMetrics) -> None:
-        """A conversation turn's marks (`call_turns`), and a line in the journal."""
+        """A conversation turn's marks and the caller's sentiment (`call_turns`), a line in the journal,
+        and the `sentiment_alert` the conversation so far calls for (once per call)."""
         data = turn.as_dict()
+        mood, alert = self.sentiment.observe(turn.index, turn.user_text)
+        if mood is not None:
+            data.update(sentiment=mood.sentiment.value, frustrated=mood.frustrated)
         self._journal.record("turn", {k: data[k] for k in ("index", "voice_to_voice_ms", "interrupted")})
         try:
             await self._call_log.add_turn(self._attempt_id, data)
         except Exception:
             log.exception("%s: could not store turn %d", self._attempt_id, turn.index)
+        if alert is not None:
+            try:
+                await self._call_log.sentiment_alert(self._attempt_id, alert.reasons, alert.payload())
+            except Exception:
+                log.exception("%s: could not raise the sentiment alert of turn %d", self._attempt_id, turn.index)
 
     async def finish(self) -> dict[str, Any]:
         """Close the recording, price the call and store both; before the attempt is closed."""
