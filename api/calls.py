@@ -137,8 +137,8 @@ CALL = {"call_id": "uuid"}
 ENDPOINTS = [
     Endpoint("GET", "/api/v1/calls", list_calls, "Calls, newest first, with outcome, result, cost",
              "calls", query=CallsQuery),
-    Endpoint("GET", "/api/v1/calls/{call_id}", get_call, "One call: turns and latencies, promise, usage "
-             "and cost, analysis", "calls", path_params=CALL, errors=(404,)),
+    Endpoint("GET", "/api/v1/calls/{call_id}", get_call, "One call: turns with latencies and the caller's "
+             "sentiment, promise, usage and cost, analysis", "calls", path_params=CALL, errors=(404,)),
     Endpoint("GET", "/api/v1/calls/{call_id}/transcript", get_transcript, "The transcript: speaker, text "
              "and offsets (ms from the answer)", "calls", path_params=CALL, errors=(404,)),
     Endpoint("GET", "/api/v1/calls/{call_id}/recording", get_recording, "The recording: stereo WAV, the "

@@ -151,7 +151,8 @@ class Supervision:
                 return None
             await cur.execute(
                 """SELECT idx, user_text, confidence, stt_final_ms, agent_first_output_ms, tts_first_audio_ms,
-                          first_rtp_out_ms, voice_to_voice_ms, agent_spoken, interrupted, turn_rule, tool_calls
+                          first_rtp_out_ms, voice_to_voice_ms, agent_spoken, interrupted, turn_rule, tool_calls,
+                          sentiment, frustrated
                      FROM call_turns WHERE attempt_id = %s ORDER BY idx""", (attempt_id,))
             row["turns"] = [_masked_turn(t) for t in await cur.fetchall()]
             await cur.execute(PROMISE_QUERY, {"id": attempt_id})

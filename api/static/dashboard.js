@@ -215,12 +215,17 @@
       ["Número", call.remote_number], ["Deudor", call.debtor], ["Dirección", label(DIRECTIONS, call.direction)],
       ["Inicio", when(call.created_at)], ["Duración", duration(call.duration_s)],
       ["Resultado", label(OUTCOMES, call.outcome)], ["Gestión", call.result ? label(RESULTS, call.result) : "–"],
-      ...promiseFacts(call), ...analysisFacts(call.analysis), ["Costo", money(call.cost, true)]]);
+      ...promiseFacts(call), ...analysisFacts(call.analysis), ...turnFacts(call.turns),
+      ["Costo", money(call.cost, true)]]);
   }
   const promiseFacts = (call) => (call.promise  // the debt's currency, not the cost's: a plain number
     ? [["Promesa", `$ ${num(call.promise.amount, 2)} para el ${day(call.promise.date)}`]] : []);
   const analysisFacts = (a) => (a ? [["Sentimiento", label(SENTIMENTS, a.sentiment)],
     ["Próxima acción", label(NEXT_ACTIONS, a.next_action)], ["Resumen", a.summary || "–"]] : []);
+  // The caller's sentiment turn by turn, as scored during the call: "Neutral → Negativo (frustrado)".
+  const turnFacts = (turns) => { const scored = (turns || []).filter((t) => t.sentiment);
+    return scored.length ? [["Sentimiento por turno", scored.map((t) => label(SENTIMENTS, t.sentiment)
+      + (t.frustrated ? " (frustrado)" : "")).join(" → ")]] : []; };
 
   /* ---------- detail panels: facts, transcript, recording ---------- */
   const panel = (key) => ({ key, seq: 0, url: null, root: $(`${key}-detail`), body: $(`${key}-detail-body`),

@@ -56,7 +56,8 @@ async def answered_call(db_pool, recordings_dir: Path | None = None, *, result: 
         "index": 0, "user_text": caller_says, "confidence": 0.9, "stt_final_ms": 200.0,
         "agent_first_output_ms": 20.0, "tts_first_audio_ms": 300.0, "first_rtp_out_ms": 320.0,
         "voice_to_voice_ms": 640.0, "agent_planned": "Perfecto.", "agent_spoken": "Perfecto.",
-        "interrupted": False, "turn_rule": "silence", "tool_calls": [], "stt_speculative": False})
+        "interrupted": False, "turn_rule": "silence", "tool_calls": [], "stt_speculative": False,
+        "sentiment": "positive", "frustrated": False})
     await log.close_attempt(attempt, outcome=CallOutcome.ANSWERED, hangup_cause=16,
                             hangup_cause_txt="Normal Clearing")
     return attempt
@@ -75,6 +76,7 @@ async def test_a_call_with_its_results(api, db_pool, recordings_dir):
     assert status == 200
     assert one["promise"] == {"date": "2026-12-15", "amount": 50000.0, "installments": None, "status": "open"}
     assert one["turns"][0]["voice_to_voice_ms"] == 640.0 and one["usage"] == {"stt_audio_s": 2}
+    assert (one["turns"][0]["sentiment"], one["turns"][0]["frustrated"]) == ("positive", False)
     assert one["duration_s"] is not None and one["duration_s"] >= 0
 
     status, transcript, _ = await api.get(f"/api/v1/calls/{attempt}/transcript")
@@ -112,6 +114,7 @@ async def test_identifiers_said_or_keyed_are_masked_in_transcripts_and_turns(api
         "mi rut es *****890-0 y debo $1.500.000", "*****890-0", "0"]
     status, one, _ = await api.get(f"/api/v1/calls/{attempt}")
     assert [t["user_text"] for t in one["turns"]] == ["mi rut es *****890-0 y debo $1.500.000", "****789-K"]
+    assert [t["sentiment"] for t in one["turns"]] == ["positive", None]  # a turn stored unscored says so
     async with db_pool.connection() as conn:  # the stored record is whole
         cur = await conn.execute("SELECT text FROM call_lines WHERE attempt_id = %s AND source = 'dtmf' "
                                  "ORDER BY start_ms", (attempt,))
