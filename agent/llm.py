@@ -19,6 +19,7 @@ from typing import Any, Self
 
 import openai
 
+from media.responder import ActionResult
 from media.usage import current_usage
 
 
@@ -31,11 +32,18 @@ class TextDelta:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ToolCall:
+    """A tool the agent asks the call to run; `result` is set once the call ran it (`media.responder`)."""
+
     id: str
     name: str
     arguments: dict[str, Any]
+    result: ActionResult | None = field(default=None, compare=False)
+
+    def refusal(self) -> ActionResult | None:
+        """The result when the call refused this tool; None when it was done, or nobody said."""
+        return self.result if self.result is not None and not self.result.ok else None
 
 
 @dataclass(slots=True)

@@ -161,14 +161,17 @@ class StopCalling(ToolCommand):
     action: ClassVar[str] = "stop_calling"
 
 
-# The results end_call accepts (the model is given them as the schema's enum).
+# The results a model may end a call with: its schema's enum.
 END_CALL_OUTCOMES = (CallResult.ALREADY_PAID, CallResult.REFUSED, CallResult.DISPUTE, CallResult.CANNOT_PAY,
                      CallResult.COMPLETED, CallResult.HUNG_UP, CallResult.THIRD_PARTY)
+# Closings only the system decides (the rule engine's: no person came back to the transferred caller, or
+# nobody could be understood three times). end_call records them; the model is never offered them.
+SYSTEM_END_CALL_OUTCOMES = (CallResult.NO_AGENT_AVAILABLE, CallResult.NOT_UNDERSTOOD)
 
 
 @dataclass(frozen=True, slots=True)
 class EndCall(ToolCommand):
-    outcome: str  # the conversation's result: one of END_CALL_OUTCOMES
+    outcome: str  # the conversation's result: one of END_CALL_OUTCOMES or SYSTEM_END_CALL_OUTCOMES
 
     name: ClassVar[ToolName] = ToolName.END_CALL
     schema: ClassVar[dict[str, Any]] = _function(
@@ -179,7 +182,7 @@ class EndCall(ToolCommand):
     @classmethod
     def parse(cls, args: Mapping[str, Any]) -> Self:
         outcome = str(args.get("outcome", CallResult.COMPLETED))
-        if outcome not in END_CALL_OUTCOMES:
+        if outcome not in END_CALL_OUTCOMES and outcome not in SYSTEM_END_CALL_OUTCOMES:
             raise ToolArgumentError(f"{cls.name}: unknown outcome {outcome!r}")
         return cls(CallResult(outcome))
 

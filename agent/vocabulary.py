@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["CallResult", "ToolName"]
+__all__ = ["CallResult", "Refusal", "ToolName"]
 
 
 class ToolName(StrEnum):
@@ -76,9 +76,32 @@ class CallResult(StrEnum):
     # was never mentioned. A time they gave for the debtor follows as a callback (the call's result then).
     THIRD_PARTY = "third_party"
     # end_call from the rule engine: back from a transfer nobody answered, the debtor declined the
-    # callback offered. The analysis counts it as asking for a person. Not an `END_CALL_OUTCOMES`
-    # member today, so end_call refuses it and the call keeps its earlier result.
+    # callback offered. The analysis counts it as asking for a person. One of the system's own closings
+    # (`SYSTEM_END_CALL_OUTCOMES` in agent/tools.py): recorded, never offered to a model.
     NO_AGENT_AVAILABLE = "no_agent_available"
-    # end_call from the rule engine: three misunderstandings where no person could take over. Not an
-    # `END_CALL_OUTCOMES` member today either: refused, like NO_AGENT_AVAILABLE.
+    # end_call from the rule engine: three misunderstandings where no person could take over. A system
+    # closing too, like NO_AGENT_AVAILABLE.
     NOT_UNDERSTOOD = "not_understood"
+
+
+class Refusal(StrEnum):
+    """Why a tool was not carried out: the code of `campaigns.actions.ActionRefused` (and of the agent's
+    own stand-in for the record, `agent.dry_run`), which a brain turns into words. Stored in
+    `tool_refused` events: add, never rename."""
+
+    # register_promise: the amount (or an instalment) is not more than zero.
+    AMOUNT = "amount"
+    # register_promise: an instalment amount with no number of instalments.
+    INSTALLMENTS = "installments"
+    # register_promise: the date has already passed.
+    DATE_PAST = "date_past"
+    # register_promise: the date is after the debt's maximum date (`debtors.max_date`).
+    DATE_AFTER_MAX = "date_after_max"
+    # register_promise: more than the debt (`debtors.amount_owed`; a plan's total counts).
+    AMOUNT_OVER_DEBT = "amount_over_debt"
+    # any debt action before an inbound caller is identified.
+    UNIDENTIFIED = "unidentified"
+    # schedule_callback: the debtor is in no active campaign to carry it.
+    NO_CAMPAIGN = "no_campaign"
+    # the model's call was malformed: an unknown tool, or arguments its command cannot read.
+    BAD_ARGUMENTS = "bad_arguments"

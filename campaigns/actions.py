@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from agent.vocabulary import CallResult
+from agent.vocabulary import CallResult, Refusal
 from campaigns.campaign import CampaignStore
 from campaigns.contacts import stop_calling
 from campaigns.policy import ContactPolicy
@@ -30,10 +30,13 @@ from campaigns.webhooks.events import EVENTS, call_summary, emit
 
 
 class ActionRefused(ValueError):
-    def __init__(self, code: str, detail: str) -> None:
+    """The rules said no; `code` names why (`agent.vocabulary.Refusal`), `detail` the particulars."""
+
+    def __init__(self, code: Refusal, detail: str, limit: object = None) -> None:
         super().__init__(f"{code}: {detail}")
         self.code = code
         self.detail = detail
+        self.limit = "" if limit is None else str(limit)  # the bound crossed (a max date, the debt)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,18 +65,18 @@ class CallActions:
         amount = Decimal(amount)
         each = Decimal(installment_amount) if installment_amount is not None else None
         if amount <= 0 or (each is not None and each <= 0):
-            raise ActionRefused("amount", "the amount promised must be more than zero")
+            raise ActionRefused(Refusal.AMOUNT, "the amount promised must be more than zero")
         if each is not None and not installments:
-            raise ActionRefused("installments", "an instalment amount needs the number of instalments")
+            raise ActionRefused(Refusal.INSTALLMENTS, "an instalment amount needs the number of instalments")
         if promised_date < today:
-            raise ActionRefused("date_past", f"{promised_date} has already passed")
+            raise ActionRefused(Refusal.DATE_PAST, f"{promised_date} has already passed")
         async with self._pool.connection() as conn, conn.transaction():
             cur = await conn.execute("SELECT max_date, amount_owed FROM debtors WHERE id = %s", (debtor_id,))
             max_date, owed = await cur.fetchone()
             if max_date is not None and promised_date > max_date:
-                raise ActionRefused("date_after_max", f"the debt must be paid by {max_date}")
+                raise ActionRefused(Refusal.DATE_AFTER_MAX, f"the debt must be paid by {max_date}", max_date)
             if owed is not None and amount > owed:
-                raise ActionRefused("amount_over_debt", f"the debt is {owed}")
+                raise ActionRefused(Refusal.AMOUNT_OVER_DEBT, f"the debt is {owed}", owed)
             cur = await conn.execute(
                 """INSERT INTO promises (attempt_id, debtor_id, campaign_id, job_id, promised_date, amount,
                                          installments, installment_amount, discount_percent)
@@ -100,7 +103,7 @@ class CallActions:
         debtor_id = self._debtor(ctx)
         campaign_id = ctx.campaign_id or await self._latest_campaign(debtor_id)
         if campaign_id is None:
-            raise ActionRefused("no_campaign", "the debtor is in no active campaign to carry a callback")
+            raise ActionRefused(Refusal.NO_CAMPAIGN, "the debtor is in no active campaign to carry a callback")
         campaign = await self._campaigns.get(campaign_id)
         assert campaign is not None
         policy = ContactPolicy(campaign.policy_config)
@@ -178,7 +181,7 @@ class CallActions:
     @staticmethod
     def _debtor(ctx: CallContext) -> int:
         if ctx.debtor_id is None:
-            raise ActionRefused("unidentified", "the caller has not been identified")
+            raise ActionRefused(Refusal.UNIDENTIFIED, "the caller has not been identified")
         return ctx.debtor_id
 
     @staticmethod

@@ -11,7 +11,10 @@ left on an answering machine) must do the same four things, so they are done her
   barge-in, a key, a hang-up cancels `play`) the sentences played in full and the played share of
   the cut one, never what was planned;
 * mark the turn's times (`TurnMetrics`): first output of the brain, first synthesised audio, first
-  RTP packet out.
+  RTP packet out;
+* carry out the reply's actions in order (`on_action`, the call's tools) before asking the reply for
+  its next item, and hand each result back on the action (`media.responder`): the brain that
+  yielded it reads it when it resumes.
 
 While a reply plays, `level_dbfs` is the loudest of its sentences so far: barge-in (`media.barge_in`)
 compares the caller's level with it to tell the agent's own echo from the caller talking over it.
@@ -25,7 +28,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from media.pacer import PlaybackResult, RtpPacer
-from media.responder import Action, ReplyItem
+from media.responder import Action, ActionResult, ReplyItem
 from media.transcript import LineSink, agent_line, heard, report
 from media.tts import TtsEngine
 from media.turn_metrics import TurnMetrics
@@ -34,7 +37,8 @@ from media.vad import rms_dbfs
 
 __all__ = ["PlayedSentence", "ReplyPlayer", "ToolSink", "sentences"]
 
-ToolSink = Callable[[Action], Awaitable[None]]
+# Carries out one action for the call (a tool call) and says how it went.
+ToolSink = Callable[[Action], Awaitable[ActionResult]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,10 @@ class ReplyPlayer:
                    not_before: Callable[[], Awaitable[object]] | None = None) -> list[PlayedSentence]:
         """Speak `items` (sentences; actions go to `on_action`) and return once all were played.
 
+        Each action is carried out before the next item is asked for, and its result is set on it
+        (`ActionResult.UNRECORDED` when there is no `on_action`). The source is closed when the reply
+        ends, cut or not, so whatever it keeps (a chat history) is final when `play` returns.
+
         `items` is iterated here, after this task's engine use is pointed at `usage`: a source that
         asks an LLM (an async generator does nothing until iterated) counts its requests as this call's.
         `metrics` receives the reply's marks and what was planned and heard. `not_before` is awaited once
@@ -84,8 +92,8 @@ class ReplyPlayer:
                 metrics.agent_first_output_at = metrics.agent_first_output_at or now
                 if not isinstance(item, str):  # an action for the call (a tool call), never spoken
                     metrics.tool_calls.append(item.name)
-                    if self._on_action is not None:
-                        await self._on_action(item)
+                    item.result = (await self._on_action(item) if self._on_action is not None
+                                   else ActionResult.UNRECORDED)
                     continue
                 metrics.agent_planned.append(item)
                 self.usage.tts(item)
@@ -103,6 +111,9 @@ class ReplyPlayer:
             metrics.interrupted = True
             raise
         finally:
+            close = getattr(items, "aclose", None)
+            if close is not None:  # a cut reply's generator runs its `finally` now, not when collected
+                await close()
             results = [(sentence.text, sentence.result) for sentence in played]
             metrics.agent_spoken = heard(results)
             report(self._on_line, agent_line(results, frame_s=self._pacer.frame_ms / 1000,

@@ -21,6 +21,7 @@ from campaigns.actions import CallActions, CallContext
 from campaigns.debtors import DebtorCard, DebtorDirectory
 from countries.cl import normalise_rut
 from countries.identity import InvalidIdentity
+from media.responder import ActionResult
 
 if TYPE_CHECKING:
     from ari_app.calls.dialogue import ConversationFactory
@@ -85,11 +86,13 @@ class CallParty:
         self._record("identified", {"by": how, "debtor_id": card.debtor_id})
         await self._debtors.link_attempt(self.context.attempt_id, card)
 
-    async def on_tool(self, call: ToolCall) -> None:
+    async def on_tool(self, call: ToolCall) -> ActionResult:
+        """The call's `media.reply.ToolSink`: run one of the agent's tools; its result goes back to the agent."""
         self._record("tool_requested", {"name": call.name, "arguments": call.arguments})
-        if self._actions is None:
-            return
+        if self._actions is None:  # a call that keeps no record (no database)
+            return ActionResult.UNRECORDED
         result = await CallToolRunner(self._actions, self.context).run(call)
-        self._record("tool_result", {"name": call.name, "result": result})
-        if call.name == ToolName.TRANSFER_TO_AGENT and result.startswith("ok"):
+        self._record("tool_result", {"name": call.name, "result": result.text})
+        if call.name == ToolName.TRANSFER_TO_AGENT and result.ok:
             self.transfer_reason = str(call.arguments.get("reason", ""))
+        return result

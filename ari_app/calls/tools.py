@@ -2,7 +2,9 @@
 
 The tool's effect is written at once (a promise is not lost if the caller hangs up a second
 later); what it means for the job is decided when the call ends (`ContactService.settle`).
-Refusals and bad arguments are recorded, never raised into the conversation.
+Refusals and bad arguments are recorded, never raised into the conversation: each run returns a
+typed `media.responder.ActionResult` (done, or refused with the record's `Refusal` code and detail),
+which the reply hands back to the agent that asked.
 
 Every tool is run the same way: its command (`agent.tools`) names the `CallActions` method that
 carries it out and its arguments, and says what the agent reads back. A new tool needs nothing here.
@@ -15,7 +17,9 @@ from datetime import datetime
 
 from agent.llm import ToolCall
 from agent.tools import ToolArgumentError, command_from
+from agent.vocabulary import Refusal
 from campaigns.actions import ActionRefused, CallActions, CallContext
+from media.responder import ActionResult
 
 log = logging.getLogger(__name__)
 
@@ -25,15 +29,18 @@ class CallToolRunner:
         self._actions = actions
         self.context = context
 
-    async def run(self, call: ToolCall, now: datetime | None = None) -> str:
-        """Execute one tool call; a short result the agent may read back ("ok: ...", "refused: ...")."""
+    async def run(self, call: ToolCall, now: datetime | None = None) -> ActionResult:
+        """Execute one tool call: done (its `text` what the agent may read back, "ok: ..."), or refused."""
         now = now or datetime.now().astimezone()
         ctx, actions = self.context, self._actions
         try:
             command = command_from(call)
             done = await getattr(actions, command.action)(ctx, **command.arguments(now))
-            return command.reply(done)
-        except (ActionRefused, ToolArgumentError) as exc:
-            log.info("tool %s refused: %s", call.name, exc)
-            await actions.note_refusal(ctx, call.name, str(exc))
-            return f"refused: {exc}"
+            return ActionResult.done(command.reply(done))
+        except ActionRefused as exc:
+            result = ActionResult.refused(exc.code, exc.detail, exc.limit)
+        except ToolArgumentError as exc:
+            result = ActionResult(False, f"refused: {exc}", Refusal.BAD_ARGUMENTS, str(exc))
+        log.info("tool %s refused: %s", call.name, result.text.removeprefix("refused: "))
+        await actions.note_refusal(ctx, call.name, result.text.removeprefix("refused: "))
+        return result

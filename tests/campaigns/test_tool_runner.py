@@ -6,11 +6,14 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from agent.llm import ToolCall
+from agent.vocabulary import Refusal
 from ari_app.calls.tools import CallToolRunner
 from campaigns.actions import CallActions, CallContext
 from campaigns.calls import CallLog, Direction
+from media.responder import ActionResult
 from tests.campaigns.test_actions import _answered_call
 from tests.campaigns.test_contacts import Desk
 
@@ -38,7 +41,11 @@ async def test_each_tool_reads_back_records_its_result_and_writes_its_event(db_p
     _job, ctx = await _answered_call(desk)
     runner = CallToolRunner(CallActions(db_pool), ctx)
     now = datetime.combine(today, time(12), desk.campaign.tz)
-    run = runner.run
+
+    async def run(call, now):  # the text the agent reads back, once the result says it was done
+        result = await runner.run(call, now)
+        assert result.ok and (result.code, result.detail) == ("", ""), result
+        return result.text
 
     pay_on = today + timedelta(days=10)
     said = await run(_call("register_promise", date=pay_on.isoformat(), amount=104050, installments=3), now)
@@ -89,7 +96,7 @@ async def test_refusals_and_bad_arguments_are_recorded_and_logged_never_raised(d
     _job, ctx = await _answered_call(desk)
     runner = CallToolRunner(CallActions(db_pool), ctx)
     now = datetime.combine(today, time(12), desk.campaign.tz)
-    assert await runner.run(_call("end_call", outcome="already_paid"), now) == "ok"
+    assert (await runner.run(_call("end_call", outcome="already_paid"), now)).ok
 
     late = (today + timedelta(days=40)).isoformat()
     cases = [
@@ -100,16 +107,26 @@ async def test_refusals_and_bad_arguments_are_recorded_and_logged_never_raised(d
           "(Invalid isoformat string: '15 de diciembre')")),
         (_call("schedule_callback", when="2026-11-30T10:00:00"), "schedule_callback: 'when' needs a timezone offset"),
         (_call("end_call", outcome="whatever"), "end_call: unknown outcome 'whatever'"),
-        # The rule engine's own closings that end_call does not accept (yet): refused like any other.
-        (_call("end_call", outcome="no_agent_available"), "end_call: unknown outcome 'no_agent_available'"),
-        (_call("end_call", outcome="not_understood"), "end_call: unknown outcome 'not_understood'"),
         (_call("format_disk"), "unknown tool 'format_disk'"),
     ]
     for call, reason in cases:
-        assert await runner.run(call, now) == f"refused: {reason}"
+        result = await runner.run(call, now)
+        assert (result.ok, result.text) == (False, f"refused: {reason}")
         assert await _result_and_last_event(db_pool, ctx.attempt_id) == (
             "already_paid", "tool_refused", {"tool": call.name, "reason": reason})  # the result stands
     assert caplog.messages == [f"tool {call.name} refused: {reason}" for call, reason in cases]
+    # Typed, for the agent to answer without reading the text: the code, the particulars, the bound crossed.
+    late_result = await runner.run(cases[0][0], now)
+    assert (late_result.code, late_result.detail, late_result.limit) == (
+        Refusal.DATE_AFTER_MAX, f"the debt must be paid by {max_date}", max_date.isoformat())
+    over = await runner.run(_call("register_promise", date=today.isoformat(), amount=185001), now)
+    assert (over.ok, over.code, int(Decimal(over.limit))) == (False, Refusal.AMOUNT_OVER_DEBT, 185000)
+    bad = await runner.run(_call("format_disk"), now)
+    assert (bad.code, bad.detail) == (Refusal.BAD_ARGUMENTS, "unknown tool 'format_disk'")
+    # The system's own closings are recorded as the call's result.
+    for outcome in ("no_agent_available", "not_understood"):
+        assert (await runner.run(_call("end_call", outcome=outcome), now)).ok
+        assert await _result_and_last_event(db_pool, ctx.attempt_id) == (outcome, "call_result", {"outcome": outcome})
 
 
 async def test_a_caller_nobody_has_identified_gets_no_debt_action(db_pool, caplog):
@@ -120,11 +137,12 @@ async def test_a_caller_nobody_has_identified_gets_no_debt_action(db_pool, caplo
     reason = "unidentified: the caller has not been identified"
     for call in (_call("register_promise", date=date.today().isoformat(), amount=1000),
                  _call("schedule_callback", when=datetime.now().astimezone().isoformat()), _call("stop_calling")):
-        assert await runner.run(call) == f"refused: {reason}"
+        result = await runner.run(call)
+        assert (result.ok, result.text, result.code) == (False, f"refused: {reason}", Refusal.UNIDENTIFIED)
         assert await _result_and_last_event(db_pool, inbound) == (None, "tool_refused",
                                                                   {"tool": call.name, "reason": reason})
     # What needs no debtor is recorded on the call (a transfer asked for before identifying).
-    assert await runner.run(_call("transfer_to_agent", reason="0 pressed")) == "ok"
+    assert await runner.run(_call("transfer_to_agent", reason="0 pressed")) == ActionResult.done("ok")
     assert await _result_and_last_event(db_pool, inbound) == ("transfer", "transfer_requested", {"reason": "0 pressed"})
     assert caplog.messages == [f"tool {n} refused: {reason}" for n in ("register_promise", "schedule_callback",
                                                                          "stop_calling")]

@@ -12,15 +12,17 @@ import pytest
 from media.g711 import CODECS, SILENCE_ULAW_FRAME
 from media.pacer import RtpPacer
 from media.reply import ReplyPlayer, sentences
+from media.responder import ActionResult
 from media.rtp import RtpPacket
 from media.turn_metrics import TurnMetrics
 from media.usage import CallUsage, current_usage
 from tests.standins.engines import ToneTts
 
 
-@dataclass(frozen=True)
+@dataclass
 class ToolCall:
     name: str
+    result: ActionResult | None = None
 
 
 class Line:
@@ -83,17 +85,46 @@ async def test_actions_go_to_the_call_and_are_never_spoken(line_and_pacer):
     _, pacer = line_and_pacer
     tts, done = ToneTts(seconds_per_char=0.005), []
 
-    async def on_action(action) -> None:
+    async def on_action(action) -> ActionResult:
+        await asyncio.sleep(0.05)  # the record takes its time: the reply waits for it
         done.append(action.name)
+        return ActionResult.refused("date_after_max", "the debt must be paid by 2026-12-20")
+
+    seen = []
 
     async def source():
         yield "Le comunico."
-        yield ToolCall("transfer_to_agent")
+        action = ToolCall("register_promise")
+        yield action
+        # Resumed only once the call carried the action out: its result is here, and decides what follows.
+        seen.append((list(done), action.result))
+        yield "No pude registrarlo." if action.result and not action.result.ok else "Quedó registrado."
 
     metrics = TurnMetrics(index=1)
     await ReplyPlayer(pacer, tts, on_action=on_action).play(source(), metrics)
-    assert done == ["transfer_to_agent"] and metrics.tool_calls == ["transfer_to_agent"]
-    assert [text for text, _ in tts.asked] == ["Le comunico."] and metrics.agent_planned == ["Le comunico."]
+    assert done == ["register_promise"] and metrics.tool_calls == ["register_promise"]
+    assert seen == [(["register_promise"], ActionResult(False, "refused: date_after_max: the debt must be paid by "
+                                                              "2026-12-20", "date_after_max",
+                                                       "the debt must be paid by 2026-12-20"))]
+    assert [text for text, _ in tts.asked] == ["Le comunico.", "No pude registrarlo."]
+    assert metrics.agent_planned == ["Le comunico.", "No pude registrarlo."]
+
+
+async def test_with_no_sink_an_action_is_unrecorded_and_the_reply_goes_on(line_and_pacer):
+    _, pacer = line_and_pacer
+    action = ToolCall("end_call")
+    closed = []
+
+    async def source():
+        try:
+            yield action
+            yield "Adiós."
+        finally:
+            closed.append(True)
+
+    await ReplyPlayer(pacer, ToneTts(seconds_per_char=0.005)).play(source())
+    assert action.result is ActionResult.UNRECORDED and action.result.ok
+    assert closed == [True]
 
 
 async def test_a_cut_reply_reports_only_what_was_heard(line_and_pacer):

@@ -13,8 +13,15 @@ from pathlib import Path
 import pytest
 
 from agent.llm import ToolCall
-from agent.tools import COMMANDS, END_CALL_OUTCOMES, TOOL_SCHEMAS, command_from
-from agent.vocabulary import CallResult, ToolName
+from agent.tools import (
+    COMMANDS,
+    END_CALL_OUTCOMES,
+    SYSTEM_END_CALL_OUTCOMES,
+    TOOL_SCHEMAS,
+    ToolArgumentError,
+    command_from,
+)
+from agent.vocabulary import CallResult, Refusal, ToolName
 from campaigns.actions import CallActions, CallContext
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +46,12 @@ def test_the_values_are_the_strings_stored_and_sent_today():
                        "no_agent_available", "not_understood", "third_party"}
     assert [t.value for t in ToolName] == ["register_promise", "schedule_callback", "send_payment_link",
                                            "transfer_to_agent", "report_wrong_number", "stop_calling", "end_call"]
+
+
+def test_refusal_codes_are_the_strings_stored_today():
+    # tool_refused events carry them; the agents answer each: never rename one.
+    assert [r.value for r in Refusal] == ["amount", "installments", "date_past", "date_after_max",
+                                          "amount_over_debt", "unidentified", "no_campaign", "bad_arguments"]
 
 
 def test_every_tool_has_one_command_and_one_schema_under_its_name():
@@ -98,12 +111,21 @@ def test_the_rule_engine_names_every_tool_and_outcome_by_the_vocabulary():
     assert names <= {t.value for t in ToolName} and outcomes <= RESULTS
 
 
-@pytest.mark.xfail(strict=True, reason="the rule engine ends some calls with outcomes end_call refuses "
-                                       "(no_agent_available, not_understood): recorded as tool_refused")
 def test_every_outcome_the_rule_engine_sends_is_one_end_call_accepts():
     outcomes = {_member(k.value, CallResult) for call in _rule_engine_tool_calls() for k in call.keywords
                 if k.arg == "outcome"}
-    assert outcomes <= {o.value for o in END_CALL_OUTCOMES}
+    assert outcomes <= {o.value for o in END_CALL_OUTCOMES + SYSTEM_END_CALL_OUTCOMES}
+    assert {CallResult.NO_AGENT_AVAILABLE, CallResult.NOT_UNDERSTOOD} <= outcomes  # the system's own closings
+    for outcome in outcomes:
+        assert command_from(ToolCall("t", "end_call", {"outcome": outcome})).outcome == outcome
+
+
+def test_the_model_is_never_offered_a_closing_only_the_system_decides():
+    (schema,) = [t for t in TOOL_SCHEMAS if t["function"]["name"] == ToolName.END_CALL]
+    offered = set(schema["function"]["parameters"]["properties"]["outcome"]["enum"])
+    assert offered and not offered & {o.value for o in SYSTEM_END_CALL_OUTCOMES}
+    with pytest.raises(ToolArgumentError):
+        command_from(ToolCall("t", "end_call", {"outcome": "whatever"}))
 
 
 @pytest.mark.parametrize("module", ["agent/identify_agent.py", "agent/llm_agent.py", "agent/rule_agent.py",
