@@ -13,7 +13,9 @@ may agree to is `agent.negotiation` (limits as data); here are the words around 
   countered with it; a plan outside the limits is countered with the largest plan inside them;
 - "no puedo" / "no" to an offer moves to the flow's next offer, and past the last one the call
   ends without agreement;
-- every deal is read back, and registered only on a yes; a correction at the read-back renegotiates.
+- every deal is read back, and registered only on a yes; a correction at the read-back renegotiates;
+- "quedó registrado" is said only once the record took the promise: one it refused (a date after the
+  maximum, more than the debt, a date gone by) is explained, and the negotiation goes on from there.
 """
 
 from __future__ import annotations
@@ -21,16 +23,19 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from agent.flow import spoken_date
 from agent.negotiation import Deal, Negotiator, Offer, VerdictKind
 from agent.nlu.dates import prepare, promise_date_in
 from agent.nlu.intents import Intent, Understanding
-from agent.vocabulary import CallResult, ToolName
+from agent.vocabulary import CallResult, Refusal, ToolName
 
 if TYPE_CHECKING:
+    from agent.llm import ToolCall
     from agent.protocol import AgentOutput
+    from media.responder import ActionResult
 
 _WHOLE_RE = re.compile(r"\b(?:todo|toda|total|completo|completa|la deuda|el saldo|de una vez|entero)\b")
 _DISCOUNT_RE = re.compile(r"\b(?:descuento|rebaja)\b")
@@ -297,4 +302,34 @@ class DealSteps:
                              installment_amount=deal.amount)
         if deal.discount:
             arguments["discount_percent"] = round(deal.discount * 100, 2)
+        # The promise is carried out before the thanks is said; a refusal replaces it (`_refused`).
         return self._end([self._tool(ToolName.REGISTER_PROMISE, **arguments), self._say("promise_registered")], None)
+
+    def _refused(self, tool: ToolCall, refusal: ActionResult) -> list[AgentOutput] | None:
+        """The answer to a tool the record refused, instead of what was planned after it; None: go on."""
+        if tool.name != ToolName.REGISTER_PROMISE:
+            return None
+        self.step = self.negotiate_step
+        self._deal = None
+        # The record's bound is the one that holds (the debt may have changed since the call began).
+        if refusal.code == Refusal.DATE_AFTER_MAX and (refusal.limit or self.facts.max_date):
+            if refusal.limit:
+                self._learn(max_date=date.fromisoformat(refusal.limit))
+            self._day, self._max_date_offered = None, True  # a yes now takes the maximum date
+            return self._remember([self._say("promise_refused_too_late")])
+        if refusal.code == Refusal.AMOUNT_OVER_DEBT and (refusal.limit or self.facts.amount_owed is not None):
+            if refusal.limit:
+                self._learn(amount_owed=int(Decimal(refusal.limit)))
+            self._amount, self._count, self._offered = None, None, Offer.FULL  # a yes now is the balance
+            return self._remember([self._say("promise_refused_over_balance")])
+        if refusal.code == Refusal.DATE_PAST:
+            self._day = None
+            return self._remember([self._say("promise_refused_past")])
+        # Nothing the debtor can change (no identity, a broken record): a person takes it from here.
+        return self._transfer(f"the record refused the promise: {refusal.text}", "promise_refused")
+
+    def _learn(self, **record: object) -> None:
+        """The record's figures replace the card's: in what is said and in what is negotiated."""
+        self.facts = replace(self.facts, **record)  # type: ignore[arg-type]
+        self._vars.update(self.facts.variables())
+        self.negotiator.max_date, self.negotiator.balance = self.facts.max_date, self.facts.amount_owed

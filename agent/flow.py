@@ -60,6 +60,15 @@ DEFAULT_PROMPTS = {
     "offer_person": "¿Quiere que le comunique con un ejecutivo?",
     "cannot_pay_goodbye": "Entiendo. Le volveremos a contactar. Que tenga un buen día.",
     "dispute_noted": "Entiendo. Un ejecutivo revisará su caso y le contactaremos. Que tenga un buen día.",
+    # The record refused a promise the debtor had confirmed: why, in plain words, and the question again.
+    "promise_refused_too_late": "Disculpe, no pude registrar esa fecha: el plazo máximo para pagar es el "
+                                "{max_date}. ¿Podría pagar hasta ese día?",
+    "promise_refused_over_balance": "Disculpe, no pude registrar ese monto: su deuda es de {amount_owed} pesos. "
+                                    "¿Le acomoda pagar ese monto?",
+    "promise_refused_past": "Disculpe, no pude registrar el compromiso porque esa fecha ya pasó. "
+                            "¿Qué día podría pagar?",
+    "promise_refused": "Disculpe, no pude registrar su compromiso. Le comunico con un ejecutivo para dejarlo "
+                       "registrado. Por favor espere en línea.",
 }
 
 

@@ -114,13 +114,26 @@ class RuleAgent(DealSteps):
 
     async def reply(self, user_text: str) -> AsyncIterator[AgentOutput]:
         heard = understand(user_text, self._clock())
-        for item in self._decide(heard, normalise(user_text), "?" in user_text):
+        async for item in self._carried_out(self._decide(heard, normalise(user_text), "?" in user_text)):
             yield item
 
     async def keys(self, entry: str) -> AsyncIterator[AgentOutput]:
         """The menu keys mean what the words do: 0 a person, 1 yes, 2 no."""
-        for item in self._decide(menu_choice(entry), "", False):
+        async for item in self._carried_out(self._decide(menu_choice(entry), "", False)):
             yield item
+
+    async def _carried_out(self, items: list[AgentOutput]) -> AsyncIterator[AgentOutput]:
+        """The planned reply, item by item; each tool is carried out when yielded (`media.responder`), so
+        its result is known here. What was planned after a tool the record refused is not said: the
+        step's answer to the refusal is (`_refused`: a promise is explained and negotiated again)."""
+        for item in items:
+            yield item
+            if isinstance(item, ToolCall) and (refusal := item.refusal()) is not None:
+                answer = self._refused(item, refusal)
+                if answer is not None:
+                    async for more in self._carried_out(answer):
+                        yield more
+                    return
 
     @property
     def keys_expected(self) -> int:

@@ -8,6 +8,11 @@ answers each turn as it would on the phone, and the output is JSON: every turn w
 words and the tools it called, and the call's outcome derived from those tools the way a supervisor
 reads a call. A file holding a list of dialogs gives a list of results.
 
+The tools are carried out as on a call, each before the agent goes on, by a stand-in for the
+debtor's record (`agent.dry_run.DryRunRecord`) that applies the record's bounds to the dialog's
+facts: a promise after `max_date`, over `amount_owed` or in the past is refused, the agent hears
+it, and only the tools the record accepted count towards the outcome.
+
 `--llm` runs the LLM agent (the rule engine behind it, as in a call) against `LLM_BASE_URL`
 (`LLM_API_KEY`, `LLM_MODEL`), any OpenAI-compatible endpoint.
 """
@@ -26,11 +31,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from agent.dry_run import DryRunRecord
 from agent.flow import DebtorFacts, load_flow
 from agent.llm import ChatLlm, ToolCall
 from agent.llm_agent import LlmAgent
 from agent.prompts import DEFAULT_FLOW, system_prompt
-from agent.protocol import Agent, AgentOutput
+from agent.protocol import Agent
 from agent.rule_agent import RuleAgent
 from agent.tools import TOOL_SCHEMAS
 from agent.vocabulary import CallResult, ToolName
@@ -76,7 +82,9 @@ class Dialog:
 
 
 def outcome_of(tools: Sequence[ToolCall], facts: DebtorFacts, spoken: str) -> dict[str, Any]:
-    """The call's outcome from the tools the agent called (in order), as docs/dialogue-spec.md defines it."""
+    """The call's outcome from the tools the agent called (in order), as docs/dialogue-spec.md defines it.
+    A tool the record refused (`ToolCall.refusal`) happened for nobody and counts for nothing."""
+    tools = [t for t in tools if t.refusal() is None]
     names = [t.name for t in tools]
     out: dict[str, Any] = {"outcome": "no_agreement", "promise_date": None, "promise_amount": None,
                            "installments": None, "installment_amount": None, "first_installment_date": None,
@@ -143,6 +151,7 @@ async def simulate(dialog: Dialog, agent: Agent) -> dict[str, Any]:
     """Run `agent` over the dialog's turns; the turns and the outcome (the spec's output)."""
     turns: list[dict[str, Any]] = [{"debtor": None, "agent": agent.greeting(), "tools": []}]
     tools: list[ToolCall] = []
+    record = DryRunRecord(dialog.facts, dialog.now)
     for said in dialog.debtor_turns:
         if agent.finished:
             break
@@ -150,19 +159,17 @@ async def simulate(dialog: Dialog, agent: Agent) -> dict[str, Any]:
         words: list[str] = []
         called: list[ToolCall] = []
         async for item in items:
-            _take(item, words, called)
+            if isinstance(item, str):
+                words.append(item)
+            else:  # carried out before the agent goes on, as the call's player does (media.reply)
+                item.result = await record.run(item)
+                called.append(item)
         tools += called
         turns.append({"debtor": said, "agent": " ".join(words),
-                      "tools": [{"name": str(t.name), "arguments": t.arguments} for t in called]})
+                      "tools": [{"name": str(t.name), "arguments": t.arguments,
+                                 "result": t.result.text if t.result else None} for t in called]})
     spoken = " ".join(t["agent"] for t in turns)
     return {"turns": turns, "outcome": outcome_of(tools, dialog.facts, spoken)}
-
-
-def _take(item: AgentOutput, words: list[str], called: list[ToolCall]) -> None:
-    if isinstance(item, str):
-        words.append(item)
-    else:
-        called.append(item)
 
 
 async def run_dialogs(dialogs: list[Dialog], use_llm: bool, flows_dir: str | None) -> list[dict[str, Any]]:
