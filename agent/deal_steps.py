@@ -138,6 +138,17 @@ class DealSteps:
         self._next_week_said = False
         return day
 
+    def _thousands(self, numbers: list[str]) -> int | None:
+        """"Ya, ciento ochenta entonces": haggling over a debt of hundreds of thousands, a bare number
+        from 100 to 999 is thousands of pesos (no day, hour or count is that big)."""
+        balance = self.negotiator.balance
+        if not balance or balance < 100_000:
+            return None
+        said = [int(w) for w in numbers if w.isdigit() and 100 <= int(w) <= 999]
+        if len(said) == 1 and said[0] * 1000 <= balance:
+            return said[0] * 1000
+        return None
+
     def _whole(self, text: str, amount: int | None) -> bool:
         """Whether the debtor means the whole balance ("lo pago todo"; not "todo no puedo")."""
         m = _WHOLE_RE.search(text)
@@ -199,6 +210,8 @@ class DealSteps:
         amount = heard.amount if heard.amount and heard.amount >= _LEAST_AMOUNT else None
         if amount is None and _HALF_RE.search(text) and self.negotiator.balance:  # "le pago la mitad"
             amount = -(-self.negotiator.balance // 2)
+        if amount is None and not heard.installments:
+            amount = self._thousands(numbers)
         if heard.installments:
             self._count = heard.installments
             self._amount = None
@@ -234,6 +247,11 @@ class DealSteps:
             if self._day is None:
                 return self._remember([self._say("ask_first_date")])
         elif self._day is None:
+            if self._amount is not None and n.balance is not None and self._amount < n.partial_minimum() \
+                    and not n.is_discounted_total(self._amount):
+                # "Puedo pasar cien lucas no más": too little is countered now, before asking when.
+                self._amount, self._offered = None, Offer.PARTIAL
+                return self._remember([self._say("partial_too_low", partial_minimum=str(n.partial_minimum()))])
             return self._remember([self._say("ask_date")])
         verdict = n.check_date(self._day)
         if verdict.kind is VerdictKind.PAST:

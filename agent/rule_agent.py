@@ -47,6 +47,14 @@ _THIRD_PARTY_RE = re.compile(
     r"|\b(?:no esta|salio|no se encuentra|anda de|anda en|esta en (?:el|la|clase)|esta trabajando)\b"
     r"|\b(?:el|ella) (?:esta|anda) \w+(?:ando|iendo)\b"
     r"|\b(?:habla|hablas|esta hablando) con (?:la|el|su) \w+\b(?<!\bella)(?<!\bel)")
+# The part of _THIRD_PARTY_RE that names a tie, not an absence: it outweighs "no vive aquí".
+_RELATIVE_TIE_RE = re.compile(
+    r"\b(?:es|son) (?:mi|su) (?:hij[oa]|espos[oa]|mama|papa|madre|padre|herman[oa]|marido|mujer|pareja"
+    r"|polol[oa]|novi[oa]|sobrin[oa]|abuel[oa]|niet[oa]|cunad[oa]|suegr[oa]|prim[oa]|ti[oa]|companer[oa]"
+    r"|jef[ea]|vecin[oa])\b|\b(?:soy|somos) (?:su|el|la) (?:\w+ )?(?:hij[oa]|espos[oa]|madre|padre"
+    r"|herman[oa]|prim[oa]|ti[oa]|sobrin[oa]|companer[oa]|vecin[oa])\b")
+# "No sé cuándo lo pueda encontrar": nothing more to ask a relative.
+_DONT_KNOW_WHEN_RE = re.compile(r"\bno (?:se|sabria decirle|tengo idea) (?:\w+ )?(?:cuando|a que hora)\b")
 _OPENER_RE = re.compile(r"^(?:si|alo|hola|aja|diga|digame|quien|que|bueno)(?: (?:si|alo|hola))*$")
 _MACHINE_RE = re.compile(r"\b(?:robot|maquina|grabacion|contestadora|bot)\b")
 _FRUSTRATION_RE = re.compile(
@@ -148,7 +156,9 @@ class RuleAgent(DealSteps):
         # Wherever the conversation is, these are honoured at once.
         if intent is Intent.STOP_CALLING:
             return self._end([self._tool(ToolName.STOP_CALLING)], "stop_calling")
-        if intent is Intent.WRONG_NUMBER:
+        if intent is Intent.WRONG_NUMBER and self._knows_the_debtor(text):
+            intent = Intent.DENY  # "no vive aquí, pero es mi primo": not the debtor, but someone who knows them
+        elif intent is Intent.WRONG_NUMBER:
             return self._end([self._tool(ToolName.REPORT_WRONG_NUMBER)], "wrong_number")
         if self.step is Step.OFFER_CALLBACK:  # before HUMAN: no person is there to take them now
             return self._offer_callback(heard)
@@ -177,6 +187,10 @@ class RuleAgent(DealSteps):
                    Step.NEGOTIATE: self._negotiate, Step.CONFIRM_PROMISE: self._confirm}[self.step]
         return handler(heard, text)
 
+    def _knows_the_debtor(self, text: str) -> bool:
+        """Before the debt was said, whoever answered names a tie to the debtor (a relative, a colleague)."""
+        return self.step in (Step.IDENTITY, Step.NOT_THE_DEBTOR) and _RELATIVE_TIE_RE.search(text) is not None
+
     def _frustrated(self) -> list[AgentOutput]:
         """One more sign of frustration; from the second, a person is offered (empty: not yet)."""
         self._frustration += 1
@@ -204,7 +218,8 @@ class RuleAgent(DealSteps):
     def _identity(self, heard: Understanding, text: str) -> list[AgentOutput]:
         intent = heard.intent
         if intent is not Intent.CONFIRM and _THIRD_PARTY_RE.search(text) and "soy yo" not in text:
-            return self._third_party(heard, text) if heard.callback_at else self._ask_third_party()
+            told_when = heard.callback_at or _DONT_KNOW_WHEN_RE.search(text)
+            return self._third_party(heard, text) if told_when else self._ask_third_party()
         # "¿Sí?" asks who calls; "sí" and "sí, dígame" answer the question.
         if intent is Intent.GREETING and heard.matched == "greeting:alo" and text.startswith("si ") \
                 and not self._heard_question:

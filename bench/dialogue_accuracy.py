@@ -1,11 +1,15 @@
 """How often the agent reaches the right outcome, with every field right, over written dialogs.
 
-    python -m bench.dialogue_accuracy                  # the blind set (never tuned on): the honest figure
+    python -m bench.dialogue_accuracy                  # the newest blind set (never tuned on): the honest figure
     python -m bench.dialogue_accuracy --set corpus     # the development corpus the agent is built against
     python -m bench.dialogue_accuracy FILE.json [--llm] [--misses]
 
 A dialog counts as right only when its outcome and every field its `expect` lists come out exactly
 (docs/dialogue-spec.md). The figure is printed per outcome too; `--misses` lists what went wrong.
+
+`bench/dialogs/` holds only blind sets not yet tuned on (`blind_N.json`, the highest N is the
+newest). Once a blind set has been scored and the agent tuned on its misses, it moves into the
+corpus (`tests/agent/dialogs/`, every `*.json` there), which `tests/agent/test_corpus.py` runs.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -21,8 +26,32 @@ from typing import Any
 from agent.simulate import Dialog, run_dialogs
 
 ROOT = Path(__file__).resolve().parents[1]
-SETS = {"blind": ROOT / "bench" / "dialogs" / "blind_1.json",
-        "corpus": ROOT / "tests" / "agent" / "dialogs" / "corpus.json"}
+BLIND_DIR = ROOT / "bench" / "dialogs"
+CORPUS_DIR = ROOT / "tests" / "agent" / "dialogs"
+SETS = ("blind", "corpus")
+
+
+def newest_blind(directory: Path = BLIND_DIR) -> Path | None:
+    """The blind set with the highest number (`blind_2.json` after `blind_1.json`), or None."""
+    numbered = [(int(m[1]), p) for p in directory.glob("blind_*.json") if (m := re.fullmatch(r"blind_(\d+)\.json",
+                                                                                            p.name))]
+    return max(numbered)[1] if numbered else None
+
+
+def corpus_files(directory: Path = CORPUS_DIR) -> list[Path]:
+    """Every dialog file of the development corpus (the first corpus, then blind sets folded in)."""
+    return sorted(directory.glob("*.json"))
+
+
+def load_set(name: str) -> tuple[str, list[dict[str, Any]]]:
+    """A set's label and its dialogs; SystemExit when there is no blind set to score."""
+    if name == "corpus":
+        files = corpus_files()
+        return "tests/agent/dialogs/*.json", [d for f in files for d in json.loads(f.read_text("utf-8"))]
+    path = newest_blind()
+    if path is None:
+        raise SystemExit(f"no blind set in {BLIND_DIR.relative_to(ROOT)}/ (blind_N.json)")
+    return str(path.relative_to(ROOT)), json.loads(path.read_text("utf-8"))
 
 
 def wrong_fields(expect: dict[str, Any], got: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
@@ -55,16 +84,17 @@ def score(dialogs: list[dict[str, Any]], results: list[dict[str, Any]]) -> tuple
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.dialogue_accuracy")
     parser.add_argument("file", nargs="?", type=Path, help="a JSON list of dialogs with 'expect'")
-    parser.add_argument("--set", choices=sorted(SETS), default="blind")
+    parser.add_argument("--set", choices=SETS, default="blind")
     parser.add_argument("--llm", action="store_true", help="the LLM agent against LLM_BASE_URL")
     parser.add_argument("--misses", action="store_true", help="print each miss with the agent's turns")
     args = parser.parse_args()
-    path = args.file or SETS[args.set]
-    dialogs = json.loads(path.read_text("utf-8"))
+    if args.file:
+        label, dialogs = str(args.file), json.loads(args.file.read_text("utf-8"))
+    else:
+        label, dialogs = load_set(args.set)
     results = asyncio.run(run_dialogs([Dialog.from_json(d) for d in dialogs], args.llm, None))
     right, per_outcome, per_right, misses = score(dialogs, results)
-    print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: "
-          f"{right}/{len(dialogs)} dialogs right ({100 * right / len(dialogs):.1f} %), outcome and every field")
+    print(f"{label}: {right}/{len(dialogs)} dialogs right ({100 * right / len(dialogs):.1f} %), outcome and every field")
     for outcome in sorted(per_outcome):
         print(f"  {outcome:<24} {per_right[outcome]}/{per_outcome[outcome]}")
     if args.misses:

@@ -185,6 +185,7 @@ def find_date(prepared: str, today: date) -> DateMatch | None:
 # "el viernes 27", "el lunes 30": a weekday with its day of the month, which must agree.
 _WEEKDAY_DAY_RE = re.compile(rf"\b({_WEEKDAY}) (?:(?:el )?dia )?(\d{{1,2}})\b(?! (?:mil|lucas?|palos?|pesos|cuotas?))")
 _REFUSED_AFTER_RE = re.compile(r" (?:no|tampoco|ni)\b")
+_AT_ONCE_RE = re.compile(r"al tiro|altiro|ya mismo")
 _PAST_GRACE_DAYS = 60  # "el 5 de diciembre" said on 10 December is a mistake, not next year's
 
 
@@ -198,13 +199,18 @@ def promise_date_in(prepared: str, today: date) -> tuple[date | None, str]:
     day is "which_day"; a day and month gone by a little is "past", not next year's.
     """
     found = list(_candidates(prepared, today))
+    # "mañana al tiro", "el lunes altiro": right after a day, "al tiro" is "first thing", not today.
+    found = [m for m in found if not (m.rule == "hoy" and _AT_ONCE_RE.fullmatch(prepared, m.start, m.end)
+                                      and any(o is not m and 0 <= m.start - o.end <= 1 for o in found))]
     # "el viernes no me alcanza", "al tiro no puedo": a day said to be refused is not the promise's.
     kept = [m for m in found if not _REFUSED_AFTER_RE.match(prepared, m.end)] or found
     if not found:
         return None, ""
     last = max(kept, key=lambda m: (m.start, m.end - m.start))
     pairs = list(_WEEKDAY_DAY_RE.finditer(prepared))
-    if pairs and pairs[-1].end() >= last.start:
+    # "el jueves diez, el jueves po": the weekday said again is the same day, the one with its date.
+    repeated = bool(pairs) and last.rule == "weekday" and last.value.weekday() == WEEKDAYS[pairs[-1][1]]
+    if pairs and (pairs[-1].end() >= last.start or repeated):
         weekday, day = WEEKDAYS[pairs[-1][1]], int(pairs[-1][2])
         if not 1 <= day <= 31:
             return None, "which_day"

@@ -198,6 +198,9 @@ _CANNOT_PAY_RE = re.compile(
     r"|\bcesante\b|\bdesemplead[oa]\b|\b(?:no|apenas|con suerte|ni) me alcanza\b|\bno estoy trabajando\b"
     r"|\bimposible\b(?! (?:hablar|comunicar|entender|escuchar))"
     r"|\b(?:perdi|me quede sin) (?:el |mi )?(?:trabajo|pega|laburo|empleo)\b|\bme (?:echaron|despidieron)\b"
+    # Not the whole balance: "todo no lo tengo", "no lo tengo completo", "el total no me alcanza".
+    r"|\b(?:todo|toda|el total|completo|todo junto) no (?:lo |la |le )?(?:tengo|alcanzo|me alcanza)\b"
+    r"|\bno (?:lo |la )?tengo (?:todo|completo|el total)\b"
 )
 _BUT_THEN_RE = re.compile(r"\b(?:pero|hasta|recien|sino)\b")
 LINK = _rules(
@@ -241,7 +244,8 @@ THIRD_PARTY = _rules(
 )
 IDENTITY = _rules(
     I.CONFIRM, 0.9,
-    soy_yo=r"(?<!\bno )\bsoy yo\b|\bcon (?:el|ella) habla\b|^(?:si )*(?:el|ella) habla\b",
+    soy_yo=r"(?<!\bno )\bsoy yo\b|\bcon (?:el|ella) habla\b|^(?:si )*(?:el|ella) habla\b"
+           r"|^(?:(?:alo|hola|si) )+con (?:el|ella)$",
 )
 ASK_DEBT = _rules(
     I.ASK_DEBT, 0.85,
@@ -357,7 +361,8 @@ def _decide(h: _Heard, rut: str | None) -> tuple[Intent, float, str]:
         lambda: _first(CALLBACK_ASKED, s),
         lambda: (I.IDENTIFY, 0.9, "identify:rut") if rut else None,
         lambda: _cannot_pay(h),
-        lambda: _first(NEGOTIATE, s) if h.question else None,
+        # "¿Y si le pago en tres cuotas? La primera el primero": with a pay verb and a day, an offer.
+        lambda: _first(NEGOTIATE, s) if h.question and not (pays and h.has_date) else None,
         # "podemos repactar en doce cuotas": asking for an agreement, not offering a payment
         lambda: _first(_RENEGOTIATE, s) if not h.has_date else None,
         lambda: (I.PROMISE_TO_PAY, 0.9, "promise_to_pay:pay_with_details") if pays and h.has_entity else None,

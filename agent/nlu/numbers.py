@@ -301,9 +301,16 @@ def parse_installments(text: str) -> int | None:
     return installments_in(" ".join(numerify(normalise(text).split())))
 
 
+# "En cuotas sí, hágale en tres": once instalments are the subject, "en tres" is their count.
+_IN_COUNT_RE = re.compile(r"(?<!\S)en (\d{1,2})\b(?! (?:dias?|semanas?|meses|mes|horas?|minutos?|mil|lucas?))")
+_CUOTAS_RE = re.compile(r"\bcuotas\b")
+
+
 def installments_in(prepared: str) -> int | None:
     """:func:`parse_installments` on normalised words with numbers in digits."""
     m = _INSTALLMENTS_RE.search(prepared)
+    if m is None and _CUOTAS_RE.search(prepared):
+        m = _IN_COUNT_RE.search(prepared)
     if m and 1 <= int(m[1]) <= 72:
         return int(m[1])
     return None

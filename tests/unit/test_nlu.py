@@ -163,6 +163,9 @@ def test_words_to_number_reads_every_number_said_in_words(n):
     ("en cuotas", None),
     ("en tres días", None),
     ("el 3", None),
+    ("en cuotas sí, hágale en tres", 3),  # instalments are the subject: "en tres" is their count
+    ("pago en tres", None),
+    ("en cuotas, pero en dos semanas", None),
 ])
 def test_parse_installments(text, count):
     assert parse_installments(text) == count
@@ -346,6 +349,11 @@ def test_normalise_strips_accents_punctuation_and_whisper_artefacts():
     ("ahora no puedo, estoy manejando", Intent.CALLBACK),
     ("¿puedo pagar en tres cuotas?", Intent.NEGOTIATE),
     ("puedo pagar en tres cuotas", Intent.PROMISE_TO_PAY),
+    # With a pay verb and a day, a question is an offer: "¿y si le pago en tres cuotas? la primera el 1".
+    ("¿y si le pago en tres cuotas? la primera el primero de diciembre", Intent.PROMISE_TO_PAY),
+    ("uy, qué pena, pero todo no lo tengo", Intent.CANNOT_PAY),
+    ("no lo tengo completo", Intent.CANNOT_PAY),
+    ("aló, sí, con él", Intent.CONFIRM),
 ])
 def test_precedence(text, intent):
     assert understand(text, NOW).intent is intent
@@ -380,3 +388,15 @@ def test_understanding_is_frozen():
     got = understand("sí", NOW)
     with pytest.raises(dataclasses.FrozenInstanceError):
         got.intent = Intent.DENY  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("text", "today", "expected"), [
+    # "Al tiro" right after a day is "first thing", not today.
+    ("lo pago mañana al tiro", date(2026, 11, 17), date(2026, 11, 18)),
+    ("lo pago al tiro", date(2026, 11, 17), date(2026, 11, 17)),
+    # The weekday said again is the day said with it (10 December 2026 is a Thursday).
+    ("ah, no, el jueves diez, el jueves po", date(2026, 12, 1), date(2026, 12, 10)),
+])
+def test_promise_date_as_negotiated(text, today, expected):
+    from agent.nlu.dates import prepare, promise_date_in
+    assert promise_date_in(prepare(text), today) == (expected, "")

@@ -228,3 +228,24 @@ async def test_a_weekday_after_la_otra_semana_is_next_weeks():
     assert "qué día" in said.lower()
     said, _ = await turn(a, "el miércoles")
     assert "miércoles 2 de diciembre" in said
+
+
+async def test_too_little_is_countered_at_once_and_a_bare_hundreds_figure_is_thousands():
+    a = await identified("tardia", facts=DebtorFacts("Patricio Navarro", "Lider", amount_owed=600000,
+                                                      max_date=date(2026, 12, 23)))
+    said, _ = await turn(a, "Puedo pasar cien lucas no más")  # below tardía's 30 %: countered before asking when
+    assert "180000" in said and "qué día" not in said.lower()
+    said, _ = await turn(a, "Ya, ciento ochenta entonces, el viernes")
+    assert "180000" in said and "viernes 27 de noviembre" in said
+
+
+async def test_a_relative_who_says_the_debtor_lives_elsewhere_is_a_third_party_not_a_wrong_number():
+    a = agent()
+    a.greeting()
+    said, tools = await turn(a, "No, él no vive aquí, pero es mi primo. No sé cuándo lo pueda encontrar")
+    assert [(t.name, t.arguments) for t in tools] == [("end_call", {"outcome": "third_party"})]
+    assert "Natura" not in said and "185000" not in said
+    b = agent()
+    b.greeting()
+    _, tools = await turn(b, "No, aquí no vive nadie con ese nombre")
+    assert [t.name for t in tools] == ["report_wrong_number"]
