@@ -26,8 +26,8 @@ __all__ = [
     "NoInputPolicy",
     "TurnDecision",
     "TurnDetector",
-    "words",
     "turn_complete",
+    "words",
 ]
 
 # --- Word lists (normalised: lower case, accents stripped). Data, not code, so they can be tuned.

@@ -14,9 +14,9 @@ import pytest
 
 from agent.nlu import parse_amount
 from campaigns.cells import parse_country
-from countries.profile import CountryProfile, bundled_profiles
 from countries import all_countries, country, country_code, default_timezone
 from countries.identity import InvalidIdentity, normalise_national_id
+from countries.profile import CountryProfile, bundled_profiles
 
 COUNTRIES = sorted(all_countries())
 

@@ -197,4 +197,4 @@ def test_packaging_and_the_image_carry_every_package() -> None:
     include = re.search(r"include = \[(.*?)\]", pyproject).group(1)
     assert {name.strip(' "*') for name in include.split(",")} == set(PACKAGES)
     dockerfile = (ROOT / "ari_app" / "Dockerfile").read_text("utf-8")
-    assert {m for m in re.findall(r"^COPY (\w+) \1$", dockerfile, re.M)} == set(PACKAGES)
+    assert {m for m in re.findall(r"^COPY (\w+) \1$", dockerfile, re.MULTILINE)} == set(PACKAGES)

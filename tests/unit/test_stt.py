@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
-from media.stt import whisper as stt_mod
 from media.audio import AudioClip, read_wav
 from media.stt import (
     COLLECTIONS_PROMPT,
@@ -25,6 +24,7 @@ from media.stt import (
     WhisperStt,
     locate_bundled_whisper_base,
 )
+from media.stt import whisper as stt_mod
 
 # One event loop for the module's async tests so the shared engine (model + worker thread) loads once.
 module_loop = pytest.mark.asyncio(loop_scope="module")
