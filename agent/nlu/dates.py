@@ -60,7 +60,7 @@ _DAY_REL_MONTH_RE = re.compile(rf"\b{_ARTICLE}{_DAY} {_THIS_OR_NEXT_MONTH}")
 _BARE_DAY_RE = re.compile(
     rf"\b(?:el|del|al) (?:dia )?{_DAY}\b(?![-/:.,]\d)"
     r"(?! (?:mil|lucas?|palos?|pesos|cuotas?|pagos|dias|semanas|meses|horas?|minutos|de la|y media"
-    r"|por ciento))"
+    r"|por ciento|por 100|%))"  # numerify reads "por ciento" as "por 100"
 )
 _WEEKDAY_RE = re.compile(rf"\b(?:(proximo|otro|siguiente) )?({_WEEKDAY})\b(?! pasado)")
 _TODAY_RE = re.compile(r"\b(?:hoy|al tiro|altiro|ahora mismo|ya mismo|hoy mismo)\b")

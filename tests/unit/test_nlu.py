@@ -354,6 +354,7 @@ def test_normalise_strips_accents_punctuation_and_whisper_artefacts():
     ("uy, qué pena, pero todo no lo tengo", Intent.CANNOT_PAY),
     ("no lo tengo completo", Intent.CANNOT_PAY),
     ("aló, sí, con él", Intent.CONFIRM),
+    ("¿y ese descuento del diez por ciento es si pago todo de una vez?", Intent.NEGOTIATE),  # no day in it
 ])
 def test_precedence(text, intent):
     assert understand(text, NOW).intent is intent
