@@ -105,12 +105,16 @@ class ChatLlm:
         await self._client.close()
 
     async def stream(
-        self, messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, Any]] | None = None
+        self, messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, Any]] | None = None,
+        *, tool_choice: str | None = None,
     ) -> AsyncIterator[TextDelta | ToolCall]:
-        """Text deltas as they arrive, then the complete tool calls (if any), in index order."""
+        """Text deltas as they arrive, then the complete tool calls (if any), in index order.
+        `tool_choice="none"` keeps the tools in view but asks for words only."""
         kwargs: dict[str, Any] = {}
         if tools:
             kwargs["tools"] = list(tools)
+            if tool_choice:
+                kwargs["tool_choice"] = tool_choice
         if self._report_usage:  # the last chunk then carries the request's token counts (no choices)
             kwargs["stream_options"] = {"include_usage": True}
         usage = current_usage()  # the call this request is made for, if any (media.usage)

@@ -35,7 +35,7 @@ from agent.dry_run import DryRunRecord
 from agent.flow import DebtorFacts, load_flow
 from agent.llm import ChatLlm, ToolCall
 from agent.llm_agent import LlmAgent
-from agent.prompts import DEFAULT_FLOW, system_prompt
+from agent.prompts import DEFAULT_FLOW, refusal_words, system_prompt
 from agent.protocol import Agent
 from agent.rule_agent import RuleAgent
 from agent.tools import TOOL_SCHEMAS
@@ -144,7 +144,8 @@ def build_agent(dialog: Dialog, *, llm: ChatLlm | None = None, flows_dir: str | 
     rules = RuleAgent(flow, dialog.facts, clock=lambda: dialog.now, agent_name=agent_name, country=dialog.country)
     if llm is None:
         return rules
-    return LlmAgent(llm, system_prompt(flow, dialog.facts), rules, tools=TOOL_SCHEMAS)
+    return LlmAgent(llm, system_prompt(flow, dialog.facts, now=dialog.now, country=dialog.country), rules,
+                    tools=TOOL_SCHEMAS, explain_refusal=refusal_words(flow, dialog.facts))
 
 
 async def simulate(dialog: Dialog, agent: Agent) -> dict[str, Any]:

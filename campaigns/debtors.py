@@ -23,6 +23,7 @@ class DebtorCard:
     delinquency_type: str
     flow: str | None  # the campaign's flow for this delinquency type, if a campaign says one
     campaign_id: int | None = None  # the campaign the card was drawn for
+    country: str | None = None  # the campaign's country: its calling hours and holidays (None: no campaign)
     amount_owed: int | None = None
     installments_owed: int | None = None
     due_date: date | None = None
@@ -50,7 +51,7 @@ class DebtorDirectory:
             debtor_id=row["id"], full_name=row["full_name"], company=row["company"], timezone=row["timezone"],
             delinquency_type=row["delinquency_type"],
             flow=campaign.flow_for(row["delinquency_type"]) if campaign else None,
-            campaign_id=campaign.id if campaign else None,
+            campaign_id=campaign.id if campaign else None, country=campaign.country if campaign else None,
             amount_owed=int(row["amount_owed"]) if row["amount_owed"] is not None else None,
             installments_owed=row["installments_owed"], due_date=row["due_date"], max_date=row["max_date"],
             variables={k: str(v) for k, v in (row["variables"] or {}).items()})

@@ -16,7 +16,7 @@ from agent.flow import DebtorFacts, Flow, bundled_flows, load_flow
 from agent.identify_agent import DebtorAgent, IdentifyingAgent, Lookup
 from agent.llm import ChatLlm
 from agent.llm_agent import LlmAgent
-from agent.prompts import DEFAULT_FLOW, NO_AGENT_FOR_UNKNOWN, SYSTEM_PROMPT, system_prompt
+from agent.prompts import DEFAULT_FLOW, NO_AGENT_FOR_UNKNOWN, SYSTEM_PROMPT, refusal_words, system_prompt
 from agent.protocol import Agent, FallbackAgent
 from agent.rule_agent import RuleAgent, Step
 from agent.tools import TOOL_SCHEMAS
@@ -106,10 +106,13 @@ class ConversationFactory:
         tz = zone(debtor.timezone)
         flow, facts = self._flow(debtor)
         rules = RuleAgent(flow, facts, clock=lambda: datetime.now(tz), agent_name=self._settings.agent_name,
-                          start=Step.OFFER_CALLBACK if after_failed_transfer else Step.IDENTITY)
+                          start=Step.OFFER_CALLBACK if after_failed_transfer else Step.IDENTITY,
+                          country=debtor.country)
         if self._llm is None:
             return rules
-        return LlmAgent(self._llm, system_prompt(flow, facts), rules, tools=TOOL_SCHEMAS)
+        # The prompt is this call's: today, the time and the calendar as the debtor lives them.
+        prompt = system_prompt(flow, facts, now=datetime.now(tz), country=debtor.country)
+        return LlmAgent(self._llm, prompt, rules, tools=TOOL_SCHEMAS, explain_refusal=refusal_words(flow, facts))
 
     async def new(
         self, pacer: RtpPacer, *, on_turn: TurnSink, on_tool_call: ToolSink | None = None,

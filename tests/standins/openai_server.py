@@ -52,6 +52,7 @@ class ScriptedOpenAIServer:
     def __init__(self, replies: list[ScriptedReply]) -> None:
         self._replies = list(replies)
         self.requests: list[dict[str, Any]] = []
+        self.sent_tool_call_ids: list[list[str]] = []  # per answered request: the tool call ids it sent
         self.base_url = ""
 
     @asynccontextmanager
@@ -100,12 +101,15 @@ class ScriptedOpenAIServer:
             await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
             await asyncio.sleep(reply.delay_between_s)
 
+        sent_ids: list[str] = []
+        self.sent_tool_call_ids.append(sent_ids)
         await send({"role": "assistant", "content": ""})
         for i in range(0, len(reply.text), reply.chunk_chars):
             await send({"content": reply.text[i : i + reply.chunk_chars]})
         for index, (name, arguments) in enumerate(reply.tool_calls):
             raw = json.dumps(arguments, ensure_ascii=False)
             call_id = f"call_{uuid.uuid4().hex[:8]}"
+            sent_ids.append(call_id)
             await send({"tool_calls": [{"index": index, "id": call_id, "type": "function",
                                         "function": {"name": name, "arguments": ""}}]})
             for i in range(0, len(raw), 7):  # arguments arrive in fragments, as from real servers

@@ -26,6 +26,7 @@ async def test_the_models_tool_call_becomes_a_typed_command_and_a_failure_falls_
     replies = [
         ScriptedReply(text="Perfecto. Registro su promesa de cincuenta mil pesos para el quince de diciembre.",
                       tool_calls=[("register_promise", {"date": "2026-12-15", "amount": 50000})]),
+        ScriptedReply(text="Listo, quedó registrado."),  # asked again once the tool's result is in
         ScriptedReply(status=500),  # the endpoint breaks mid-call
         ScriptedReply(text="Gracias, que tenga un buen día.",
                       tool_calls=[("end_call", {"outcome": "completed"})]),
