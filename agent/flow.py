@@ -28,8 +28,11 @@ REQUIRED_PROMPTS = frozenset({
     "stop_calling", "wrong_number", "dispute", "payment_link", "not_understood", "goodbye", "reprompt",
     "no_input_goodbye", "no_agent", "voicemail",
 })
+DEFAULT_BRIEFING = ("notice", "debt")
 # Prompts added after operators wrote their own flows: a flow without them gets these words.
 DEFAULT_PROMPTS = {
+    "go_ahead": "¿Tiene un momento?",  # after a briefing piece that ends without a question
+    "ask_callback_time": "Entiendo. ¿A qué hora le puedo volver a llamar?",
     "who_calls": "Le habla {agent_name}, asistente virtual. Llamo para hablar con {full_name}. ¿Es usted?",
     "virtual_assistant": "Sí, soy {agent_name}, una asistente virtual.",
     "virtual_assistant_company": "Sí, soy {agent_name}, asistente virtual de {company}.",
@@ -76,6 +79,11 @@ class FlowError(ValueError):
     pass
 
 
+def short_date(day: date) -> str:
+    """'15 de diciembre': a date without its weekday, where a turn must stay short."""
+    return f"{day.day} de {MONTHS[day.month - 1]}"
+
+
 def spoken_date(day: date) -> str:
     """'martes 15 de diciembre': how a date is said on the phone."""
     return f"{WEEKDAYS[day.weekday()]} {day.day} de {MONTHS[day.month - 1]}"
@@ -104,6 +112,12 @@ class DebtorFacts:
             "installments_owed": str(self.installments_owed) if self.installments_owed is not None else "",
             "due_date": spoken_date(self.due_date) if self.due_date else "",
             "max_date": spoken_date(self.max_date) if self.max_date else "",
+            # Shorter forms for the opening's short turns: "5 de noviembre", "2 cuotas vencidas".
+            "due_day": short_date(self.due_date) if self.due_date else "",
+            "max_day": short_date(self.max_date) if self.max_date else "",
+            "overdue_installments": (f"{self.installments_owed} cuota{'s' if self.installments_owed != 1 else ''} "
+                                     f"vencida{'s' if self.installments_owed != 1 else ''}")
+            if self.installments_owed is not None else "",
         }
         return {**dict(self.extra), **values}
 
@@ -114,6 +128,9 @@ class Flow:
     description: str
     prompts: Mapping[str, str]
     negotiation: Terms = field(default_factory=Terms)  # what the flow may agree to (its `[negotiation]` table)
+    # The opening after the identity is confirmed: prompts said one per turn, each ending in a question
+    # (agent/opening.py); the debt's facts only in or after "debt", never in the first.
+    briefing: tuple[str, ...] = DEFAULT_BRIEFING
 
     @classmethod
     def from_toml(cls, text: str, source: str = "flow") -> Flow:
@@ -131,7 +148,11 @@ class Flow:
             terms = Terms.from_mapping(data.get("negotiation"), source)
         except ValueError as exc:
             raise FlowError(str(exc)) from exc
-        return cls(data.get("name", source), data.get("description", ""), prompts, terms)
+        briefing = tuple(data.get("briefing") or DEFAULT_BRIEFING)
+        unknown = [key for key in briefing if key not in prompts]
+        if unknown or "debt" not in briefing or briefing[0] == "debt":
+            raise FlowError(f"{source}: briefing {list(briefing)} must name prompts, hold 'debt', not first")
+        return cls(data.get("name", source), data.get("description", ""), prompts, terms, briefing)
 
     def say(self, key: str, variables: Mapping[str, str]) -> str:
         """The prompt with the variables filled in; an unknown or empty variable leaves no '{x}' behind."""

@@ -28,6 +28,7 @@ from agent.nlu.dates import prepare, when_in
 from agent.nlu.intents import Intent, Understanding, understand
 from agent.nlu.keys import menu_choice
 from agent.nlu.text import normalise
+from agent.opening import Opening
 from agent.protocol import AgentOutput
 from agent.vocabulary import CallResult, ToolName
 
@@ -68,6 +69,8 @@ class Step(enum.StrEnum):
     OFFER_CALLBACK = "offer_callback"  # back from a transfer no person answered
     NOT_THE_DEBTOR = "not_the_debtor"
     THIRD_PARTY = "third_party"  # someone who knows the debtor: when can they be reached?
+    BRIEFING = "briefing"  # the notice and the debt, a piece a turn (agent/opening.py)
+    ASK_CALLBACK = "ask_callback"  # no moment to talk now: when, then?
     NEGOTIATE = "negotiate"
     CONFIRM_PROMISE = "confirm_promise"
     OFFER_PERSON = "offer_person"  # frustration: a person was offered
@@ -79,9 +82,11 @@ def greeting_for(moment: datetime) -> str:
     return "buenos días" if moment.hour < 12 else "buenas tardes" if moment.hour < 20 else "buenas noches"
 
 
-class RuleAgent(DealSteps):
+class RuleAgent(Opening, DealSteps):
     negotiate_step = Step.NEGOTIATE
     confirm_step = Step.CONFIRM_PROMISE
+    brief_step = Step.BRIEFING
+    ask_callback_step = Step.ASK_CALLBACK
 
     def __init__(self, flow: Flow, facts: DebtorFacts, *, clock: Callable[[], datetime],
                  agent_name: str = "Sofía", start: Step = Step.IDENTITY, country: str | None = None) -> None:
@@ -95,6 +100,8 @@ class RuleAgent(DealSteps):
         self._not_understood = 0
         self._frustration = 0
         self._debt_told = False
+        self._pieces: list[tuple[str, str]] = []  # the briefing still to say
+        self._pieces_said = 0
         self._heard_question = False
         self._explained_to_third_party = False
         self._ids = itertools.count(1)
@@ -108,8 +115,7 @@ class RuleAgent(DealSteps):
 
     def identified(self) -> list[str]:
         """The caller keyed or said their RUT (an inbound call): the identity question is answered."""
-        self.step = Step.NEGOTIATE
-        return self._remember([*self._tell_debt(), self._say("ask_date")])
+        return self._start_briefing()
 
     def reprompt(self) -> str:
         return self._say("reprompt")
@@ -184,6 +190,7 @@ class RuleAgent(DealSteps):
                 return self._transfer("the debtor, frustrated, accepted a person")
             self.step = Step.NEGOTIATE
         handler = {Step.IDENTITY: self._identity, Step.NOT_THE_DEBTOR: self._not_the_debtor,
+                   Step.BRIEFING: self._brief, Step.ASK_CALLBACK: self._ask_callback,
                    Step.NEGOTIATE: self._negotiate, Step.CONFIRM_PROMISE: self._confirm}[self.step]
         return handler(heard, text)
 
@@ -208,13 +215,6 @@ class RuleAgent(DealSteps):
             return self._say("identity") if self.step is Step.IDENTITY else self._question()
         return questions[-1].split(". ")[-1]
 
-    def _tell_debt(self) -> list[str]:
-        self._debt_told = True
-        told = [self._say("notice"), self._say("debt")]
-        if self.negotiator.has_discount:  # the first offer where the flow has one: all at once, less
-            told.append(self._say("discount_offer", **self._discount_vars()))
-        return told
-
     def _identity(self, heard: Understanding, text: str) -> list[AgentOutput]:
         intent = heard.intent
         if intent is not Intent.CONFIRM and _THIRD_PARTY_RE.search(text) and "soy yo" not in text:
@@ -228,14 +228,13 @@ class RuleAgent(DealSteps):
         if intent is Intent.GREETING or (opener and intent in (Intent.CONFIRM, Intent.UNKNOWN, Intent.REPEAT)):
             return self._remember([self._say("who_calls")])
         if intent is Intent.CONFIRM or (intent is Intent.PROMISE_TO_PAY and heard.confidence >= 0.5):
-            self.step = Step.NEGOTIATE
             self._not_understood = 0
-            told = self._tell_debt()
             if heard.promise_date or heard.amount:
                 # "Sí, soy yo; le pago cincuenta mil el quince": the notice and the debt come first (the
                 # law), then the offer the debtor already made is read back, not asked for again.
-                return told + self._collect_promise(heard, text)
-            return self._remember([*told, self._say("ask_date")])
+                self._pieces = self._briefing_pieces()
+                return self._through_debt() + self._collect_promise(heard, text)
+            return self._start_briefing()
         if intent is Intent.DENY:
             self.step = Step.NOT_THE_DEBTOR
             return self._remember([self._say("not_the_debtor")])

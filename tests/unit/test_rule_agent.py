@@ -33,7 +33,9 @@ async def test_identity_first_then_the_debt_then_a_confirmed_promise():
     greeting = a.greeting()
     assert "María" in greeting and "185000" not in greeting  # no debt detail before the identity check
     said, _ = await turn(a, "Sí, con ella habla")
-    assert "185000" in said and "3 cuotas" in said and "grabada" in said
+    assert "grabada" in said and "Natura" in said and "185000" not in said  # the notice: a short turn
+    said, _ = await turn(a, "Sí, dígame")
+    assert "185000" in said and "3 cuotas" in said
     # A part payment of at least the flow's least part (temprana: 50 % of 185000).
     said, tools = await turn(a, "le puedo pagar cien mil pesos el quince de diciembre")
     assert not tools and "100000" in said and spoken_date(date(2026, 12, 15)) in said  # read back first
@@ -110,6 +112,7 @@ async def test_not_the_debtor_and_not_their_number_is_a_wrong_number():
 async def test_three_misunderstandings_in_a_row_go_to_a_human():
     a = agent()
     await turn(a, "sí")
+    await turn(a, "sí, dígame")
     for _ in range(2):
         said, tools = await turn(a, "blablá zapato")
         assert said and not tools and not a.finished

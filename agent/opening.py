@@ -1,0 +1,120 @@
+"""The rule engine's opening: from the identity confirmed to the first offer, in short turns.
+
+A mixin of `agent.rule_agent.RuleAgent` (it uses the agent's `_say`, `_remember`, `_negotiate` ...).
+The legal notice and the debt are not one monologue: the flow's `briefing` names its pieces (the
+notice, the debt, a flow's own: tardía's consequence, prejudicial's discount), each said in a turn
+of its own, about ten seconds at most, and each ending in a question that hands the turn to the
+debtor ("¿Tiene un momento?"); the last one ends in the flow's first offer ("¿Qué día podría
+realizar el pago?"). The order is the law's: the notice (company, a recorded call, the purpose)
+first, the debt's facts only once the debtor has said to go ahead.
+
+What the debtor answers to a piece:
+- a go-ahead (yes, "dígame", "¿de qué se trata?", words the engine does not read, a plain "no" to
+  a later piece's question: "no sabía") brings the next piece;
+- a plain "no" to the first ("¿Tiene un momento?") is a bad moment: when can we call back? (a time
+  is booked, a yes after all goes on, anything else ends the call politely);
+- "llámeme más tarde", "estoy manejando": the callback, booked;
+- anything about the debt itself (a promise, "no puedo pagar todo", instalments, the link, "ya
+  pagué", a dispute): the pieces up to the debt are said first (without their questions, so that
+  the promise is made about a debt the debtor has heard), then it is negotiated as usual.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from agent.nlu.dates import prepare, when_in
+from agent.nlu.intents import Intent, Understanding
+
+if TYPE_CHECKING:
+    from agent.protocol import AgentOutput
+
+_QUESTION_RE = re.compile(r"\s*¿[^¿]*\?$")
+# A "no" to a later piece's question ("¿Estaba al tanto?" "No, no sabía") moves on like a yes.
+_PLAIN_NO_RE = re.compile(r"^(?:no|nop|nopo)(?: (?:no|sabia|se|la verdad|idea|tenia idea|me acordaba|po))*$")
+# A "no" to "¿Tiene un momento?" (not "no, todo no puedo", which is about the debt).
+_NO_TIME_RE = re.compile(r"^(?:no|nop|nopo|negativo)(?: (?:no|gracias|tengo tiempo|ahora|puedo|mucho|la verdad))*$")
+# What moves the briefing on rather than answering it: a yes, a go-ahead, a question about the debt.
+_GO_AHEAD = frozenset({Intent.CONFIRM, Intent.UNKNOWN, Intent.ASK_DEBT, Intent.GREETING, Intent.REPEAT,
+                       Intent.IDENTIFY})
+
+
+def without_question(piece: str) -> str:
+    """A piece without the question it ends in (said when the debtor already answered it)."""
+    return _QUESTION_RE.sub("", piece).strip()
+
+
+class Opening:
+    """The briefing's state and steps; `RuleAgent` supplies the words, the step names and the tools."""
+
+    brief_step: object
+    ask_callback_step: object
+    negotiate_step: object
+
+    def _start_briefing(self) -> list[str]:
+        """The identity is confirmed: the first piece (the notice), and the rest waits for a go-ahead."""
+        self._pieces = self._briefing_pieces()
+        self._pieces_said = 0
+        return self._remember(self._next_piece())
+
+    def _briefing_pieces(self) -> list[tuple[str, str]]:
+        """The flow's pieces in order, as (prompt, words); a discount the flow offers is the last."""
+        keys = list(self.flow.briefing)
+        if self.negotiator.has_discount and "discount_offer" not in keys:
+            keys.append("discount_offer")
+        extra = self._discount_vars() if self.negotiator.has_discount else {}
+        return [(key, self._say(key, **extra)) for key in keys if key in self.flow.prompts]
+
+    def _next_piece(self) -> list[str]:
+        """The next piece, ending in a question; the last one asks the first offer, and the negotiation starts."""
+        key, piece = self._pieces.pop(0)
+        self._pieces_said += 1
+        self._debt_told = self._debt_told or key == "debt"
+        if self._pieces:
+            self.step = self.brief_step
+            return [piece] if piece.endswith("?") else [piece, self._say("go_ahead")]
+        self.step = self.negotiate_step
+        return [piece] if piece.endswith("?") else [piece, self._say("ask_date")]
+
+    def _through_debt(self) -> list[str]:
+        """The pieces still owed up to the debt, without their questions: the debtor spoke of the debt."""
+        told: list[str] = []
+        while self._pieces and not self._debt_told:
+            key, piece = self._pieces.pop(0)
+            self._debt_told = key == "debt"
+            told.append(without_question(piece))
+        self._pieces = []
+        self.step = self.negotiate_step
+        return told
+
+    def _brief(self, heard: Understanding, text: str) -> list[AgentOutput]:
+        """The debtor's answer to a piece of the briefing."""
+        intent = heard.intent
+        details = heard.promise_date or heard.amount or heard.installments or heard.date_issue
+        if intent is Intent.CALLBACK:
+            return self._callback(heard)
+        if intent is Intent.DENY and self._pieces_said == 1 and _NO_TIME_RE.match(text):
+            self.step = self.ask_callback_step  # "¿Tiene un momento?" "No": when, then?
+            return self._remember([self._say("ask_callback_time")])
+        if (intent in _GO_AHEAD or (intent is Intent.DENY and _PLAIN_NO_RE.match(text))) and not details:
+            if intent is Intent.ASK_DEBT and self._debt_told:
+                return self._remember([*self._answer(text), *self._next_piece()])
+            return self._remember(self._next_piece())
+        if intent in (Intent.ALREADY_PAID, Intent.DISPUTE, Intent.GOODBYE):
+            self.step = self.negotiate_step
+            return self._negotiate(heard, text)
+        told = self._through_debt()
+        return told + self._negotiate(heard, text)
+
+    def _ask_callback(self, heard: Understanding, text: str) -> list[AgentOutput]:
+        """No time now: a time said is booked; a yes after all goes on with the briefing."""
+        when = heard.callback_at or when_in(prepare(text), self._clock())
+        if when is not None:
+            return self._callback(replace(heard, callback_at=when))
+        if heard.intent is Intent.CONFIRM and self._pieces:
+            return self._remember(self._next_piece())
+        if heard.intent in (Intent.DENY, Intent.UNKNOWN, Intent.GOODBYE, Intent.CONFIRM):
+            return self._end([], "goodbye")
+        return self._brief(heard, text)  # about the debt after all: it is said, and negotiated

@@ -1,0 +1,151 @@
+"""The opening in short turns (agent/opening.py): the notice and the debt a piece at a time, each
+piece short enough to say in about ten seconds and ending in a question, the debt only after a
+go-ahead, and each flow's own substance (docs/dialogue-spec.md, "The opening")."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from agent.flow import DebtorFacts, Flow, FlowError, load_flow
+from agent.llm import ToolCall
+from agent.rule_agent import RuleAgent, Step
+
+SANTIAGO = ZoneInfo("America/Santiago")
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SANTIAGO)  # a Monday
+# A long company name and the longest dates, so the pieces are measured at their longest.
+FACTS = DebtorFacts("María José Pérez", "Tarjeta Cencosud", amount_owed=185000, installments_owed=3,
+                    due_date=date(2026, 9, 30), max_date=date(2026, 12, 31))
+FLOWS = ("temprana", "tardia", "prejudicial")
+# espeak-ng at the configured 165 words a minute says about 13.5 characters a second (measured with
+# media.tts.EspeakTts: 9-10 s for these pieces with a six-digit amount, 15-22 s for the old monologue).
+MAX_PIECE_CHARS = 140
+MAX_SPOKEN_CHARS = 150  # the same piece with its figures in words, as the voice says them
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+_UNITS = _words("cero uno dos tres cuatro cinco seis siete ocho nueve diez once doce trece catorce quince dieciséis "
+          "diecisiete dieciocho diecinueve veinte veintiuno veintidós veintitrés veinticuatro veinticinco "
+          "veintiséis veintisiete veintiocho veintinueve")
+_TENS = _words("_ _ _ treinta cuarenta cincuenta sesenta setenta ochenta noventa")
+_HUNDREDS = _words("_ ciento doscientos trescientos cuatrocientos quinientos seiscientos setecientos ochocientos "
+                   "novecientos")
+
+
+def in_words(n: int) -> str:
+    """A number as Spanish speech (enough for pesos and days)."""
+    if n >= 1_000_000:
+        head = "un millón" if n // 1_000_000 == 1 else f"{in_words(n // 1_000_000)} millones"
+        return head + (f" {in_words(n % 1_000_000)}" if n % 1_000_000 else "")
+    if n >= 1000:
+        head = "mil" if n // 1000 == 1 else f"{in_words(n // 1000)} mil"
+        return head + (f" {in_words(n % 1000)}" if n % 1000 else "")
+    if n >= 100:
+        return "cien" if n == 100 else _HUNDREDS[n // 100] + (f" {in_words(n % 100)}" if n % 100 else "")
+    if n >= 30:
+        return _TENS[n // 10] + (f" y {_UNITS[n % 10]}" if n % 10 else "")
+    return _UNITS[n]
+
+
+def spoken(text: str) -> str:
+    return re.sub(r"\d+", lambda m: in_words(int(m[0])), text)
+
+
+def agent(flow: str, facts: DebtorFacts = FACTS) -> RuleAgent:
+    a = RuleAgent(load_flow(flow), facts, clock=lambda: NOW, country="CL")
+    a.greeting()
+    return a
+
+
+async def turn(a: RuleAgent, text: str) -> tuple[str, list[ToolCall]]:
+    said, tools = [], []
+    async for item in a.reply(text):
+        (tools if isinstance(item, ToolCall) else said).append(item)
+    return " ".join(said), tools
+
+
+async def opening(flow: str, facts: DebtorFacts = FACTS) -> list[str]:
+    """Every turn from the identity confirmed to the first offer, with a plain yes to each question."""
+    a = agent(flow, facts)
+    said, _ = await turn(a, "Sí, soy yo")
+    turns = [said]
+    while a.step is Step.BRIEFING:
+        said, _ = await turn(a, "Sí")
+        turns.append(said)
+    assert a.step is Step.NEGOTIATE
+    return turns
+
+
+@pytest.mark.parametrize("flow", FLOWS)
+async def test_each_piece_is_short_and_hands_the_turn_over_with_a_question(flow):
+    turns = await opening(flow)
+    assert len(turns) >= 2
+    for piece in turns:
+        assert piece.endswith("?"), piece
+        assert len(piece) <= MAX_PIECE_CHARS, (len(piece), piece)
+        assert len(spoken(piece)) <= MAX_SPOKEN_CHARS, (len(spoken(piece)), spoken(piece))
+    assert turns[-1].endswith("¿Qué día podría realizar el pago?")  # the last asks the first offer
+
+
+@pytest.mark.parametrize("flow", FLOWS)
+async def test_the_notice_comes_first_and_the_debt_only_after_the_go_ahead(flow):
+    turns = await opening(flow)
+    notice = turns[0]
+    assert "Tarjeta Cencosud" in notice and "grabada" in notice and "asistente virtual" in notice
+    assert "185000" not in notice and "cuota" not in notice  # the purpose, not the debt's facts
+    assert "185000" in turns[1]
+
+
+async def test_the_flows_differ_in_tone_first_offer_and_notice():
+    temprana, tardia, prejudicial = [await opening(flow) for flow in FLOWS]
+    assert len({temprana[0], tardia[0], prejudicial[0]}) == 3  # each flow its own notice
+    assert "pago pendiente" in temprana[0] and "deuda atrasada" in tardia[0] and "aviso formal" in prejudicial[0]
+    # temprana: a reminder, and the whole balance asked for at once (no consequence, no discount).
+    assert len(temprana) == 2 and "cobranza" not in " ".join(temprana)
+    # tardía: firm, the consequence said before the first offer.
+    assert "cobranza prejudicial" in tardia[-1] and "descuento" not in " ".join(tardia)
+    # prejudicial: formal, the court named, and the first offer is the whole balance less 10 %.
+    assert "cobranza judicial" in prejudicial[1] and "166500" in prejudicial[-1]
+
+
+async def test_a_no_to_the_moment_asks_when_to_call_back_and_books_it():
+    a = agent("temprana")
+    await turn(a, "Sí, soy yo")
+    said, tools = await turn(a, "No")
+    assert "llamar" in said and not tools and "185000" not in said
+    said, tools = await turn(a, "Mañana a las diez")
+    assert [t.name for t in tools] == ["schedule_callback"]
+    assert datetime.fromisoformat(tools[0].arguments["when"]) == datetime(2026, 11, 24, 10, tzinfo=SANTIAGO)
+
+
+async def test_a_debtor_who_answers_the_debt_before_hearing_it_hears_it_then_the_read_back():
+    a = agent("tardia")
+    await turn(a, "Sí, soy yo")
+    said, tools = await turn(a, "Ya, ok, pago todo el viernes")
+    assert not tools
+    assert said.index("185000") < said.index("Entonces registro")  # the debt first, then the read-back
+    assert "viernes 27 de noviembre" in said and "¿Estaba al tanto?" not in said  # its question answered
+    _, tools = await turn(a, "Sí")
+    assert [(t.name, t.arguments) for t in tools] == [("register_promise", {"date": "2026-11-27", "amount": 185000})]
+
+
+async def test_not_this_piece_but_the_debt_itself_a_cannot_pay_gets_the_next_offer():
+    a = agent("tardia")
+    await turn(a, "Sí, soy yo")
+    said, _ = await turn(a, "No, todo no puedo")  # not "no time": about the debt
+    assert "185000" in said and "cuotas de" in said  # tardía's next offer: instalments
+
+
+def test_a_flows_briefing_must_name_its_prompts_and_keep_the_debt_out_of_the_first_turn():
+    base = 'name = "x"\n[prompts]\n' + "\n".join(f'{k} = "{v}"' for k, v in load_flow("temprana").prompts.items()
+                                                   if "\n" not in v and '"' not in v)
+    assert Flow.from_toml(base).briefing == ("notice", "debt")
+    with pytest.raises(FlowError):
+        Flow.from_toml('briefing = ["debt", "notice"]\n' + base)
+    with pytest.raises(FlowError):
+        Flow.from_toml('briefing = ["notice", "nope", "debt"]\n' + base)
