@@ -43,6 +43,9 @@ class ToolCommand:
     name: ClassVar[ToolName]
     schema: ClassVar[dict[str, Any]]  # the OpenAI function schema the model is given
     action: ClassVar[str]  # the `campaigns.actions.CallActions` method that carries it out
+    # Carried out by the call's party (`ari_app.calls.party.CallParty`, its method `action`) rather than
+    # the record: the tool changes who the call is with, which only the call knows.
+    on_party: ClassVar[bool] = False
 
     @classmethod
     def parse(cls, args: Mapping[str, Any]) -> Self:
@@ -161,6 +164,28 @@ class StopCalling(ToolCommand):
     action: ClassVar[str] = "stop_calling"
 
 
+@dataclass(frozen=True, slots=True)
+class LookupCustomer(ToolCommand):
+    """An inbound caller's RUT, as they said or keyed it; the check digit is checked where it is looked up."""
+
+    rut: str
+
+    name: ClassVar[ToolName] = ToolName.LOOKUP_CUSTOMER
+    schema: ClassVar[dict[str, Any]] = _function(
+        name, "Identificar a quien llama por su RUT (con dígito verificador). Si responde ok, trae los datos "
+              "de su deuda; si responde refused, pide el RUT de nuevo.",
+        {"rut": {"type": "string", "description": "RUT con dígito verificador, p. ej. 12.345.678-5"}}, ["rut"])
+    action: ClassVar[str] = "lookup_customer"
+    on_party: ClassVar[bool] = True
+
+    @classmethod
+    def parse(cls, args: Mapping[str, Any]) -> Self:
+        rut = str(args["rut"]).strip()
+        if not rut:
+            raise ToolArgumentError(f"{cls.name}: an empty RUT")
+        return cls(rut)
+
+
 # The results a model may end a call with: its schema's enum.
 END_CALL_OUTCOMES = (CallResult.ALREADY_PAID, CallResult.REFUSED, CallResult.DISPUTE, CallResult.CANNOT_PAY,
                      CallResult.COMPLETED, CallResult.HUNG_UP, CallResult.THIRD_PARTY)
@@ -189,9 +214,13 @@ class EndCall(ToolCommand):
 
 # Every tool, in the order the model is given them.
 COMMANDS: dict[ToolName, type[ToolCommand]] = {command.name: command for command in (
-    RegisterPromise, ScheduleCallback, SendPaymentLink, TransferToAgent, ReportWrongNumber, StopCalling, EndCall)}
+    RegisterPromise, ScheduleCallback, SendPaymentLink, TransferToAgent, ReportWrongNumber, StopCalling, EndCall,
+    LookupCustomer)}
 
-TOOL_SCHEMAS: list[dict[str, Any]] = [command.schema for command in COMMANDS.values()]
+# A debtor's call: the call is theirs already, so no lookup.
+TOOL_SCHEMAS: list[dict[str, Any]] = [c.schema for c in COMMANDS.values() if not c.on_party]
+# An inbound caller nobody recognised: the lookup first, then everything a debtor's call has.
+INBOUND_TOOL_SCHEMAS: list[dict[str, Any]] = [LookupCustomer.schema, *TOOL_SCHEMAS]
 
 
 def command_from(call: ToolCall) -> ToolCommand:

@@ -39,6 +39,9 @@ class ToolName(StrEnum):
     STOP_CALLING = "stop_calling"
     # The conversation is over with the outcome it names (`END_CALL_OUTCOMES` in agent/tools.py).
     END_CALL = "end_call"
+    # An inbound caller nobody recognised gives their RUT: the call becomes theirs (as keying it does), and
+    # the model is told their debt's facts. Records no result; only the inbound model is offered it.
+    LOOKUP_CUSTOMER = "lookup_customer"
 
 
 class CallResult(StrEnum):
@@ -105,3 +108,9 @@ class Refusal(StrEnum):
     NO_CAMPAIGN = "no_campaign"
     # the model's call was malformed: an unknown tool, or arguments its command cannot read.
     BAD_ARGUMENTS = "bad_arguments"
+    # lookup_customer: the national id's check digit does not match (misheard, mistyped).
+    INVALID_ID = "invalid_id"
+    # lookup_customer: no debtor has this national id.
+    NOT_FOUND = "not_found"
+    # lookup_customer: this call keeps no debtors (no database), so nobody can be looked up.
+    NO_DIRECTORY = "no_directory"

@@ -16,10 +16,19 @@ from agent.flow import DebtorFacts, Flow, bundled_flows, load_flow
 from agent.identify_agent import DebtorAgent, IdentifyingAgent, Lookup
 from agent.llm import ChatLlm
 from agent.llm_agent import LlmAgent
-from agent.prompts import DEFAULT_FLOW, NO_AGENT_FOR_UNKNOWN, SYSTEM_PROMPT, refusal_words, system_prompt
+from agent.prompts import (
+    DEFAULT_FLOW,
+    INBOUND_PROMPT,
+    NO_AGENT_FOR_UNKNOWN,
+    SYSTEM_PROMPT,
+    debtor_brief,
+    refusal_words,
+    system_prompt,
+    time_and_calendar,
+)
 from agent.protocol import Agent, FallbackAgent
 from agent.rule_agent import RuleAgent, Step
-from agent.tools import TOOL_SCHEMAS
+from agent.tools import INBOUND_TOOL_SCHEMAS, TOOL_SCHEMAS
 from ari_app.settings import Settings
 from campaigns.campaign import zone
 from campaigns.debtors import DebtorCard
@@ -84,7 +93,13 @@ class ConversationFactory:
         if after_failed_transfer:  # nobody knows who this is: apologise, never guess
             return FallbackAgent(NO_AGENT_FOR_UNKNOWN, closing=True)
         if identify is not None:
-            return IdentifyingAgent(identify, clock=lambda: datetime.now().astimezone())
+            asks_rut = IdentifyingAgent(identify, clock=lambda: datetime.now().astimezone())
+            if self._llm is None:
+                return asks_rut
+            # The model looks the caller up itself (lookup_customer); keys, '0' and failed turns go to the rules.
+            now = datetime.now().astimezone()
+            prompt = f"{INBOUND_PROMPT} Hoy es {now.date().isoformat()}, son las {now:%H:%M}."
+            return LlmAgent(self._llm, prompt, asks_rut, tools=INBOUND_TOOL_SCHEMAS)
         fallback: Agent = FallbackAgent(self._settings.greeting)
         return fallback if self._llm is None else LlmAgent(self._llm, SYSTEM_PROMPT, fallback)
 
@@ -95,6 +110,12 @@ class ConversationFactory:
         facts = DebtorFacts(debtor.full_name, debtor.company, debtor.amount_owed, debtor.installments_owed,
                             debtor.due_date, debtor.max_date, debtor.variables)
         return flow, facts
+
+    def debtor_brief(self, debtor: DebtorCard) -> str:
+        """What a model is told of a caller it identified (lookup_customer): their day and calendar, their
+        debt's facts and their flow's limits."""
+        flow, facts = self._flow(debtor)
+        return f"{time_and_calendar(datetime.now(zone(debtor.timezone)), debtor.country)} {debtor_brief(flow, facts)}"
 
     def voicemail_message(self, debtor: DebtorCard) -> str:
         """The flow's message for an answering machine (it names the company, never the debt)."""

@@ -1,8 +1,14 @@
 """Who a call is with, and the agent's tools acting on their record.
 
 A campaign call knows its debtor from the job. An inbound call knows them by the calling number
-when exactly one debtor has it, or once the caller keys or says their RUT (`identify`); until
-then it is nobody's, and the agent says nothing about any debt.
+when exactly one debtor has it, or once the caller keys or says their RUT (`identify`, for the
+rule engine; `lookup_customer`, the same check as a model's tool); until then it is nobody's, and
+the agent says nothing about any debt.
+
+lookup_customer is carried out here, not in `campaigns.actions` with the other tools: it changes
+who the call is with (this object's context, which every later tool acts on) and links the attempt
+to the debtor, and its answer (the debtor's facts, for the model) is built from the call's flow.
+Only the call knows those; the record keeps no result for it.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from agent.identify_agent import DebtorAgent, InvalidRut
 from agent.llm import ToolCall
-from agent.vocabulary import ToolName
+from agent.tools import COMMANDS, LookupCustomer, ToolArgumentError, command_from
+from agent.vocabulary import Refusal, ToolName
 from ari_app.calls.legs import InboundLeg
 from ari_app.calls.tools import CallToolRunner
 from campaigns.actions import CallActions, CallContext
@@ -86,9 +93,36 @@ class CallParty:
         self._record("identified", {"by": how, "debtor_id": card.debtor_id})
         await self._debtors.link_attempt(self.context.attempt_id, card)
 
+    async def lookup_customer(self, command: LookupCustomer) -> ActionResult:
+        """A model's lookup of an unknown caller by RUT: the call becomes theirs (as keying it does) and
+        the model is told their facts; before that, nothing about any debt."""
+        if self._debtors is None or self._conversations is None:
+            return ActionResult.refused(Refusal.NO_DIRECTORY, "this call keeps no debtors")
+        if self.context.debtor_id is not None:
+            return ActionResult.done("ok: the caller is already identified")
+        try:
+            national_id = normalise_rut(command.rut)
+        except InvalidIdentity as exc:
+            self._record("identify_failed", {"by": "lookup_customer", "reason": exc.reason})
+            return ActionResult.refused(Refusal.INVALID_ID, "the check digit does not match: ask for it again")
+        card = await self._debtors.find_by_national_id(national_id)
+        if card is None:
+            self._record("identify_failed", {"by": "lookup_customer", "reason": "no debtor has this RUT"})
+            return ActionResult.refused(Refusal.NOT_FOUND, "no debtor has this RUT: ask for it again")
+        await self._identified(card, "lookup_customer")
+        return ActionResult.done(f"ok: identified. {self._conversations.debtor_brief(card)}")
+
     async def on_tool(self, call: ToolCall) -> ActionResult:
         """The call's `media.reply.ToolSink`: run one of the agent's tools; its result goes back to the agent."""
         self._record("tool_requested", {"name": call.name, "arguments": call.arguments})
+        command = COMMANDS.get(call.name)  # type: ignore[call-overload]
+        if command is not None and command.on_party:  # lookup_customer: the call's own, not the record's
+            try:
+                result = await getattr(self, command.action)(command_from(call))
+            except ToolArgumentError as exc:
+                result = ActionResult(False, f"refused: {exc}", Refusal.BAD_ARGUMENTS, str(exc))
+            self._record("tool_result", {"name": call.name, "result": result.text if not result.ok else "ok"})
+            return result
         if self._actions is None:  # a call that keeps no record (no database)
             return ActionResult.UNRECORDED
         result = await CallToolRunner(self._actions, self.context).run(call)

@@ -16,12 +16,14 @@ from agent.llm import ToolCall
 from agent.tools import (
     COMMANDS,
     END_CALL_OUTCOMES,
+    INBOUND_TOOL_SCHEMAS,
     SYSTEM_END_CALL_OUTCOMES,
     TOOL_SCHEMAS,
     ToolArgumentError,
     command_from,
 )
 from agent.vocabulary import CallResult, Refusal, ToolName
+from ari_app.calls.party import CallParty
 from campaigns.actions import CallActions, CallContext
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,6 +38,7 @@ SAMPLES = {
     ToolName.REPORT_WRONG_NUMBER: {},
     ToolName.STOP_CALLING: {},
     ToolName.END_CALL: {"outcome": "already_paid"},
+    ToolName.LOOKUP_CUSTOMER: {"rut": "12.345.678-5"},
 }
 
 
@@ -45,18 +48,23 @@ def test_the_values_are_the_strings_stored_and_sent_today():
                        "already_paid", "refused", "dispute", "cannot_pay", "completed", "hung_up",
                        "no_agent_available", "not_understood", "third_party"}
     assert [t.value for t in ToolName] == ["register_promise", "schedule_callback", "send_payment_link",
-                                           "transfer_to_agent", "report_wrong_number", "stop_calling", "end_call"]
+                                           "transfer_to_agent", "report_wrong_number", "stop_calling", "end_call",
+                                           "lookup_customer"]
 
 
 def test_refusal_codes_are_the_strings_stored_today():
     # tool_refused events carry them; the agents answer each: never rename one.
     assert [r.value for r in Refusal] == ["amount", "installments", "date_past", "date_after_max",
-                                          "amount_over_debt", "unidentified", "no_campaign", "bad_arguments"]
+                                          "amount_over_debt", "unidentified", "no_campaign", "bad_arguments",
+                                          "invalid_id", "not_found", "no_directory"]
 
 
 def test_every_tool_has_one_command_and_one_schema_under_its_name():
     assert list(COMMANDS) == list(ToolName)
-    assert [t["function"]["name"] for t in TOOL_SCHEMAS] == [t.value for t in ToolName]
+    # A debtor's model gets every tool but the lookup; an unknown caller's, the lookup first, then the rest.
+    assert [t["function"]["name"] for t in TOOL_SCHEMAS] == [t.value for t in ToolName
+                                                             if t is not ToolName.LOOKUP_CUSTOMER]
+    assert INBOUND_TOOL_SCHEMAS == [COMMANDS[ToolName.LOOKUP_CUSTOMER].schema, *TOOL_SCHEMAS]
     for name, command in COMMANDS.items():
         assert command.name is name and command.schema["function"]["name"] == name.value
         assert type(command.schema["function"]["name"]) is str  # plain JSON, whatever serialises it
@@ -76,9 +84,14 @@ def test_each_command_names_a_call_actions_method_that_takes_its_arguments(name)
     assert name in SAMPLES, f"add a valid call of {name} to SAMPLES"
     command = command_from(ToolCall("t", name.value, SAMPLES[name]))
     assert command.name is name
+    now = datetime(2026, 11, 23, 10, tzinfo=timezone(timedelta(hours=-3)))
+    if command.on_party:  # carried out by the call's party, with the command itself
+        method = getattr(CallParty, command.action, None)
+        assert inspect.iscoroutinefunction(method), f"CallParty.{command.action} (the {name} tool's action)"
+        inspect.signature(method).bind(object(), command)
+        return
     method = getattr(CallActions, command.action, None)
     assert inspect.iscoroutinefunction(method), f"CallActions.{command.action} (the {name} tool's action)"
-    now = datetime(2026, 11, 23, 10, tzinfo=timezone(timedelta(hours=-3)))
     inspect.signature(method).bind(object(), CallContext(uuid.uuid4()), **command.arguments(now))
     assert isinstance(command.reply(1 if name is ToolName.REGISTER_PROMISE else now), str)
 
