@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from agent.record_bounds import amount_refusal, date_refusal
+from agent.vocabulary import Refusal
+
 __all__ = ["Deal", "Negotiator", "Offer", "Terms", "Verdict", "VerdictKind"]
 
 
@@ -145,11 +148,11 @@ class Negotiator:
         return self.has_discount and abs(amount - self.discounted_balance()) <= max(1, (self.balance or 0) // 1000)
 
     def check_date(self, day: date) -> Verdict:
-        if day < self.today:
-            return Verdict(VerdictKind.PAST)
-        if self.max_date and day > self.max_date:
-            return Verdict(VerdictKind.TOO_LATE)
-        return Verdict(VerdictKind.OK)
+        """The record's date bounds (`agent.record_bounds`), checked before a promise is read back."""
+        refused = date_refusal(day, today=self.today, max_date=self.max_date)
+        if refused is None:
+            return Verdict(VerdictKind.OK)
+        return Verdict(VerdictKind.PAST if refused.code == Refusal.DATE_PAST else VerdictKind.TOO_LATE)
 
     def check(self, deal: Deal) -> Verdict:
         """Whether `deal` fits the flow and the debt; when not, the closest deal that does."""
@@ -160,7 +163,7 @@ class Negotiator:
             return Verdict(VerdictKind.OK)
         if deal.installments:
             return self._check_plan(deal)
-        if deal.amount > self.balance:
+        if amount_refusal(deal.amount, amount_owed=self.balance) is not None:
             return Verdict(VerdictKind.OVER_BALANCE, Deal(deal.day, self.balance))
         if deal.discount and not self.discount_applies(deal.day):
             return Verdict(VerdictKind.OVER_BALANCE, Deal(deal.day, self.balance))

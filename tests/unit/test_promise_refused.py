@@ -9,9 +9,10 @@ from dataclasses import replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from agent.dry_run import DryRunRecord, promise_refusal
+from agent.dry_run import DryRunRecord
 from agent.flow import DebtorFacts, bundled_flows, load_flow, spoken_date
 from agent.llm import ToolCall
+from agent.record_bounds import promise_refusal
 from agent.rule_agent import RuleAgent
 from agent.simulate import outcome_of
 from agent.vocabulary import Refusal
