@@ -29,10 +29,14 @@ REQUIRED_PROMPTS = frozenset({
     "no_input_goodbye", "no_agent", "voicemail",
 })
 DEFAULT_BRIEFING = ("notice", "debt")
+DEFAULT_REMINDER_BRIEFING = ("notice", "reminder")
 # Prompts added after operators wrote their own flows: a flow without them gets these words.
 DEFAULT_PROMPTS = {
     "go_ahead": "¿Tiene un momento?",  # after a briefing piece that ends without a question
     "ask_callback_time": "Entiendo. ¿A qué hora le puedo volver a llamar?",
+    # A reminder call (a broken promise): what was promised, and whether it was paid.
+    "reminder": "El {promised_day} usted se comprometió a pagar {promised_amount} pesos. ¿Pudo realizar el pago?",
+    "reminder_not_paid": "Entiendo. Su saldo es de {amount_owed} pesos.",
     "who_calls": "Le habla {agent_name}, asistente virtual. Llamo para hablar con {full_name}. ¿Es usted?",
     "virtual_assistant": "Sí, soy {agent_name}, una asistente virtual.",
     "virtual_assistant_company": "Sí, soy {agent_name}, asistente virtual de {company}.",
@@ -90,6 +94,15 @@ def spoken_date(day: date) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class BrokenPromise:
+    """A promise the debtor did not keep, which a reminder call is about (its purpose)."""
+
+    day: date  # the date promised (a plan's first instalment)
+    amount: int  # the payment promised (a plan's: each instalment)
+    installments: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DebtorFacts:
     """What the agent may say about the debt, once the person is identified."""
 
@@ -100,6 +113,13 @@ class DebtorFacts:
     due_date: date | None = None
     max_date: date | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
+    country: str | None = None  # CL, AR, CO: the debtor's calendar and calling hours
+    broken_promise: BrokenPromise | None = None  # set: the call reminds the debtor of it
+
+    @property
+    def purpose(self) -> str:
+        """What the call is for: 'collection', or 'promise_reminder' (as `call_jobs.purpose` says)."""
+        return "promise_reminder" if self.broken_promise is not None else "collection"
 
     @property
     def first_name(self) -> str:
@@ -119,6 +139,10 @@ class DebtorFacts:
                                      f"vencida{'s' if self.installments_owed != 1 else ''}")
             if self.installments_owed is not None else "",
         }
+        if (promise := self.broken_promise) is not None:
+            values |= {"promised_day": spoken_date(promise.day), "promised_amount": str(promise.amount),
+                       "broken_promise": f"{promise.amount} pesos el {spoken_date(promise.day)}"
+                       + (f" (la primera de {promise.installments} cuotas)" if promise.installments else "")}
         return {**dict(self.extra), **values}
 
 
@@ -131,6 +155,7 @@ class Flow:
     # The opening after the identity is confirmed: prompts said one per turn, each ending in a question
     # (agent/opening.py); the debt's facts only in or after "debt", never in the first.
     briefing: tuple[str, ...] = DEFAULT_BRIEFING
+    reminder_briefing: tuple[str, ...] = DEFAULT_REMINDER_BRIEFING  # the same for a broken promise's reminder
 
     @classmethod
     def from_toml(cls, text: str, source: str = "flow") -> Flow:
@@ -149,10 +174,11 @@ class Flow:
         except ValueError as exc:
             raise FlowError(str(exc)) from exc
         briefing = tuple(data.get("briefing") or DEFAULT_BRIEFING)
-        unknown = [key for key in briefing if key not in prompts]
-        if unknown or "debt" not in briefing or briefing[0] == "debt":
-            raise FlowError(f"{source}: briefing {list(briefing)} must name prompts, hold 'debt', not first")
-        return cls(data.get("name", source), data.get("description", ""), prompts, terms, briefing)
+        reminder = tuple(data.get("reminder_briefing") or DEFAULT_REMINDER_BRIEFING)
+        for pieces, facts in ((briefing, "debt"), (reminder, "reminder")):
+            if any(key not in prompts for key in pieces) or facts not in pieces or pieces[0] == facts:
+                raise FlowError(f"{source}: {list(pieces)} must name prompts, hold {facts!r}, not first")
+        return cls(data.get("name", source), data.get("description", ""), prompts, terms, briefing, reminder)
 
     def say(self, key: str, variables: Mapping[str, str]) -> str:
         """The prompt with the variables filled in; an unknown or empty variable leaves no '{x}' behind."""

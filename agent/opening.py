@@ -17,6 +17,12 @@ What the debtor answers to a piece:
 - anything about the debt itself (a promise, "no puedo pagar todo", instalments, the link, "ya
   pagué", a dispute): the pieces up to the debt are said first (without their questions, so that
   the promise is made about a debt the debtor has heard), then it is negotiated as usual.
+
+A reminder call (the facts carry a `BrokenPromise`: a promise's date passed unpaid) opens with the
+flow's `reminder_briefing` instead: the notice, then "El lunes 30 de noviembre usted se comprometió a
+pagar 50000 pesos. ¿Pudo realizar el pago?". A yes or "ya pagué" is `already_paid` (a person
+verifies); a new date is the same promise on that day, read back; a no gives the balance and asks
+for a new date (a "no puedo" the flow's next offer); anything else is negotiated as usual.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ class Opening:
     brief_step: object
     ask_callback_step: object
     negotiate_step: object
+    reminder_step: object
 
     def _start_briefing(self) -> list[str]:
         """The identity is confirmed: the first piece (the notice), and the rest waits for a go-ahead."""
@@ -59,11 +66,19 @@ class Opening:
         self._pieces_said = 0
         return self._remember(self._next_piece())
 
+    @property
+    def _facts_piece(self) -> str:
+        """The piece that tells what the call is about: the debt, or the promise a reminder is about."""
+        return "reminder" if self.facts.broken_promise is not None else "debt"
+
     def _briefing_pieces(self) -> list[tuple[str, str]]:
         """The flow's pieces in order, as (prompt, words); a discount the flow offers is the last."""
-        keys = list(self.flow.briefing)
-        if self.negotiator.has_discount and "discount_offer" not in keys:
-            keys.append("discount_offer")
+        if self.facts.broken_promise is not None:  # a reminder: what was promised, and was it paid?
+            keys = list(self.flow.reminder_briefing)
+        else:
+            keys = list(self.flow.briefing)
+            if self.negotiator.has_discount and "discount_offer" not in keys:
+                keys.append("discount_offer")
         extra = self._discount_vars() if self.negotiator.has_discount else {}
         return [(key, self._say(key, **extra)) for key in keys if key in self.flow.prompts]
 
@@ -71,7 +86,11 @@ class Opening:
         """The next piece, ending in a question; the last one asks the first offer, and the negotiation starts."""
         key, piece = self._pieces.pop(0)
         self._pieces_said += 1
-        self._debt_told = self._debt_told or key == "debt"
+        self._debt_told = self._debt_told or key == self._facts_piece
+        if key == "reminder":  # "¿Pudo realizar el pago?": its answer decides what follows
+            self._pieces = []
+            self.step = self.reminder_step
+            return [piece]
         if self._pieces:
             self.step = self.brief_step
             return [piece] if piece.endswith("?") else [piece, self._say("go_ahead")]
@@ -83,7 +102,7 @@ class Opening:
         told: list[str] = []
         while self._pieces and not self._debt_told:
             key, piece = self._pieces.pop(0)
-            self._debt_told = key == "debt"
+            self._debt_told = key == self._facts_piece
             told.append(without_question(piece))
         self._pieces = []
         self.step = self.negotiate_step
@@ -118,3 +137,30 @@ class Opening:
         if heard.intent in (Intent.DENY, Intent.UNKNOWN, Intent.GOODBYE, Intent.CONFIRM):
             return self._end([], "goodbye")
         return self._brief(heard, text)  # about the debt after all: it is said, and negotiated
+
+    # -------------------------------------------------------------- a broken promise's reminder
+    def _reminded(self, heard: Understanding, text: str) -> list[AgentOutput]:
+        """The answer to "¿Pudo realizar el pago?": paid (a person verifies), a new date (a new promise,
+        read back), not paid (the balance, and a new date asked), or anything else the negotiation reads."""
+        intent = heard.intent
+        details = heard.promise_date or heard.amount or heard.installments or heard.date_issue
+        self.step = self.negotiate_step
+        if intent is Intent.ALREADY_PAID or (intent is Intent.CONFIRM and not details):
+            return self._negotiate(replace(heard, intent=Intent.ALREADY_PAID), text)
+        promise = self.facts.broken_promise
+        if promise is not None and (intent is Intent.PROMISE_TO_PAY or details):
+            # "No, pero le pago el viernes": what was promised, on the new day (a plan: its instalments).
+            if promise.installments:
+                self._count = promise.installments
+            elif self.negotiator.balance is None or promise.amount < self.negotiator.balance:
+                self._amount = promise.amount
+            return self._negotiate(heard, text)
+        if intent in (Intent.DENY, Intent.CANNOT_PAY):
+            told = self._say("reminder_not_paid")
+            if intent is Intent.CANNOT_PAY:  # "no, me quedé sin pega": the balance, then the flow's next offer
+                return self._remember([told, *self._next_offer()])
+            return self._remember([told, self._say("ask_date")])
+        if intent in (Intent.UNKNOWN, Intent.GREETING):
+            self.step = self.reminder_step
+            return self._remember([self._say("not_understood"), self._say("reminder")])
+        return self._negotiate(heard, text)

@@ -71,6 +71,7 @@ class Step(enum.StrEnum):
     THIRD_PARTY = "third_party"  # someone who knows the debtor: when can they be reached?
     BRIEFING = "briefing"  # the notice and the debt, a piece a turn (agent/opening.py)
     ASK_CALLBACK = "ask_callback"  # no moment to talk now: when, then?
+    REMINDER = "reminder"  # a broken promise was recalled: was it paid?
     NEGOTIATE = "negotiate"
     CONFIRM_PROMISE = "confirm_promise"
     OFFER_PERSON = "offer_person"  # frustration: a person was offered
@@ -87,13 +88,14 @@ class RuleAgent(Opening, DealSteps):
     confirm_step = Step.CONFIRM_PROMISE
     brief_step = Step.BRIEFING
     ask_callback_step = Step.ASK_CALLBACK
+    reminder_step = Step.REMINDER
 
     def __init__(self, flow: Flow, facts: DebtorFacts, *, clock: Callable[[], datetime],
                  agent_name: str = "Sofía", start: Step = Step.IDENTITY, country: str | None = None) -> None:
         self.flow = flow
         self.facts = facts
         self._clock = clock  # aware, in the debtor's zone
-        self._country = country  # for the calling hours a callback is moved into
+        self._country = country or facts.country  # for the calling hours a callback is moved into
         self._vars = {**facts.variables(), "agent_name": agent_name}
         self.step = start
         self._last: list[str] = []
@@ -190,7 +192,7 @@ class RuleAgent(Opening, DealSteps):
                 return self._transfer("the debtor, frustrated, accepted a person")
             self.step = Step.NEGOTIATE
         handler = {Step.IDENTITY: self._identity, Step.NOT_THE_DEBTOR: self._not_the_debtor,
-                   Step.BRIEFING: self._brief, Step.ASK_CALLBACK: self._ask_callback,
+                   Step.BRIEFING: self._brief, Step.ASK_CALLBACK: self._ask_callback, Step.REMINDER: self._reminded,
                    Step.NEGOTIATE: self._negotiate, Step.CONFIRM_PROMISE: self._confirm}[self.step]
         return handler(heard, text)
 

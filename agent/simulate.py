@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.dry_run import DryRunRecord
-from agent.flow import DebtorFacts, load_flow
+from agent.flow import BrokenPromise, DebtorFacts, load_flow
 from agent.llm import ChatLlm, ToolCall
 from agent.llm_agent import LlmAgent
 from agent.prompts import DEFAULT_FLOW, refusal_words, system_prompt
@@ -74,11 +74,24 @@ class Dialog:
                 installments_owed=int(f["installments_owed"]) if f.get("installments_owed") is not None else None,
                 due_date=date.fromisoformat(f["due_date"]) if f.get("due_date") else None,
                 max_date=date.fromisoformat(f["max_date"]) if f.get("max_date") else None,
+                country=str(f.get("country", "CL")).upper(), broken_promise=_broken_promise(data),
             )
             turns = tuple(str(t) for t in data["debtor_turns"])
         except KeyError as exc:
             raise ValueError(f"dialog is missing {exc.args[0]!r}") from None
         return cls(now, facts, str(f.get("country", "CL")).upper(), data.get("flow") or DEFAULT_FLOW, turns)
+
+
+def _broken_promise(data: Mapping[str, Any]) -> BrokenPromise | None:
+    """A reminder's promise: `"purpose": "promise_reminder"` with `"promise": {"date", "amount"[, "installments"]}`."""
+    purpose = data.get("purpose", "collection")
+    if purpose not in ("collection", "promise_reminder"):
+        raise ValueError(f"'purpose' is 'collection' or 'promise_reminder', not {purpose!r}")
+    if purpose == "collection":
+        return None
+    promise = data["promise"]  # missing: "dialog is missing 'promise'"
+    count = promise.get("installments")
+    return BrokenPromise(date.fromisoformat(promise["date"]), int(promise["amount"]), int(count) if count else None)
 
 
 def outcome_of(tools: Sequence[ToolCall], facts: DebtorFacts, spoken: str) -> dict[str, Any]:

@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agent.flow import DebtorFacts, Flow, FlowError, load_flow
+from agent.flow import BrokenPromise, DebtorFacts, Flow, FlowError, load_flow
 from agent.llm import ToolCall
 from agent.rule_agent import RuleAgent, Step
+from agent.simulate import Dialog
 
 SANTIAGO = ZoneInfo("America/Santiago")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SANTIAGO)  # a Monday
@@ -149,3 +150,76 @@ def test_a_flows_briefing_must_name_its_prompts_and_keep_the_debt_out_of_the_fir
         Flow.from_toml('briefing = ["debt", "notice"]\n' + base)
     with pytest.raises(FlowError):
         Flow.from_toml('briefing = ["notice", "nope", "debt"]\n' + base)
+
+
+REMINDED = DebtorFacts("María José Pérez", "Tarjeta Cencosud", amount_owed=185000, installments_owed=3,
+                       due_date=date(2026, 9, 30), max_date=date(2026, 12, 31), country="CL",
+                       broken_promise=BrokenPromise(date(2026, 11, 18), 185000))
+
+
+@pytest.mark.parametrize("flow", FLOWS)
+async def test_a_reminder_opens_with_the_notice_then_the_promise_and_asks_if_it_was_paid(flow):
+    a = agent(flow, REMINDED)
+    notice, _ = await turn(a, "Sí, soy yo")
+    assert "grabada" in notice and "185000" not in notice and "18 de noviembre" not in notice
+    reminder, _ = await turn(a, "Sí")
+    assert "185000" in reminder and "miércoles 18 de noviembre" in reminder and reminder.endswith("?")
+    assert len(reminder) <= MAX_PIECE_CHARS and len(spoken(reminder)) <= MAX_SPOKEN_CHARS
+    assert a.step is Step.REMINDER
+
+
+async def test_the_reminder_differs_by_flow():
+    said = set()
+    for flow in FLOWS:
+        a = agent(flow, REMINDED)
+        await turn(a, "Sí, soy yo")
+        said.add((await turn(a, "Sí"))[0])
+    assert len(said) == 3
+
+
+@pytest.mark.parametrize(("answer", "tools"), [
+    ("Sí, ya lo pagué", [("end_call", {"outcome": "already_paid"})]),
+    ("Sí", [("end_call", {"outcome": "already_paid"})]),
+])
+async def test_paid_is_already_paid(answer, tools):
+    a = agent("temprana", REMINDED)
+    await turn(a, "Sí, soy yo")
+    await turn(a, "Sí")
+    _, got = await turn(a, answer)
+    assert [(t.name, t.arguments) for t in got] == tools and a.finished
+
+
+async def test_not_paid_gives_the_balance_and_a_new_date_is_a_new_promise():
+    a = agent("tardia", REMINDED)
+    await turn(a, "Sí, soy yo")
+    await turn(a, "Sí")
+    said, _ = await turn(a, "No, no pude")
+    assert "185000" in said and said.endswith("?")
+    said, _ = await turn(a, "el viernes")
+    assert "viernes 27 de noviembre" in said
+    _, tools = await turn(a, "sí")
+    assert [(t.name, t.arguments) for t in tools] == [("register_promise", {"date": "2026-11-27", "amount": 185000})]
+
+
+async def test_the_country_in_the_facts_moves_a_callback_into_that_countrys_hours():
+    bogota = NOW.astimezone(ZoneInfo("America/Bogota"))
+    colombian = DebtorFacts("Andrés Ramírez", "Claro", amount_owed=300000, country="CO")
+    a = RuleAgent(load_flow("temprana"), colombian, clock=lambda: bogota)  # no country argument: the facts'
+    a.greeting()
+    _, tools = await turn(a, "Ahora no puedo, llámeme el sábado a las cuatro")  # CO: Saturdays until 15:00
+    # Monday at 07:00, Colombia's opening hour (Chile's would be 08:00).
+    assert datetime.fromisoformat(tools[0].arguments["when"]) == datetime(2026, 11, 30, 7, tzinfo=bogota.tzinfo)
+
+
+def test_the_simulator_reads_a_reminders_purpose_and_promise():
+    dialog = {"now": "2026-11-23T10:00:00-03:00", "facts": {"full_name": "Ana Soto", "company": "Natura",
+                                                          "amount_owed": 1000, "country": "AR"},
+              "debtor_turns": [], "purpose": "promise_reminder", "promise": {"date": "2026-11-20", "amount": 500}}
+    parsed = Dialog.from_json(dialog)
+    assert parsed.facts.broken_promise == BrokenPromise(date(2026, 11, 20), 500)
+    assert parsed.facts.purpose == "promise_reminder" and parsed.facts.country == "AR"
+    assert Dialog.from_json({**dialog, "purpose": "collection"}).facts.broken_promise is None
+    with pytest.raises(ValueError, match="promise"):
+        Dialog.from_json({k: v for k, v in dialog.items() if k != "promise"})
+    with pytest.raises(ValueError, match="purpose"):
+        Dialog.from_json({**dialog, "purpose": "sales"})
