@@ -92,7 +92,9 @@ class ReplyPlayer:
                 metrics.agent_first_output_at = metrics.agent_first_output_at or now
                 if not isinstance(item, str):  # an action for the call (a tool call), never spoken
                     metrics.tool_calls.append(item.name)
-                    item.result = (await self._on_action(item) if self._on_action is not None
+                    # Shielded: an action under way is finished even if the reply is cut (a barge-in, a
+                    # hang-up): a promise half-written is worse than one not heard confirmed.
+                    item.result = (await asyncio.shield(self._on_action(item)) if self._on_action is not None
                                    else ActionResult.UNRECORDED)
                     continue
                 metrics.agent_planned.append(item)

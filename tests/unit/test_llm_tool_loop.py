@@ -154,3 +154,20 @@ def test_what_counts_as_claiming_a_registration():
     for not_a_claim in ("Entonces registro su compromiso. ¿Es correcto?", "No quedó registrado, disculpe.",
                         "Disculpe, no pude registrar esa fecha.", "¿Qué día podría pagar?"):
         assert not claims_registration(not_a_claim), not_a_claim
+
+
+async def test_a_cut_turn_keeps_in_each_message_only_what_was_heard_and_answers_every_tool_call():
+    replies = [ScriptedReply(text="Uno. Dos.", tool_calls=[("send_payment_link", {})]),
+               ScriptedReply(text="Tres. Cuatro.")]
+    async with ScriptedOpenAIServer(replies).running() as server, \
+            ChatLlm(base_url=server.base_url, api_key="k", model="scripted") as llm:
+        agent, record = _agent(llm)
+        agent.greeting()
+        await _turn(agent, record, "Mándeme el link")
+    agent.correct_last_reply("Uno. Dos. Tres…")  # a barge-in during "Cuatro."
+    first, tool, second = agent.history[-3:]
+    assert first["content"] == "Uno. Dos." and first["tool_calls"][0]["id"] == server.sent_tool_call_ids[0][0]
+    assert tool == {"role": "tool", "tool_call_id": server.sent_tool_call_ids[0][0], "content": "ok"}
+    assert second == {"role": "assistant", "content": "Tres…"}
+    agent.correct_last_reply("Un…")  # cut in the first sentence: the later message said nothing
+    assert first["content"] == "Un…" and second["content"] == ""

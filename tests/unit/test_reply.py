@@ -110,6 +110,29 @@ async def test_actions_go_to_the_call_and_are_never_spoken(line_and_pacer):
     assert metrics.agent_planned == ["Le comunico.", "No pude registrarlo."]
 
 
+async def test_an_action_under_way_is_finished_when_the_reply_is_cut(line_and_pacer):
+    _, pacer = line_and_pacer
+    written = []
+
+    async def on_action(action) -> ActionResult:
+        await asyncio.sleep(0.1)  # the record's transaction
+        written.append(action.name)
+        return ActionResult.done()
+
+    async def source():
+        yield ToolCall("register_promise")
+        yield "Quedó registrado."
+
+    reply = asyncio.create_task(ReplyPlayer(pacer, ToneTts(seconds_per_char=0.005), on_action=on_action)
+                                .play(source()))
+    await asyncio.sleep(0.03)
+    reply.cancel()  # the caller hung up while the promise was being written
+    with pytest.raises(asyncio.CancelledError):
+        await reply
+    await asyncio.sleep(0.15)
+    assert written == ["register_promise"]
+
+
 async def test_with_no_sink_an_action_is_unrecorded_and_the_reply_goes_on(line_and_pacer):
     _, pacer = line_and_pacer
     action = ToolCall("end_call")
