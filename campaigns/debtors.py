@@ -15,6 +15,17 @@ from countries.identity import InvalidIdentity, normalise_phone
 
 
 @dataclass(frozen=True, slots=True)
+class PromiseDue:
+    """The broken promise a reminder call is about (`call_jobs.promise_id`): what the debtor said they
+    would pay, and when."""
+
+    promise_id: int
+    promised_date: date  # a plan's first instalment
+    amount: int  # the payment promised; a plan's: each instalment
+    installments: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DebtorCard:
     debtor_id: int
     full_name: str
@@ -23,12 +34,16 @@ class DebtorCard:
     delinquency_type: str
     flow: str | None  # the campaign's flow for this delinquency type, if a campaign says one
     campaign_id: int | None = None  # the campaign the card was drawn for
-    country: str | None = None  # the campaign's country: its calling hours and holidays (None: no campaign)
+    # The debtor's own country (`debtors.country`; the campaign's when a card is built without the row):
+    # the agent's calendar, regional words and the calling hours a callback is moved into.
+    country: str | None = None
     amount_owed: int | None = None
     installments_owed: int | None = None
     due_date: date | None = None
     max_date: date | None = None
     variables: dict[str, str] = field(default_factory=dict)
+    purpose: str = "collection"  # the job's (`JobPurpose`): 'collection' or 'promise_reminder'
+    promise: PromiseDue | None = None  # for a 'promise_reminder': the promise it is about
 
 
 class DebtorDirectory:
@@ -36,14 +51,19 @@ class DebtorDirectory:
         self._pool = pool
         self._campaigns = CampaignStore(pool)
 
-    async def card(self, debtor_id: int, campaign_id: int | None = None) -> DebtorCard | None:
+    async def card(self, debtor_id: int, campaign_id: int | None = None,
+                   job_id: int | None = None) -> DebtorCard | None:
+        """The debtor's card for a call; with the job the call is for, what it is for (a reminder names
+        the broken promise)."""
         async with self._pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(
                 """SELECT d.id, d.full_name, coalesce(c.name, '') AS company, d.timezone, d.delinquency_type,
-                          d.amount_owed, d.installments_owed, d.due_date, d.max_date, d.variables
+                          d.amount_owed, d.installments_owed, d.due_date, d.max_date, d.variables, d.country
                      FROM debtors d LEFT JOIN companies c ON c.id = d.company_id WHERE d.id = %s""", (debtor_id,))
             row: dict[str, Any] | None = await cur.fetchone()
+            purpose, promise = await self._job_purpose(cur, job_id, debtor_id) if job_id is not None \
+                else ("collection", None)
         if row is None:
             return None
         campaign = await self._campaigns.get(campaign_id) if campaign_id is not None else None
@@ -51,10 +71,26 @@ class DebtorDirectory:
             debtor_id=row["id"], full_name=row["full_name"], company=row["company"], timezone=row["timezone"],
             delinquency_type=row["delinquency_type"],
             flow=campaign.flow_for(row["delinquency_type"]) if campaign else None,
-            campaign_id=campaign.id if campaign else None, country=campaign.country if campaign else None,
+            campaign_id=campaign.id if campaign else None,
             amount_owed=int(row["amount_owed"]) if row["amount_owed"] is not None else None,
             installments_owed=row["installments_owed"], due_date=row["due_date"], max_date=row["max_date"],
-            variables={k: str(v) for k, v in (row["variables"] or {}).items()})
+            variables={k: str(v) for k, v in (row["variables"] or {}).items()},
+            country=row["country"] or (campaign.country if campaign else None), purpose=purpose, promise=promise)
+
+    @staticmethod
+    async def _job_purpose(cur: Any, job_id: int, debtor_id: int) -> tuple[str, PromiseDue | None]:
+        await cur.execute(
+            """SELECT j.purpose, p.id AS promise_id, p.promised_date, p.amount, p.installments, p.installment_amount
+                 FROM call_jobs j LEFT JOIN promises p ON p.id = j.promise_id
+                WHERE j.id = %s AND j.debtor_id = %s""", (job_id, debtor_id))
+        job = await cur.fetchone()
+        if job is None:
+            return "collection", None
+        if job["promise_id"] is None:
+            return job["purpose"], None
+        each = job["installment_amount"] if job["installments"] else job["amount"]
+        return job["purpose"], PromiseDue(job["promise_id"], job["promised_date"], int(each),
+                                          job["installments"] if job["installments"] else None)
 
     async def find_by_caller(self, number: str, country: str = "CL") -> DebtorCard | None:
         """The debtor whose active phone is calling, when exactly one is (a shared family phone

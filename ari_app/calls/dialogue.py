@@ -12,7 +12,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
-from agent.flow import DebtorFacts, Flow, bundled_flows, load_flow
+from agent.flow import BrokenPromise, DebtorFacts, Flow, bundled_flows, load_flow
 from agent.identify_agent import DebtorAgent, IdentifyingAgent, Lookup
 from agent.llm import ChatLlm
 from agent.llm_agent import LlmAgent
@@ -107,8 +107,11 @@ class ConversationFactory:
         # The campaign's flow for the debtor's delinquency type, else one named like the type, else the default.
         name = debtor.flow or debtor.delinquency_type
         flow = load_flow(name if name in _known_flows(self._settings) else DEFAULT_FLOW, self._settings.flows_dir)
+        promise = debtor.promise if debtor.purpose == "promise_reminder" else None
+        broken = BrokenPromise(promise.promised_date, promise.amount, promise.installments) if promise else None
         facts = DebtorFacts(debtor.full_name, debtor.company, debtor.amount_owed, debtor.installments_owed,
-                            debtor.due_date, debtor.max_date, debtor.variables)
+                            debtor.due_date, debtor.max_date, debtor.variables, country=debtor.country,
+                            broken_promise=broken)
         return flow, facts
 
     def debtor_brief(self, debtor: DebtorCard) -> str:

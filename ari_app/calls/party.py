@@ -58,7 +58,7 @@ class CallParty:
         if self._debtors is None:
             return None
         if self.context.debtor_id is not None:
-            return await self._debtors.card(self.context.debtor_id, self.context.campaign_id)
+            return await self._debtors.card(self.context.debtor_id, self.context.campaign_id, self.context.job_id)
         if leg is None:
             return None  # an outbound call to a number, not a debtor (a test call)
         if leg.returning_from is not None:
