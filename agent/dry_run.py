@@ -17,7 +17,6 @@ from agent.flow import DebtorFacts
 from agent.llm import ToolCall
 from agent.record_bounds import promise_refusal
 from agent.tools import RegisterPromise, ScheduleCallback, ToolArgumentError, command_from
-from agent.vocabulary import Refusal
 from media.responder import ActionResult
 
 __all__ = ["DryRunRecord"]
@@ -42,7 +41,7 @@ class DryRunRecord:
         try:
             command = command_from(call)
         except ToolArgumentError as exc:
-            return ActionResult(False, f"refused: {exc}", Refusal.BAD_ARGUMENTS, str(exc))
+            return exc.result()
         if isinstance(command, RegisterPromise):
             refusal = promise_refusal(command.promised_date, command.amount, today=self._now.date(),
                                       max_date=self._facts.max_date, amount_owed=self._facts.amount_owed,

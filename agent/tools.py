@@ -21,11 +21,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Self
 
 from agent.llm import ToolCall
-from agent.vocabulary import CallResult, ToolName
+from agent.vocabulary import CallResult, Refusal, ToolName
+from media.responder import ActionResult
 
 
 class ToolArgumentError(ValueError):
-    pass
+    def result(self) -> ActionResult:
+        """The refusal the agent reads back for a call it got wrong (an unknown tool, unreadable arguments)."""
+        return ActionResult(False, f"refused: {self}", Refusal.BAD_ARGUMENTS, str(self))
 
 
 def _function(name: ToolName, description: str, properties: dict[str, Any] | None = None,

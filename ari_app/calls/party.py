@@ -120,7 +120,7 @@ class CallParty:
             try:
                 result = await getattr(self, command.action)(command_from(call))
             except ToolArgumentError as exc:
-                result = ActionResult(False, f"refused: {exc}", Refusal.BAD_ARGUMENTS, str(exc))
+                result = exc.result()
             self._record("tool_result", {"name": call.name, "result": result.text if not result.ok else "ok"})
             return result
         if self._actions is None:  # a call that keeps no record (no database)

@@ -17,7 +17,6 @@ from datetime import datetime
 
 from agent.llm import ToolCall
 from agent.tools import ToolArgumentError, command_from
-from agent.vocabulary import Refusal
 from campaigns.actions import ActionRefused, CallActions, CallContext
 from media.responder import ActionResult
 
@@ -38,9 +37,9 @@ class CallToolRunner:
             done = await getattr(actions, command.action)(ctx, **command.arguments(now))
             return ActionResult.done(command.reply(done))
         except ActionRefused as exc:
-            result = ActionResult.refused(exc.code, exc.detail, exc.limit)
+            result, reason = ActionResult.refused(exc.code, exc.detail, exc.limit), str(exc)
         except ToolArgumentError as exc:
-            result = ActionResult(False, f"refused: {exc}", Refusal.BAD_ARGUMENTS, str(exc))
-        log.info("tool %s refused: %s", call.name, result.text.removeprefix("refused: "))
-        await actions.note_refusal(ctx, call.name, result.text.removeprefix("refused: "))
+            result, reason = exc.result(), str(exc)
+        log.info("tool %s refused: %s", call.name, reason)
+        await actions.note_refusal(ctx, call.name, reason)
         return result
