@@ -6,7 +6,8 @@ go out as actions (`media.responder`), each carried out by the call before this 
 and come back to the model as `role: tool` messages answering the assistant message that carried
 them (`tool_calls`, as the OpenAI wire format requires). The model is then asked again to go on,
 up to `MAX_ROUNDS` requests a turn; the last one asks for words only (`tool_choice: none`), and a
-closing tool (end_call, a transfer) ends the turn at once.
+closing tool (end_call, a transfer) ends the turn at once, except an end_call right after a refused
+promise: that one is not carried out, the model is told so, and the negotiation goes on.
 
 The guard: the model cannot confirm what the record refused. Whether a promise stands is known
 only once register_promise came back, and models write "queda registrado" in the same message as
@@ -44,6 +45,7 @@ _CLAIM_RE = re.compile(
     r"|\bqued\w* (?:\w+ ){0,3}(?:confirmad|guardad|agendad[oa] su (?:pago|compromiso|promesa))\w*"
     r"|\bconfirmad[oa] (?:su|el|la) (?:compromiso|promesa|pago)\b")
 _NEGATED_RE = re.compile(r"\bno\b(?:\s+\S+){0,3}\s*$")
+KEPT_OPEN = "not carried out: register_promise was refused in this turn, so the call goes on; negotiate again"
 REFUSED_NOTE = ("La promesa NO quedó registrada. No digas que quedó registrada: explica el motivo al cliente con "
                 "palabras simples y negocia otra fecha o monto dentro de los límites.")
 
@@ -121,6 +123,12 @@ class LlmAgent:
                             yield item
                             continue
                         calls.append(item)
+                        if item.name == ToolName.END_CALL and promised and self._refusal() is not None:
+                            # Hanging up on a promise just refused would leave the debtor with the refusal
+                            # and no way on: the call goes on, and the model is told why.
+                            item.result = ActionResult(False, KEPT_OPEN)
+                            ran.add(item.id)
+                            continue
                         if item.name in CLOSING_TOOLS:
                             self._closed = True
                         yield item  # the call carries it out here; its result is on it when we resume

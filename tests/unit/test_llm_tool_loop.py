@@ -171,3 +171,23 @@ async def test_a_cut_turn_keeps_in_each_message_only_what_was_heard_and_answers_
     assert second == {"role": "assistant", "content": "Tres…"}
     agent.correct_last_reply("Un…")  # cut in the first sentence: the later message said nothing
     assert first["content"] == "Un…" and second["content"] == ""
+
+
+async def test_the_model_cannot_hang_up_on_a_promise_just_refused():
+    replies = [
+        ScriptedReply(text="Queda registrado. Que tenga un buen día.",
+                      tool_calls=[("register_promise", {"date": "2027-01-15", "amount": 185000}),
+                                  ("end_call", {"outcome": "completed"})]),
+        ScriptedReply(text="¿Podría pagar antes del treinta y uno de diciembre?"),
+    ]
+    async with ScriptedOpenAIServer(replies).running() as server, \
+            ChatLlm(base_url=server.base_url, api_key="k", model="scripted") as llm:
+        agent, record = _agent(llm)
+        agent.greeting()
+        said, calls = await _turn(agent, record, "Le pago todo el quince de enero")
+    assert [c.name for c in calls] == ["register_promise"]  # end_call never reached the call
+    assert not agent.finished and "registrado" not in said and "jueves 31 de diciembre" in said
+    assert said.endswith("¿Podría pagar antes del treinta y uno de diciembre?")
+    promise_id, end_id = server.sent_tool_call_ids[0]
+    answers = {m["tool_call_id"]: m["content"] for m in _tool_messages(server.requests[1])}
+    assert answers[promise_id].startswith("refused: date_after_max") and answers[end_id].startswith("not carried out")
