@@ -27,6 +27,18 @@ SYSTEM_PROMPT = (
     "Responde en frases cortas, adecuadas para ser leídas en voz alta por teléfono. "
     "No inventes montos ni fechas que no te hayan dado."
 )
+# The opening in short turns (agent/opening.py, docs/dialogue-spec.md): what the rule engine does, said to a model.
+OPENING_RULES = (
+    "Habla en turnos cortos, de unos diez segundos como máximo, y termina cada uno con una pregunta: primero el "
+    "aviso (quién eres, de qué empresa, que la llamada es grabada y el motivo en general) y \"¿Tiene un "
+    "momento?\"; los datos de la deuda solo después de que la persona acepte."
+)
+REMINDER_RULES = (
+    " Esta llamada es un recordatorio: la persona se comprometió a pagar (broken_promise en los datos) y el pago no "
+    "está registrado. Después del aviso, recuérdale la promesa y pregunta si pudo realizar el pago: si dice que "
+    "pagó, termina con el resultado already_paid; si da una fecha nueva, registra esa promesa; si no pagó, dile su "
+    "saldo y pide una fecha nueva."
+)
 TOOL_RULES = (
     "Usa las herramientas para registrar la promesa, agendar una llamada, enviar el enlace de pago, transferir a "
     "un ejecutivo o terminar. Cada herramienta te devuelve su resultado: di que la promesa quedó registrada solo "
@@ -133,7 +145,8 @@ def system_prompt(flow: Flow, facts: DebtorFacts, *, now: datetime, country: str
     call's own clock and calendar (`now`: aware, in the debtor's zone)."""
     return (f"{SYSTEM_PROMPT} {time_and_calendar(now, country)} Primero confirma la identidad "
             f"(\"{flow.prompts['identity']}\") y no des ningún detalle de la deuda antes. Luego di el aviso legal "
-            f"y la deuda, y negocia una fecha y un monto de pago. {TOOL_RULES} {debtor_brief(flow, facts)}")
+            f"y la deuda, y negocia una fecha y un monto de pago. {OPENING_RULES}"
+            f"{REMINDER_RULES if facts.broken_promise is not None else ''} {TOOL_RULES} {debtor_brief(flow, facts)}")
 
 
 def refusal_words(flow: Flow, facts: DebtorFacts) -> Callable[[ActionResult], str]:

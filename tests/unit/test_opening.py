@@ -223,3 +223,12 @@ def test_the_simulator_reads_a_reminders_purpose_and_promise():
         Dialog.from_json({k: v for k, v in dialog.items() if k != "promise"})
     with pytest.raises(ValueError, match="purpose"):
         Dialog.from_json({**dialog, "purpose": "sales"})
+
+
+def test_the_llm_is_told_the_short_turns_and_a_reminders_purpose():
+    from agent.prompts import system_prompt
+    flow = load_flow("temprana")
+    plain = system_prompt(flow, FACTS, now=NOW, country="CL")
+    reminder = system_prompt(flow, REMINDED, now=NOW, country="CL")
+    assert "turnos cortos" in plain and "recordatorio" not in plain
+    assert "recordatorio" in reminder and "185000 pesos el miércoles 18 de noviembre" in reminder
