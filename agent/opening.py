@@ -114,10 +114,13 @@ class Opening:
         details = heard.promise_date or heard.amount or heard.installments or heard.date_issue
         if intent is Intent.CALLBACK:
             return self._callback(heard)
-        if intent is Intent.DENY and self._pieces_said == 1 and _NO_TIME_RE.match(text):
+        if intent is Intent.GREETING and heard.matched == "greeting:alo" and self._last:
+            return self._remember(list(self._last))  # "¿Aló?": the piece was not heard; again, whole
+        if intent is Intent.DENY and self._pieces_said == 1 and (not text or _NO_TIME_RE.match(text)):  # key 2
             self.step = self.ask_callback_step  # "¿Tiene un momento?" "No": when, then?
             return self._remember([self._say("ask_callback_time")])
-        if (intent in _GO_AHEAD or (intent is Intent.DENY and _PLAIN_NO_RE.match(text))) and not details:
+        if (intent in _GO_AHEAD or (intent is Intent.DENY and (not text or _PLAIN_NO_RE.match(text)))) \
+                and not details:
             if intent is Intent.ASK_DEBT and self._debt_told:
                 return self._remember([*self._answer(text), *self._next_piece()])
             return self._remember(self._next_piece())

@@ -232,3 +232,18 @@ def test_the_llm_is_told_the_short_turns_and_a_reminders_purpose():
     reminder = system_prompt(flow, REMINDED, now=NOW, country="CL")
     assert "turnos cortos" in plain and "recordatorio" not in plain
     assert "recordatorio" in reminder and "185000 pesos el miércoles 18 de noviembre" in reminder
+
+
+async def test_alo_repeats_the_piece_whole_and_the_keys_answer_the_moment():
+    a = agent("temprana")
+    notice, _ = await turn(a, "Sí, soy yo")
+    again, _ = await turn(a, "¿Aló?")
+    assert again == notice
+    b = agent("temprana")
+    await turn(b, "Sí, soy yo")
+    said = " ".join([i async for i in b.keys("2") if not isinstance(i, ToolCall)])  # 2: no moment now
+    assert "llamar" in said and "185000" not in said
+    c = agent("temprana")
+    await turn(c, "Sí, soy yo")
+    said = " ".join([i async for i in c.keys("1") if not isinstance(i, ToolCall)])  # 1: go ahead
+    assert "185000" in said
