@@ -98,7 +98,16 @@ class LlmAgent:
         return self._fallback.farewell()
 
     # ---------------------------------------------------------------- a turn: the function-calling loop
+    def _handed_over(self) -> bool:
+        """The fallback took the call over for good: an inbound caller's RUT agent identified them during a
+        turn the model failed, and the debtor's own agent (with its own prompt) now runs the call."""
+        return getattr(self._fallback, "identified_agent", None) is not None
+
     async def reply(self, user_text: str) -> AsyncIterator[AgentOutput]:
+        if self._handed_over():
+            async for item in self._fallback.reply(user_text):
+                yield item
+            return
         self.history.append({"role": "user", "content": user_text})
         self._turn = []
         explained = False  # the refusal was said this turn: a second claim is dropped, not explained again
@@ -161,7 +170,7 @@ class LlmAgent:
 
     async def keys(self, entry: str) -> AsyncIterator[AgentOutput]:
         """'0' always reaches a person, whatever the model thinks; other keys are told to the model."""
-        if entry == "0":
+        if entry == "0" or self._handed_over():
             async for item in self._fallback_turn(self._fallback.keys(entry)):
                 yield item
             return
@@ -212,6 +221,9 @@ class LlmAgent:
 
     def correct_last_reply(self, spoken: str) -> None:
         """After a barge-in: this turn's assistant messages keep only what was heard, in order."""
+        if self._handed_over():
+            self._fallback.correct_last_reply(spoken)
+            return
         heard = spoken
         for message, text in self._turn:
             if heard.startswith(text) and text:
@@ -226,7 +238,7 @@ class LlmAgent:
 
     @property
     def finished(self) -> bool:
-        return self._closed
+        return self._closed or (self._handed_over() and self._fallback.finished)
 
 
 def _tool_message(call: ToolCall, ran: set[str]) -> str:

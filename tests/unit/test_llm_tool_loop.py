@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo
 
 from agent.dry_run import DryRunRecord
 from agent.flow import DebtorFacts, load_flow
+from agent.identify_agent import IdentifyingAgent
 from agent.llm import ChatLlm
 from agent.llm_agent import LlmAgent, claims_registration
 from agent.prompts import refusal_words, system_prompt
 from agent.rule_agent import RuleAgent
 from agent.simulate import Dialog, build_agent, simulate
-from agent.tools import TOOL_SCHEMAS
+from agent.tools import INBOUND_TOOL_SCHEMAS, TOOL_SCHEMAS
 from tests.standins.openai_server import ScriptedOpenAIServer, ScriptedReply
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("America/Santiago"))  # a Monday, 10:00 (UTC-3)
@@ -191,3 +192,21 @@ async def test_the_model_cannot_hang_up_on_a_promise_just_refused():
     promise_id, end_id = server.sent_tool_call_ids[0]
     answers = {m["tool_call_id"]: m["content"] for m in _tool_messages(server.requests[1])}
     assert answers[promise_id].startswith("refused: date_after_max") and answers[end_id].startswith("not carried out")
+
+
+async def test_an_inbound_caller_the_rut_menu_identified_in_a_failed_turn_stays_with_their_own_agent():
+    debtor = RuleAgent(load_flow("temprana"), FACTS, clock=lambda: NOW)
+
+    async def lookup(rut: str, how: str):
+        return debtor if rut.replace(".", "").upper() == "12345678-5" else None
+
+    async with ScriptedOpenAIServer([ScriptedReply(status=500)]).running() as server, \
+            ChatLlm(base_url=server.base_url, api_key="k", model="scripted") as llm:
+        asks_rut = IdentifyingAgent(lookup, clock=lambda: NOW)
+        agent = LlmAgent(llm, "Atiendes una llamada entrante.", asks_rut, tools=INBOUND_TOOL_SCHEMAS)
+        agent.greeting()
+        said, _ = await _turn(agent, DryRunRecord(FACTS, NOW), "Mi RUT es 12.345.678-5")  # the model fails
+        assert "Natura" in said and asks_rut.identified_agent is debtor
+        said, _ = await _turn(agent, DryRunRecord(FACTS, NOW), "Sí, dígame")
+    assert len(server.requests) == 1  # the debtor's own agent answered; the unknown caller's model is done
+    assert said and not agent.finished
