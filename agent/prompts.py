@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from agent.flow import WEEKDAYS, DebtorFacts, Flow, spoken_date
+from agent.flow import WEEKDAYS, DebtorFacts, Flow, load_flow, spoken_date
 from agent.vocabulary import Refusal
 from countries import country as find_country
 from countries.profile import CountryProfile, profile_for
@@ -149,19 +149,22 @@ def system_prompt(flow: Flow, facts: DebtorFacts, *, now: datetime, country: str
             f"{REMINDER_RULES if facts.broken_promise is not None else ''} {TOOL_RULES} {debtor_brief(flow, facts)}")
 
 
-def refusal_words(flow: Flow, facts: DebtorFacts) -> Callable[[ActionResult], str]:
+def refusal_words(flow: Flow | None = None, facts: DebtorFacts | None = None) -> Callable[[ActionResult], str]:
     """What the agent says for a promise the record refused, in the flow's words (the record's bound,
-    when it gave one, replacing the card's)."""
+    when it gave one, replacing the card's). With no flow (an inbound caller the model identified
+    itself), the default flow's words and the record's bound alone."""
+    words = flow or load_flow(DEFAULT_FLOW)
 
     def explain(result: ActionResult) -> str:
         key = _REFUSAL_PROMPTS.get(result.code)  # type: ignore[call-overload]
-        if key is None:
-            return PROMISE_NOT_REGISTERED
-        variables = facts.variables()
+        variables = facts.variables() if facts is not None else {}
         if result.limit and result.code == Refusal.DATE_AFTER_MAX:
             variables["max_date"] = spoken_date(date.fromisoformat(result.limit))
         elif result.limit and result.code == Refusal.AMOUNT_OVER_DEBT:
             variables["amount_owed"] = str(int(Decimal(result.limit)))
-        return flow.say(key, variables)
+        needed = {Refusal.DATE_AFTER_MAX: "max_date", Refusal.AMOUNT_OVER_DEBT: "amount_owed"}.get(result.code)
+        if key is None or (needed is not None and not variables.get(needed)):
+            return PROMISE_NOT_REGISTERED
+        return words.say(key, variables)
 
     return explain

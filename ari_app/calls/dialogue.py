@@ -99,7 +99,7 @@ class ConversationFactory:
             # The model looks the caller up itself (lookup_customer); keys, '0' and failed turns go to the rules.
             now = datetime.now().astimezone()
             prompt = f"{INBOUND_PROMPT} Hoy es {now.date().isoformat()}, son las {now:%H:%M}."
-            return LlmAgent(self._llm, prompt, asks_rut, tools=INBOUND_TOOL_SCHEMAS)
+            return LlmAgent(self._llm, prompt, asks_rut, tools=INBOUND_TOOL_SCHEMAS, explain_refusal=refusal_words())
         fallback: Agent = FallbackAgent(self._settings.greeting)
         return fallback if self._llm is None else LlmAgent(self._llm, SYSTEM_PROMPT, fallback)
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from agent.dry_run import DryRunRecord
 from agent.flow import DebtorFacts, bundled_flows, load_flow, spoken_date
 from agent.llm import ToolCall
+from agent.prompts import PROMISE_NOT_REGISTERED, refusal_words
 from agent.record_bounds import promise_refusal
 from agent.rule_agent import RuleAgent
 from agent.simulate import outcome_of
@@ -118,3 +119,16 @@ def test_the_bounds_are_the_records():
     assert code(last, 185001) == Refusal.AMOUNT_OVER_DEBT
     assert code(last, 0) == Refusal.AMOUNT
     assert code(today, 185000) is None and code(last, 185000, installments=3, installment_amount=61667) is None
+
+
+def test_a_refusal_is_worded_with_the_records_bound_even_with_no_flow_known():
+    flowless = refusal_words()  # an inbound caller the model identified: the default flow's words
+    late = ActionResult.refused(Refusal.DATE_AFTER_MAX, "the debt must be paid by 2026-12-10", "2026-12-10")
+    assert "no pude registrar" in flowless(late) and spoken_date(date(2026, 12, 10)) in flowless(late)
+    over = ActionResult.refused(Refusal.AMOUNT_OVER_DEBT, "the debt is 120000.00", "120000.00")
+    assert "120000 pesos" in flowless(over)
+    assert flowless(ActionResult.refused(Refusal.AMOUNT_OVER_DEBT, "the debt is ?")) == PROMISE_NOT_REGISTERED
+    assert flowless(ActionResult.refused(Refusal.UNIDENTIFIED, "who?")) == PROMISE_NOT_REGISTERED
+    # With the flow and the card: the flow's own words, the record's bound over the card's.
+    formal = refusal_words(load_flow("prejudicial"), FACTS)(late)
+    assert formal.startswith("Lamentablemente") and spoken_date(date(2026, 12, 10)) in formal
