@@ -42,6 +42,8 @@ _QUESTION_RE = re.compile(r"\s*¿[^¿]*\?$")
 _PLAIN_NO_RE = re.compile(r"^(?:no|nop|nopo)(?: (?:no|sabia|se|la verdad|idea|tenia idea|me acordaba|po))*$")
 # A "no" to "¿Tiene un momento?" (not "no, todo no puedo", which is about the debt).
 _NO_TIME_RE = re.compile(r"^(?:no|nop|nopo|negativo)(?: (?:no|gracias|tengo tiempo|ahora|puedo|mucho|la verdad))*$")
+# "¿Aló?" after a piece: it was not heard ("sí, dígame" is a go-ahead, though the NLU calls both greetings).
+_ALO_RE = re.compile(r"^(?:alo|hola)(?: (?:alo|hola))*(?: me escucha)?$")
 # What moves the briefing on rather than answering it: a yes, a go-ahead, a question about the debt.
 _GO_AHEAD = frozenset({Intent.CONFIRM, Intent.UNKNOWN, Intent.ASK_DEBT, Intent.GREETING, Intent.REPEAT,
                        Intent.IDENTIFY})
@@ -114,7 +116,7 @@ class Opening:
         details = heard.promise_date or heard.amount or heard.installments or heard.date_issue
         if intent is Intent.CALLBACK:
             return self._callback(heard)
-        if intent is Intent.GREETING and heard.matched == "greeting:alo" and self._last:
+        if intent is Intent.GREETING and _ALO_RE.match(text) and self._last:
             return self._remember(list(self._last))  # "¿Aló?": the piece was not heard; again, whole
         if intent is Intent.DENY and self._pieces_said == 1 and (not text or _NO_TIME_RE.match(text)):  # key 2
             self.step = self.ask_callback_step  # "¿Tiene un momento?" "No": when, then?
