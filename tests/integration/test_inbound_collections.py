@@ -1,5 +1,6 @@
-"""Debtors calling in: a softphone dials the collections line (800), keys a RUT by DTMF and hears
-its own debt; the record says who called and how they were identified."""
+"""Debtors calling in: a softphone dials the collections line (800), keys a RUT by DTMF, hears the
+notice, keys 1 to go ahead and hears its own debt; the record says who called and how they were
+identified."""
 
 from __future__ import annotations
 
@@ -40,11 +41,13 @@ async def test_a_caller_keys_their_rut_and_hears_their_own_debt(database_url, db
     phone = BaresipPhone(workdir=tmp_path / "phone")  # silent: this caller only uses the keypad
     async with CallCenterApp(settings) as app:
         await app.wait_ready()
-        phone.start_dial("sip:800@127.0.0.1", duration_s=32)
+        phone.start_dial("sip:800@127.0.0.1", duration_s=42)
         await asyncio.to_thread(phone.wait_established)
         await asyncio.sleep(4.0)  # into the "marque su RUT" prompt: keys cut it off, as on any IVR
         await phone.apress("145678900#", gap_s=0.25)  # 8 digits and the check digit; '#' out of habit
-        await asyncio.to_thread(phone.wait_closed, 45)
+        await asyncio.sleep(16.0)  # the notice (about 10 s) and "¿Tiene un momento?", heard whole
+        await phone.apress("1")  # yes: go ahead
+        await asyncio.to_thread(phone.wait_closed, 55)
         result = phone.stop()
         record = await last_inbound_record(app)
         events = await app.call_log.events(record.id)
@@ -52,13 +55,16 @@ async def test_a_caller_keys_their_rut_and_hears_their_own_debt(database_url, db
     identified = [e.data for e in events if e.kind == "identified"]
     assert identified == [{"by": "dtmf", "debtor_id": debtor_id}], [(e.kind, e.data) for e in events]
     assert turns and turns[0]["turn_rule"] == "dtmf" and turns[0]["user_text"] == "145678900", turns
-    assert "185000 pesos" in turns[0]["agent_spoken"] and "Juan" not in turns[0]["agent_spoken"], turns[0]
-    assert record.metrics["conversation"]["keys_pressed"] == 10  # the "#" too, ignored as an entry
+    # The notice first, naming the company, the debt only after the go-ahead (the opening's short turns).
+    assert "grabada" in turns[0]["agent_spoken"] and "185000" not in turns[0]["agent_spoken"], turns[0]
+    assert "Juan" not in turns[0]["agent_spoken"], turns[0]
+    assert len(turns) > 1 and turns[1]["user_text"] == "1" and "185000 pesos" in turns[1]["agent_spoken"], turns
+    assert record.metrics["conversation"]["keys_pressed"] == 11  # the "#" too, ignored as an entry
     async with db_pool.connection() as conn:
         cur = await conn.execute("SELECT debtor_id FROM call_attempts WHERE id = %s", (record.id,))
         assert (await cur.fetchone())[0] == debtor_id  # the record is the debtor's from then on
-    # And the phone heard it: after the keys, one stretch of speech as long as those sentences take
-    # to say (Whisper base cannot be trusted with espeak through G.711 on a 17 s stretch: measured).
+    # And the phone heard it: after the keys, one stretch of speech as long as the notice's sentences
+    # take to say (Whisper base cannot be trusted with espeak through G.711 on a long stretch: measured).
     assert result.heard_wav is not None
     heard = speech_segments(read_wav(result.heard_wav), hangover_ms=400)
     async with EspeakTts() as tts:
