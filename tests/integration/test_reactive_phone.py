@@ -30,7 +30,8 @@ DEBTOR_PHONE = "+56955551234"
 # correcto? Diga sí, o marque uno." (Whisper read espeak's "Perfecto, de acuerdo" as "de aquel" and
 # "Sí, es correcto" as "con esto": a key is the sure answer, and puts RFC 4733 through the lab too.)
 LINES = [("Correcto, soy yo.", "soy yo"),  # to "¿Hablo con María?"
-         ("Le puedo pagar cincuenta mil pesos el quince de diciembre.", "diciembre"),  # to the debt and "¿Qué día...?"
+         # To the notice's "¿Tiene un momento?": the agent says the debt, then reads the promise back.
+         ("Le puedo pagar cincuenta mil pesos el quince de diciembre.", "diciembre"),
          ("1", "1")]  # to the promise read back
 QUIET_S = 1.0
 # The phone's voice-to-voice against the stored one (call_turns.voice_to_voice_ms): the phone measures
