@@ -165,7 +165,7 @@ class Opening:
             if intent is Intent.CANNOT_PAY:  # "no, me quedé sin pega": the balance, then the flow's next offer
                 return self._remember([told, *self._next_offer()])
             return self._remember([told, self._say("ask_date")])
-        if intent in (Intent.UNKNOWN, Intent.GREETING):
+        if intent in (Intent.UNKNOWN, Intent.GREETING):  # asked again; the third time a person takes over
             self.step = self.reminder_step
-            return self._remember([self._say("not_understood"), self._say("reminder")])
+            return self._misunderstood("reminder")
         return self._negotiate(heard, text)

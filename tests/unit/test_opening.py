@@ -247,3 +247,15 @@ async def test_alo_repeats_the_piece_whole_and_the_keys_answer_the_moment():
     await turn(c, "Sí, soy yo")
     said = " ".join([i async for i in c.keys("1") if not isinstance(i, ToolCall)])  # 1: go ahead
     assert "185000" in said
+
+
+async def test_a_reminder_answer_not_understood_is_asked_again_then_a_person_takes_over():
+    a = agent("temprana", REMINDED)
+    await turn(a, "Sí, soy yo")
+    await turn(a, "Sí")
+    said, _ = await turn(a, "mmm zapato")
+    assert "repetir" in said and a.step is Step.REMINDER
+    said, _ = await turn(a, "blablá")
+    assert "185000" in said and said.endswith("?")  # the question itself, again
+    _, tools = await turn(a, "blablá")
+    assert [t.name for t in tools] == ["transfer_to_agent"]
