@@ -150,7 +150,10 @@ class CountryProfile:
 
 @functools.lru_cache(maxsize=64)
 def _calendar(code: str, year: int) -> holidays.HolidayBase:
-    return holidays.country_holidays(code, years=year)
+    # Named in Spanish where the calendar has it: the names reach Spanish prompts and supervisors' reasons,
+    # and the package's default otherwise follows the process locale.
+    spanish = "es" in holidays.country_holidays(code).supported_languages
+    return holidays.country_holidays(code, years=year, language="es" if spanish else None)
 
 
 def bundled_profiles() -> dict[str, CountryProfile]:

@@ -76,7 +76,7 @@ async def test_no_wave_on_a_holiday_and_the_reason_is_kept(db_pool, company):
     await seed_debtors(db_pool, company, 3)
     christmas = datetime(2026, 12, 25, 9, tzinfo=SANTIAGO)
     result = await WavePlanner(db_pool).plan(campaign, christmas, slot="09:00")
-    assert result.enqueued == 0 and list(result.skipped) == ["holiday: Christmas Day (CL)"]
+    assert result.enqueued == 0 and list(result.skipped) == ["holiday: Navidad (CL)"]
 
 
 async def test_selection_by_delinquency_type(db_pool, company):
