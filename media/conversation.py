@@ -107,7 +107,10 @@ class Conversation:
         self._recognition = SpeculativeStt(stt, segmenter, self.usage, after_s=config.speculate_after_s)
         self._keypad = KeypadEntry()
         self._speaking: asyncio.Task[None] | None = None  # the agent's reply
-        self._pending_turn: asyncio.Task[None] | None = None  # an utterance being decoded, or its end awaited
+        self._pending_turn: asyncio.Task[None] | None = None  # the turn's end awaited after an utterance
+        # The utterances of the turn not yet answered, each decoded in a task of its own: a caller who pauses
+        # and goes on cancels the wait for the turn's end, never the words already said.
+        self._heard: list[asyncio.Task[Transcript | None]] = []
         self._agent_done_at = self._loop.time()
         self._reprompts = 0
         self.turns: list[TurnMetrics] = []
@@ -176,7 +179,8 @@ class Conversation:
         finally:
             if self._is_agent_speaking():
                 self._pacer.flush()  # cut off (a hang-up): what was played of the sentence is then known
-            unfinished = [t for t in (self._pending_turn, self._speaking) if t is not None and not t.done()]
+            unfinished = [t for t in (self._pending_turn, self._speaking, *self._heard)
+                          if t is not None and not t.done()]
             for task in unfinished:
                 task.cancel()
             if unfinished:  # their last words reach the transcript and the turn record before we return
@@ -203,7 +207,8 @@ class Conversation:
         is_echo = self._barge_in.speech_ended(clip)
         guess = self._recognition.take()
         if clip is not None and not self._is_agent_speaking() and not is_echo:
-            self._pending_turn = asyncio.create_task(self._finish_turn(clip, ended, guess))
+            self._heard.append(asyncio.create_task(self._hear(clip, ended, guess)))
+            self._pending_turn = asyncio.create_task(self._finish_turn(ended, speculative=guess is not None))
 
     def _on_key(self, press: KeyPress) -> None:
         """A key cuts the agent off at once, as on any phone menu (callers who know it type ahead);
@@ -213,26 +218,42 @@ class Conversation:
         if self._is_agent_speaking():
             self._barge_in.cut_off()
         self._cancel_pending_turn()  # keys answer the question; a half-heard utterance does not
+        self._heard.clear()
         entry = self._keypad.press(press.key, press.at, self._agent.keys_expected)
         if entry is not None:
             self._key_turn(entry, press.at)
 
-    async def _finish_turn(self, clip: AudioClip, ended: SpeechEnded,
-                           guess: asyncio.Task[Transcript] | None) -> None:
-        speech_end_at = ended.at_s
-        metrics = TurnMetrics(index=len(self.turns) + 1, speech_end_at=speech_end_at,
-                              end_detected_at=ended.detected_s, stt_speculative=guess is not None)
-        transcript = await self._recognition.transcript(clip, guess)
-        metrics.stt_final_at = self._loop.time()
-        metrics.user_text, metrics.confidence = transcript.text.strip(), round(transcript.confidence, 3)
-        if not metrics.user_text:
-            # Noise the VAD took for speech, or words Whisper could not make out: not a turn.
+    async def _hear(self, clip: AudioClip, ended: SpeechEnded,
+                    guess: asyncio.Task[Transcript] | None) -> Transcript | None:
+        """One utterance's words, in the transcript as soon as they are known (whether or not they end the
+        turn); None when the recogniser failed: that utterance is lost, the turn is not."""
+        try:
+            transcript = await self._recognition.transcript(clip, guess)
+        except Exception:
+            self.unrecognised += 1
+            log.exception("recognition failed on %.1f s of speech", clip.duration_s)
+            return None
+        text = transcript.text.strip()
+        if not text:
+            # Noise the VAD took for speech, or words Whisper could not make out: nothing said.
             self.unrecognised += 1
             log.info("speech of %.1f s gave no transcript (%d so far)", clip.duration_s, self.unrecognised)
-            return
-        # Said, whether or not it ends the turn (the caller may go on; the next utterance is another line).
-        report(self._on_line, TranscriptLine("caller", metrics.user_text, ended.at_s - ended.duration_s,
-                                             ended.at_s, "stt"))
+        else:
+            report(self._on_line, TranscriptLine("caller", text, ended.at_s - ended.duration_s, ended.at_s, "stt"))
+        return transcript
+
+    async def _finish_turn(self, ended: SpeechEnded, *, speculative: bool) -> None:
+        """After each utterance: its words and those the caller said before it in this turn, then the wait
+        for the turn's end (cancelled if the caller goes on: the next utterance's turn carries these words)."""
+        speech_end_at = ended.at_s
+        metrics = TurnMetrics(index=len(self.turns) + 1, speech_end_at=speech_end_at,
+                              end_detected_at=ended.detected_s, stt_speculative=speculative)
+        said = [t for t in [await asyncio.shield(task) for task in list(self._heard)] if t and t.text.strip()]
+        metrics.stt_final_at = self._loop.time()
+        if not said:
+            return  # no words yet in this turn: not a turn
+        metrics.user_text = " ".join(t.text.strip() for t in said)
+        metrics.confidence = round(min(t.confidence for t in said), 3)
         decision = self._turn_detector.decide(metrics.user_text)
         metrics.turn_rule = decision.reason
         remaining = decision.wait_s - (self._loop.time() - speech_end_at)
@@ -248,6 +269,7 @@ class Conversation:
 
     def _take_turn(self, metrics: TurnMetrics) -> None:
         """The caller's turn is over (words or keys): the agent answers it."""
+        self._heard.clear()
         self.turns.append(metrics)
         self._reprompts = 0
         self._say(None, metrics)

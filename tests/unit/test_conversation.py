@@ -146,6 +146,30 @@ async def test_a_pause_inside_a_turn_drops_the_speculative_transcript(engines, t
     assert "quiero" in text and "persona" in text
 
 
+async def test_words_before_a_long_pause_stay_in_the_turn(engines, tmp_path):
+    """A 600 ms pause ends the utterance (the segmenter's hang-over is 300 ms) but not the turn: the
+    caller who goes on is answered for everything said, not only for the words after the pause."""
+    first = _speech(tmp_path, "Mire, lo que pasa es que", "a")
+    rest = _speech(tmp_path, "ahora no tengo trabajo.", "b")
+    first = first[: int(speech_segments(AudioClip(first, 8000))[-1][1] * 8000) + 160]
+    rest = rest[max(0, int(speech_segments(AudioClip(rest, 8000))[0][0] * 8000) - 160):]
+    sent: list = []
+    lines: list = []
+    async with ScriptedOpenAIServer([ScriptedReply(text="Entiendo.")]).running() as server:
+        conv, pacer, llm, turns = _conversation(engines, server, sent, no_input=NoInputPolicy(timeout_s=30),
+                                                on_line=lines.append)
+        runner = asyncio.create_task(conv.run())
+        await Line(conv).play([3.0, first, 0.6, rest, 3.5])
+        runner.cancel()
+        await pacer.stop()
+        await llm.aclose()
+    assert len(turns) == 1, [t.as_dict() for t in turns]
+    text = turns[0].user_text.lower()
+    assert "pasa" in text and "trabajo" in text, text
+    assert "pasa" in server.requests[0]["messages"][-1]["content"].lower()  # the agent was told both parts
+    # The transcript keeps each utterance where it was said.
+    assert [x.speaker for x in lines] == ["agent", "caller", "caller", "agent"]
+
 async def test_caller_speech_during_a_reply_interrupts_it(engines, tmp_path):
     question = _speech(tmp_path, "No tengo dinero.", "q")
     interruption = _speech(tmp_path, "Quiero hablar con una persona ahora mismo, por favor.", "i")
