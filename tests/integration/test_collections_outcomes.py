@@ -16,12 +16,10 @@ audio was decoded offline by the app's Whisper through G.711. What that showed s
   "(en) tres cuotas" as "entre cuotas", "3, 4, 5" or "vueltas", "Ya po." alone as "y a por". So
   the plan says "en tres partes" (the NLU's word for instalments too), the callback's day is "el día
   viernes", the relative gives "más tarde", and the "ya po" is "Ya ya po." (read "Ya ya por").
-* A pause of about 300 ms inside a line splits it into two utterances, and the conversation loop
-  then answers the second alone: the first is dropped (media/conversation.py cancels the pending
-  turn, with its transcript, when the caller goes on). Measured here: "No, habla con su hermana.
-  Ella no está." was heard as "EY A NOTA", "Perdón, ¿cuánto es...?" lost its "Perdón", "Sí,
-  correcto." became "esto". So every line is one breath, without a comma pause inside it (the
-  identity answer "Correcto, soy yo." is the other lab tests' and has never split).
+* A pause of about 300 ms inside a line splits it into two utterances. The conversation loop used
+  to answer the second alone (measured here: "No, habla con su hermana. Ella no está." was heard as
+  "EY A NOTA"); it now carries both into the turn (tests/unit/test_conversation.py). The lines stay
+  one breath, each without a comma pause inside it, so that Whisper hears each as a whole.
 * The same line is not always heard the same way: the clip Whisper gets depends on where the VAD
   cut it, and in the lab the first tens of milliseconds of a line were lost now and then. Every line
   here was decoded right offline with six different margins of silence around it; the read-backs
