@@ -294,6 +294,8 @@ class DealSteps:
     # -------------------------------------------------------------- the read-back
     def _confirm(self, heard: Understanding, text: str) -> list[AgentOutput]:
         if heard.intent is Intent.CONFIRM and not (heard.promise_date or heard.amount or heard.installments):
+            if self._read_back_unheard:  # a yes over a read-back cut before it was heard: it again, first
+                return self._remember(self._last[-1:])
             return self._register()
         said = heard.promise_date or self._said_date(text)
         if said or heard.amount or heard.installments or heard.date_issue:  # "no, el lunes mejor": renegotiate

@@ -33,6 +33,8 @@ DEFAULT_REMINDER_BRIEFING = ("notice", "reminder")
 # Prompts added after operators wrote their own flows: a flow without them gets these words.
 DEFAULT_PROMPTS = {
     "go_ahead": "¿Tiene un momento?",  # after a briefing piece that ends without a question
+    # The notice's sentences a barge-in cut, said before the debt (agent/opening.py).
+    "notice_again": "Antes de seguir, le informo: {notice}",
     "ask_callback_time": "Entiendo. ¿A qué hora le puedo volver a llamar?",
     # A reminder call (a broken promise): what was promised, and whether it was paid.
     "reminder": "El {promised_day} usted se comprometió a pagar {promised_amount} pesos. ¿Pudo realizar el pago?",

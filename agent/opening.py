@@ -23,6 +23,11 @@ flow's `reminder_briefing` instead: the notice, then "El lunes 30 de noviembre u
 pagar 50000 pesos. ¿Pudo realizar el pago?". A yes or "ya pagué" is `already_paid` (a person
 verifies); a new date is the same promise on that day, read back; a no gives the balance and asks
 for a new date (a "no puedo" the flow's next offer); anything else is negotiated as usual.
+
+The notice must be heard, not only said: after a barge-in (`correct_last_reply`) the notice's
+sentences that were not played in full are owed, and the next reply that states the debt or reads
+a promise back says them first ("Antes de seguir, le informo: Esta llamada es grabada. ..."), then
+answers what the debtor said when they cut in.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from typing import TYPE_CHECKING
 
 from agent.nlu.dates import prepare, when_in
 from agent.nlu.intents import Intent, Understanding
+from agent.nlu.text import normalise
 
 if TYPE_CHECKING:
     from agent.protocol import AgentOutput
@@ -47,6 +53,22 @@ _ALO_RE = re.compile(r"^(?:alo|hola)(?: (?:alo|hola))*(?: me escucha)?$")
 # What moves the briefing on rather than answering it: a yes, a go-ahead, a question about the debt.
 _GO_AHEAD = frozenset({Intent.CONFIRM, Intent.UNKNOWN, Intent.ASK_DEBT, Intent.GREETING, Intent.REPEAT,
                        Intent.IDENTIFY})
+_SENTENCE_END_RE = re.compile(r"(?<=[.?!:])\s+")
+_CUT_RE = re.compile(r"\s*(?:…|\.\.\.)$")
+
+
+def sentences_of(text: str) -> list[str]:
+    """`text` split after each full stop, question or colon."""
+    return [part for part in _SENTENCE_END_RE.split(text.strip()) if part]
+
+
+def heard_in_full(spoken: str) -> set[str]:
+    """The sentences of what was played that the caller heard whole, normalised: one cut short (it ends
+    in "…", `media.transcript.heard`) or with no end of its own does not count."""
+    parts = sentences_of(_CUT_RE.sub("", spoken))
+    if parts and not parts[-1].endswith((".", "?", "!")):
+        parts.pop()
+    return {normalise(part) for part in parts}
 
 
 def without_question(piece: str) -> str:
@@ -58,6 +80,7 @@ class Opening:
     """The briefing's state and steps; `RuleAgent` supplies the words, the step names and the tools."""
 
     brief_step: object
+    confirm_step: object
     ask_callback_step: object
     negotiate_step: object
     reminder_step: object
@@ -109,6 +132,33 @@ class Opening:
         self._pieces = []
         self.step = self.negotiate_step
         return told
+
+    # -------------------------------------------------------------- the notice, heard
+    def _notice_sentences(self) -> list[str]:
+        """The notice's sentences the law needs heard (who calls, for whom, recorded, why), not its question."""
+        first = (self.flow.reminder_briefing if self.facts.broken_promise is not None else self.flow.briefing)[0]
+        return sentences_of(without_question(self._say(first)))
+
+    def correct_last_reply(self, spoken: str) -> None:
+        """After a barge-in: the notice's sentences said in that reply but not heard in full are owed."""
+        heard = heard_in_full(spoken)
+        missed = {s for s in self._notice_in_last if normalise(s) not in heard}
+        self._unheard = [s for s in self._notice_sentences() if s in missed or s in self._unheard]
+        # What came after the cut was not heard either: a read-back there is said again before a yes counts.
+        self._read_back_unheard = bool(missed) and self.step is self.confirm_step
+
+    def _with_notice(self, items: list[AgentOutput]) -> list[AgentOutput]:
+        """A reply as said: the notice's sentences not heard first when it is about the debt (the debt or a
+        read-back: the law's order); and the notice's sentences it holds remembered (`correct_last_reply`)."""
+        said = {normalise(s) for item in items if isinstance(item, str) for s in sentences_of(item)}
+        owed = [s for s in self._unheard if normalise(s) not in said]
+        if owed and self._debt_told and said:
+            items = [self._say("notice_again", notice=" ".join(owed)), *items]
+            said.update(normalise(s) for s in owed)
+        self._notice_in_last = [s for s in self._notice_sentences() if normalise(s) in said]
+        self._read_back_unheard = False
+        self._unheard = [s for s in self._unheard if normalise(s) not in said]
+        return items
 
     def _brief(self, heard: Understanding, text: str) -> list[AgentOutput]:
         """The debtor's answer to a piece of the briefing."""

@@ -105,6 +105,9 @@ class RuleAgent(Opening, DealSteps):
         self._pieces: list[tuple[str, str]] = []  # the briefing still to say
         self._pieces_said = 0
         self._heard_question = False
+        self._notice_in_last: list[str] = []  # the notice's sentences in the last reply
+        self._unheard: list[str] = []  # the notice's sentences a barge-in cut: said before the debt
+        self._read_back_unheard = False  # the last reply's read-back came after such a cut
         self._explained_to_third_party = False
         self._ids = itertools.count(1)
         self.negotiator = Negotiator(flow.negotiation, facts.amount_owed, facts.max_date, clock().date())
@@ -117,7 +120,7 @@ class RuleAgent(Opening, DealSteps):
 
     def identified(self) -> list[str]:
         """The caller keyed or said their RUT (an inbound call): the identity question is answered."""
-        return self._start_briefing()
+        return self._with_notice(self._start_briefing())  # type: ignore[return-value]
 
     def reprompt(self) -> str:
         return self._say("reprompt")
@@ -125,17 +128,15 @@ class RuleAgent(Opening, DealSteps):
     def farewell(self) -> str:
         return self._say("no_input_goodbye")
 
-    def correct_last_reply(self, spoken: str) -> None:
-        pass  # the state machine does not depend on what was heard, only on what was answered
-
     async def reply(self, user_text: str) -> AsyncIterator[AgentOutput]:
         heard = understand(user_text, self._clock())
-        async for item in self._carried_out(self._decide(heard, normalise(user_text), "?" in user_text)):
+        async for item in self._carried_out(self._with_notice(self._decide(heard, normalise(user_text),
+                                                                           "?" in user_text))):
             yield item
 
     async def keys(self, entry: str) -> AsyncIterator[AgentOutput]:
         """The menu keys mean what the words do: 0 a person, 1 yes, 2 no."""
-        async for item in self._carried_out(self._decide(menu_choice(entry), "", False)):
+        async for item in self._carried_out(self._with_notice(self._decide(menu_choice(entry), "", False))):
             yield item
 
     async def _carried_out(self, items: list[AgentOutput]) -> AsyncIterator[AgentOutput]:

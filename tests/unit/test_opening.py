@@ -259,3 +259,70 @@ async def test_a_reminder_answer_not_understood_is_asked_again_then_a_person_tak
     assert "185000" in said and said.endswith("?")  # the question itself, again
     _, tools = await turn(a, "blablá")
     assert [t.name for t in tools] == ["transfer_to_agent"]
+
+
+# ------------------------------------------------------------------ the notice heard, not only said
+def cut(text: str, before: str) -> str:
+    """What a barge-in lets through of `text`: everything before `before`, as `media.transcript.heard` writes it."""
+    return text[: text.index(before)].rstrip() + "…"
+
+
+@pytest.mark.parametrize("flow", FLOWS)
+async def test_a_notice_cut_before_the_recording_is_said_before_the_debt_and_the_promise_is_kept(flow):
+    a = agent(flow)
+    notice, _ = await turn(a, "Sí, soy yo")
+    a.correct_last_reply(cut(notice, "llamada es grabada"))  # heard: "Le habla Sofía, asistente virtual de ..."
+    said, tools = await turn(a, "Ya sé, voy a pagar todo el quince")
+    assert not tools
+    assert said.startswith("Antes de seguir, le informo: Esta llamada es grabada.")
+    assert said.index("grabada") < said.index("185000") < said.index("Entonces registro")
+    assert said.count("Le habla") == 0  # what was heard is not said again
+    assert "15 de diciembre" in said  # the promise made over the notice, read back
+    _, tools = await turn(a, "Sí")
+    assert [(t.name, t.arguments["date"]) for t in tools] == [("register_promise", "2026-12-15")]
+
+
+async def test_a_go_ahead_over_a_cut_notice_hears_the_rest_of_it_then_the_debt():
+    a = agent("temprana")
+    notice, _ = await turn(a, "Sí, soy yo")
+    a.correct_last_reply(cut(notice, "Esta llamada"))  # cut right after the first sentence
+    said, _ = await turn(a, "Sí, dígame")
+    assert said.startswith("Antes de seguir, le informo: Esta llamada es grabada. Le llamo por un pago pendiente.")
+    assert said.index("grabada") < said.index("185000")
+    said, _ = await turn(a, "El viernes")  # owed once, said once
+    assert "grabada" not in said and "Entonces registro" in said
+
+
+async def test_a_notice_heard_in_full_is_not_said_again():
+    a = agent("temprana")
+    notice, _ = await turn(a, "Sí, soy yo")
+    a.correct_last_reply(cut(notice, "un momento?"))  # cut in the question: the notice itself was heard
+    said, _ = await turn(a, "Sí")
+    assert "grabada" not in said and "185000" in said
+
+
+async def test_a_cut_notice_waits_for_the_debt_and_a_callback_needs_no_notice_again():
+    a = agent("temprana")
+    notice, _ = await turn(a, "Sí, soy yo")
+    a.correct_last_reply(cut(notice, "Le llamo por"))  # the recording heard, not the purpose
+    said, tools = await turn(a, "No, ahora no puedo")  # "ahora no": a callback, booked; no debt said
+    assert [t.name for t in tools] == ["schedule_callback"] and "pendiente" not in said
+    a = agent("temprana")
+    notice, _ = await turn(a, "Sí, soy yo")
+    a.correct_last_reply(cut(notice, "Le llamo por"))
+    said, _ = await turn(a, "No")  # no moment: when to call back, and still no debt
+    assert "grabada" not in said and "pendiente" not in said and "185000" not in said
+    said, _ = await turn(a, "Sí, bueno, dígame")  # a yes after all: the purpose, then the debt
+    assert said.startswith("Antes de seguir, le informo: Le llamo por un pago pendiente.")
+    assert "grabada" not in said and said.index("pendiente") < said.index("185000")
+
+
+async def test_a_promise_read_back_after_a_cut_notice_is_read_again_before_a_yes_registers_it():
+    a = agent("temprana")
+    said, _ = await turn(a, "Sí, soy yo, le pago todo el viernes")  # notice, debt and read-back at once
+    a.correct_last_reply(cut(said, "Esta llamada"))
+    said, tools = await turn(a, "Sí")
+    assert not tools  # a yes to what was not heard registers nothing
+    assert said.index("grabada") < said.index("Entonces registro") and "viernes 27 de noviembre" in said
+    _, tools = await turn(a, "Sí")
+    assert [(t.name, t.arguments["date"]) for t in tools] == [("register_promise", "2026-11-27")]
