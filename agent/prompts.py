@@ -33,6 +33,13 @@ OPENING_RULES = (
     "aviso (quién eres, de qué empresa, que la llamada es grabada y el motivo en general) y \"¿Tiene un "
     "momento?\"; los datos de la deuda solo después de que la persona acepte."
 )
+# A barge-in leaves the assistant messages as heard (LlmAgent.correct_last_reply): the notice heard first.
+HEARD_RULES = (
+    " Tus mensajes guardan solo lo que la persona escuchó: uno que termina en \"…\" o al que le falta el final "
+    "fue interrumpido. Si no escuchó el aviso completo (quién eres, de qué empresa, que la llamada es grabada y "
+    "el motivo), di lo que le faltó (\"Antes de seguir, le informo que esta llamada es grabada...\") antes de dar "
+    "la deuda o de repetir una promesa, y luego responde a lo que dijo."
+)
 REMINDER_RULES = (
     " Esta llamada es un recordatorio: la persona se comprometió a pagar (broken_promise en los datos) y el pago no "
     "está registrado. Después del aviso, recuérdale la promesa y pregunta si pudo realizar el pago: si dice que "
@@ -50,7 +57,7 @@ INBOUND_PROMPT = (
     "cualquier deuda, pide su RUT con el dígito verificador y búscalo con la herramienta lookup_customer. Solo "
     "cuando la herramienta responda ok conoces al deudor: su resultado trae sus datos y sus límites; entonces da "
     "el aviso legal y la deuda, y negocia. Si responde refused, pide el RUT otra vez; nunca digas datos de una "
-    f"deuda a quien no se identificó. Si pide una persona, transfiérelo. {TOOL_RULES}"
+    f"deuda a quien no se identificó. Si pide una persona, transfiérelo.{HEARD_RULES} {TOOL_RULES}"
 )
 
 DEFAULT_FLOW = "temprana"
@@ -145,7 +152,7 @@ def system_prompt(flow: Flow, facts: DebtorFacts, *, now: datetime, country: str
     call's own clock and calendar (`now`: aware, in the debtor's zone)."""
     return (f"{SYSTEM_PROMPT} {time_and_calendar(now, country)} Primero confirma la identidad "
             f"(\"{flow.prompts['identity']}\") y no des ningún detalle de la deuda antes. Luego di el aviso legal "
-            f"y la deuda, y negocia una fecha y un monto de pago. {OPENING_RULES}"
+            f"y la deuda, y negocia una fecha y un monto de pago. {OPENING_RULES}{HEARD_RULES}"
             f"{REMINDER_RULES if facts.broken_promise is not None else ''} {TOOL_RULES} {debtor_brief(flow, facts)}")
 
 

@@ -234,6 +234,13 @@ def test_the_llm_is_told_the_short_turns_and_a_reminders_purpose():
     assert "recordatorio" in reminder and "185000 pesos el miércoles 18 de noviembre" in reminder
 
 
+def test_the_llm_is_told_a_cut_notice_is_said_before_the_debt():
+    from agent.prompts import INBOUND_PROMPT, system_prompt
+    for prompt in (system_prompt(load_flow("temprana"), FACTS, now=NOW, country="CL"), INBOUND_PROMPT):
+        rule = prompt[prompt.index("termina en \"…\""):]  # the history keeps what was heard
+        assert rule.index("grabada") < rule.index("antes de dar la deuda")
+
+
 async def test_alo_repeats_the_piece_whole_and_the_keys_answer_the_moment():
     a = agent("temprana")
     notice, _ = await turn(a, "Sí, soy yo")
