@@ -123,6 +123,7 @@ class RuleAgent(Opening, DealSteps):
         return self._with_notice(self._start_briefing())  # type: ignore[return-value]
 
     def reprompt(self) -> str:
+        self._notice_in_last = []  # the reply a barge-in may cut now is this one: no notice in it
         return self._say("reprompt")
 
     def farewell(self) -> str:

@@ -308,6 +308,14 @@ async def test_a_notice_heard_in_full_is_not_said_again():
     assert "grabada" not in said and "185000" in said
 
 
+async def test_a_cut_reprompt_after_a_notice_heard_whole_owes_nothing():
+    a = agent("temprana")
+    await turn(a, "Sí, soy yo")
+    a.correct_last_reply(cut(a.reprompt(), a.reprompt().split()[-1]))  # silence, then a cut in the re-prompt
+    said, _ = await turn(a, "Sí, sí")
+    assert "grabada" not in said and "185000" in said
+
+
 async def test_a_cut_notice_waits_for_the_debt_and_a_callback_needs_no_notice_again():
     a = agent("temprana")
     notice, _ = await turn(a, "Sí, soy yo")
