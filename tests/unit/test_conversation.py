@@ -209,16 +209,21 @@ async def test_caller_speech_during_a_reply_interrupts_it(engines, tmp_path):
 
 async def test_silence_reprompts_once_then_ends_politely(engines, tmp_path):
     sent: list = []
+    lines: list = []
     async with ScriptedOpenAIServer([]).running() as server:
-        conv, pacer, llm, turns = _conversation(engines, server, sent,
+        conv, pacer, llm, turns = _conversation(engines, server, sent, on_line=lines.append,
                                                 no_input=NoInputPolicy(timeout_s=1.0, reprompts=1))
         feeder = asyncio.create_task(Line(conv).play([30.0]))
         ended = await asyncio.wait_for(conv.run(), 20)
         feeder.cancel()
         await pacer.stop()
         await llm.aclose()
-    assert ended == "no_input" and turns == []
-    assert sum(1 for _, p in sent if p.marker) == 3  # greeting, reprompt, farewell: three talkspurts
+    assert ended == "no_input" and turns == [] and server.requests == []
+    # Greeting, one re-prompt, the farewell, each played whole. (Not counted as RTP marker bits: the pacer
+    # also marks a discontinuity after the loop stalled, which a loaded 2-core machine causes now and then.)
+    assert [(x.speaker, x.text, x.interrupted) for x in lines] == [
+        ("agent", "Hola, buenas tardes.", False), ("agent", "¿Aló? ¿Me escucha?", False),
+        ("agent", "Como no le escucho, voy a cortar. Le volveremos a llamar. Que tenga un buen día.", False)]
 
 
 async def test_the_agents_own_echo_does_not_interrupt_it(engines, tmp_path):
