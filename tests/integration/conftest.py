@@ -9,6 +9,7 @@ import shutil
 import tempfile
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,9 @@ from ari_app.ari.client import basic_auth_header
 from ari_app.calls.call import Call
 from ari_app.settings import Settings
 from campaigns.calls import CallOutcome, CallRecord, Direction
+from campaigns.campaign import Campaign
+from campaigns.planner import WavePlanner
+from tests.campaigns.conftest import make_campaign
 
 REPO = Path(__file__).resolve().parents[2]
 LAB = REPO / "asterisk" / "lab"
@@ -30,6 +34,30 @@ def spoken_company() -> str:
     times: a random hex suffix ("Natura 123456") made espeak's greeting up to 2.6 s longer, and the
     caller then talked over it and lost the first words to the barge-in."""
     return f"Natura {next(_COMPANY_NUMBERS)}"
+
+
+async def seed_lab_debtor(db_pool, company: str, phones: tuple[str, ...], *, trunk: str = "trunk",
+                          amount_owed: int = 100_000, answering_machine: str = "off") -> tuple[int, Campaign]:
+    """A temprana campaign on `trunk` with one debtor (María José Pérez, 11111111-1, owing `amount_owed` in
+    3 instalments, due the 1st) and `phones` in rotation order, its wave planned: one job due now."""
+    campaign = await make_campaign(db_pool, company, trunk=trunk, answering_machine=answering_machine)
+    today = datetime.now(campaign.tz).date()
+    async with db_pool.connection() as conn:
+        cur = await conn.execute(
+            """INSERT INTO companies (name) VALUES (%s) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
+               RETURNING id""", (company,))
+        (company_id,) = await cur.fetchone()
+        cur = await conn.execute(
+            """INSERT INTO debtors (company_id, national_id, full_name, timezone, delinquency_type, amount_owed,
+                                    installments_owed, due_date)
+               VALUES (%s, '11111111-1', 'María José Pérez', %s, 'temprana', %s, 3, %s) RETURNING id""",
+            (company_id, campaign.timezone, amount_owed, today.replace(day=1)))
+        (debtor_id,) = await cur.fetchone()
+        for position, e164 in enumerate(phones):
+            await conn.execute("INSERT INTO phones (debtor_id, e164, position) VALUES (%s, %s, %s)",
+                               (debtor_id, e164, position))
+    assert (await WavePlanner(db_pool).plan(campaign, datetime.now(campaign.tz))).enqueued == 1
+    return debtor_id, campaign
 
 
 # Calls made by the tests are recorded, as by default, here: one directory per run, removed after it.

@@ -21,13 +21,11 @@ from agent.flow import load_flow
 from ari_app.app import CallCenterApp
 from campaigns.calls import CallLine, CallLog
 from campaigns.campaign import Campaign
-from campaigns.planner import WavePlanner
 from campaigns.policy import ContactPolicy
 from media.audio import AudioClip, read_wav, write_wav
 from media.tts import EspeakTts
 from media.vad import rms_dbfs, speech_segments
-from tests.campaigns.conftest import make_campaign
-from tests.integration.conftest import app_settings, spoken_company
+from tests.integration.conftest import app_settings, seed_lab_debtor, spoken_company
 from tests.phones.audio import make_caller_script
 from tests.phones.baresip import BaresipPhone, BaresipResult
 
@@ -69,23 +67,8 @@ async def campaign_call(db_pool, database_url: str, tmp_path: Path, script: list
     Answering-machine detection is off but where a test is about it: it holds a silent person's
     greeting for AMD's initial-silence window, which would shift the scripts' timing."""
     company = spoken_company()
-    campaign = await make_campaign(db_pool, company, trunk="trunk", answering_machine=answering_machine)
-    today = datetime.now(campaign.tz).date()
-    async with db_pool.connection() as conn:
-        cur = await conn.execute(
-            """INSERT INTO companies (name) VALUES (%s) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
-               RETURNING id""", (company,))
-        (company_id,) = await cur.fetchone()
-        cur = await conn.execute(
-            """INSERT INTO debtors (company_id, national_id, full_name, timezone, delinquency_type, amount_owed,
-                                    installments_owed, due_date)
-               VALUES (%s, '11111111-1', 'María José Pérez', %s, 'temprana', 100000, 3, %s) RETURNING id""",
-            (company_id, campaign.timezone, today.replace(day=1)))
-        (debtor_id,) = await cur.fetchone()
-        for position, e164 in enumerate((DEBTOR_PHONE, SECOND_PHONE)):
-            await conn.execute("INSERT INTO phones (debtor_id, e164, position) VALUES (%s, %s, %s)",
-                               (debtor_id, e164, position))
-    assert (await WavePlanner(db_pool).plan(campaign, datetime.now(campaign.tz))).enqueued == 1
+    debtor_id, campaign = await seed_lab_debtor(db_pool, company, (DEBTOR_PHONE, SECOND_PHONE),
+                                                answering_machine=answering_machine)
 
     async def job() -> tuple:
         async with db_pool.connection() as conn:

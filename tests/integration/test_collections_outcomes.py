@@ -45,11 +45,9 @@ from agent.simulate import disclosed
 from ari_app.app import CallCenterApp
 from campaigns.calls import CallLine, CallLog
 from campaigns.campaign import Campaign
-from campaigns.planner import WavePlanner
 from media.audio import read_wav
 from media.text import fold
-from tests.campaigns.conftest import make_campaign
-from tests.integration.conftest import app_settings, spoken_company
+from tests.integration.conftest import app_settings, seed_lab_debtor, spoken_company
 from tests.phones.audio import make_caller_script, make_spanish_wav
 from tests.phones.baresip import BaresipPhone
 from tests.phones.reactive import Line, ReactivePhone, turns_table
@@ -118,27 +116,6 @@ class Call:
             "phone turns:", turns_table(self.phone.turns, origin), self.phone.diagnostics()])
 
 
-async def seed_debtor(db_pool, company: str, trunk: str) -> tuple[int, Campaign]:
-    """A temprana campaign on `trunk`, one debtor owing OWED in 3 instalments, one phone, a job due now."""
-    campaign = await make_campaign(db_pool, company, trunk=trunk, answering_machine="off")
-    today = datetime.now(campaign.tz).date()
-    async with db_pool.connection() as conn:
-        cur = await conn.execute(
-            """INSERT INTO companies (name) VALUES (%s) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
-               RETURNING id""", (company,))
-        (company_id,) = await cur.fetchone()
-        cur = await conn.execute(
-            """INSERT INTO debtors (company_id, national_id, full_name, timezone, delinquency_type, amount_owed,
-                                    installments_owed, due_date)
-               VALUES (%s, '11111111-1', %s, %s, 'temprana', %s, 3, %s) RETURNING id""",
-            (company_id, FULL_NAME, campaign.timezone, OWED, today.replace(day=1)))
-        (debtor_id,) = await cur.fetchone()
-        await conn.execute("INSERT INTO phones (debtor_id, e164, position) VALUES (%s, %s, 0)",
-                           (debtor_id, DEBTOR_PHONE))
-    assert (await WavePlanner(db_pool).plan(campaign, datetime.now(campaign.tz))).enqueued == 1
-    return debtor_id, campaign
-
-
 async def settled(db_pool, debtor_id: int) -> bool:
     """The debtor's calls have ended and no job of theirs is being dialed."""
     async with db_pool.connection() as conn:
@@ -189,7 +166,8 @@ async def debtor_call(db_pool, database_url: str, tmp_path: Path, script: Sequen
     async with ReactivePhone(lines, number=DEBTOR_PHONE, workdir=tmp_path / "phone", quiet_timeout_s=30,
                              hangup_after_last=hangup_after_last) as phone:
         trunk = f"trunk/sip:127.0.0.1:{phone.port}"
-        debtor_id, campaign = await seed_debtor(db_pool, company, trunk)
+        debtor_id, campaign = await seed_lab_debtor(db_pool, company, (DEBTOR_PHONE,), trunk=trunk,
+                                                     amount_owed=OWED)
         call = Call(campaign, debtor_id, company, phone)
         settings = app_settings(database_url, AGENT_MODE="conversation", DIALER_CHANNELS=1, DIALER_POLL_S=0.3,
                                 TRUNK_ENDPOINT=trunk, NO_INPUT_TIMEOUT_S=25,

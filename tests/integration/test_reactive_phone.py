@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from ari_app.app import CallCenterApp
-from campaigns.planner import WavePlanner
 from media.audio import read_wav
 from media.vad import rms_dbfs
-from tests.campaigns.conftest import make_campaign
-from tests.integration.conftest import app_settings, spoken_company
+from tests.integration.conftest import app_settings, seed_lab_debtor, spoken_company
 from tests.phones.audio import make_spanish_wav
 from tests.phones.reactive import ReactivePhone, turns_table
 
@@ -45,28 +42,6 @@ QUIET_S = 1.0
 AGREE_S = (-0.06, 0.21)
 
 
-async def seed_debtor(db_pool, trunk: str) -> tuple[int, object]:
-    """A campaign on `trunk` with one debtor and one phone, its wave planned (one job due now)."""
-    company = spoken_company()
-    campaign = await make_campaign(db_pool, company, trunk=trunk, answering_machine="off")
-    today = datetime.now(campaign.tz).date()
-    async with db_pool.connection() as conn:
-        cur = await conn.execute(
-            """INSERT INTO companies (name) VALUES (%s) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
-               RETURNING id""", (company,))
-        (company_id,) = await cur.fetchone()
-        cur = await conn.execute(
-            """INSERT INTO debtors (company_id, national_id, full_name, timezone, delinquency_type, amount_owed,
-                                    installments_owed, due_date)
-               VALUES (%s, '11111111-1', 'María José Pérez', %s, 'temprana', 185000, 3, %s) RETURNING id""",
-            (company_id, campaign.timezone, today.replace(day=1)))
-        (debtor_id,) = await cur.fetchone()
-        await conn.execute("INSERT INTO phones (debtor_id, e164, position) VALUES (%s, %s, 0)",
-                           (debtor_id, DEBTOR_PHONE))
-    assert (await WavePlanner(db_pool).plan(campaign, datetime.now(campaign.tz))).enqueued == 1
-    return debtor_id, campaign
-
-
 async def attempt_ended(db_pool, debtor_id: int, phone: ReactivePhone, timeout_s: float = 45.0):
     for _ in range(int(timeout_s / 0.3)):
         async with db_pool.connection() as conn:
@@ -87,7 +62,8 @@ async def test_the_reactive_phone_speaks_after_each_agent_turn_and_times_voice_t
     async with ReactivePhone(script, number=DEBTOR_PHONE, workdir=tmp_path / "phone", quiet_s=QUIET_S,
                              quiet_timeout_s=30) as phone:
         trunk = f"trunk/sip:127.0.0.1:{phone.port}"
-        debtor_id, _ = await seed_debtor(db_pool, trunk)
+        debtor_id, _ = await seed_lab_debtor(db_pool, spoken_company(), (DEBTOR_PHONE,), trunk=trunk,
+                                              amount_owed=185_000)
         settings = app_settings(database_url, AGENT_MODE="conversation", DIALER_CHANNELS=1, DIALER_POLL_S=0.3,
                                 TRUNK_ENDPOINT=trunk, NO_INPUT_TIMEOUT_S=25,
                                 RECORDINGS_DIR=str(tmp_path / "recordings"))
