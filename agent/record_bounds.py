@@ -1,9 +1,10 @@
 """The bounds the debtor's record puts on a promise, as the agent side knows them: one definition.
 
-`campaigns.actions.CallActions.register_promise` applies them on the database, and remains the
-authority (`campaigns` may not import this). The agent side checks the same bounds in two places,
-both through here: the rule engine's negotiation, before it reads a promise back
-(`agent.negotiation.Negotiator`), and the record's stand-in of the simulator (`agent.dry_run`).
+`campaigns.actions.CallActions.register_promise` applies them to the debtor's row, and remains the
+authority; the agent side checks the same bounds in two places: the rule engine's negotiation,
+before it reads a promise back (`agent.negotiation.Negotiator`), and the record's stand-in of the
+simulator (`agent.dry_run`). This module imports only the vocabulary and `ActionResult`, so the
+domain may import it (tests/unit/test_layout.py).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from agent.record_bounds import promise_refusal
 from agent.vocabulary import CallResult, Refusal
 from campaigns.campaign import CampaignStore
 from campaigns.contacts import stop_calling
@@ -64,19 +65,13 @@ class CallActions:
         debtor_id = self._debtor(ctx)
         amount = Decimal(amount)
         each = Decimal(installment_amount) if installment_amount is not None else None
-        if amount <= 0 or (each is not None and each <= 0):
-            raise ActionRefused(Refusal.AMOUNT, "the amount promised must be more than zero")
-        if each is not None and not installments:
-            raise ActionRefused(Refusal.INSTALLMENTS, "an instalment amount needs the number of instalments")
-        if promised_date < today:
-            raise ActionRefused(Refusal.DATE_PAST, f"{promised_date} has already passed")
         async with self._pool.connection() as conn, conn.transaction():
             cur = await conn.execute("SELECT max_date, amount_owed FROM debtors WHERE id = %s", (debtor_id,))
             max_date, owed = await cur.fetchone()
-            if max_date is not None and promised_date > max_date:
-                raise ActionRefused(Refusal.DATE_AFTER_MAX, f"the debt must be paid by {max_date}", max_date)
-            if owed is not None and amount > owed:
-                raise ActionRefused(Refusal.AMOUNT_OVER_DEBT, f"the debt is {owed}", owed)
+            refusal = promise_refusal(promised_date, amount, today=today, max_date=max_date, amount_owed=owed,
+                                      installments=installments, installment_amount=each)
+            if refusal is not None:
+                raise ActionRefused(Refusal(refusal.code), refusal.detail, refusal.limit or None)
             cur = await conn.execute(
                 """INSERT INTO promises (attempt_id, debtor_id, campaign_id, job_id, promised_date, amount,
                                          installments, installment_amount, discount_percent)

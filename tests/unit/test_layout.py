@@ -25,8 +25,10 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "agent": ("countries", "media.responder", "media.usage", "media.text"),
     # The domain and PostgreSQL. `agent.vocabulary` is the tools' and call results' names (what the
     # domain stores in call_attempts.result): it imports nothing of the project, so it adds no edge
-    # back into the brain; nothing else of `agent` is allowed.
-    "campaigns": ("countries", "agent.vocabulary"),
+    # back into the brain. `agent.record_bounds` is the one definition of the bounds a promise must meet,
+    # which the record enforces and the agent negotiates within; it imports only the vocabulary and
+    # media's `ActionResult` (a plain dataclass). Nothing else of `agent` is allowed.
+    "campaigns": ("countries", "agent.vocabulary", "agent.record_bounds", "media.responder"),
     "analysis": ("countries", "agent", "campaigns"),
     # The API is over the domain; it reads the analyses' queue and serves recordings from their store,
     # and names call results with the same vocabulary as the domain (`agent.vocabulary`, as above).
@@ -108,6 +110,11 @@ def test_imports_point_down_the_layers() -> None:
 def test_the_vocabulary_imports_nothing_of_the_project() -> None:
     # What makes it safe for `campaigns` and `api` to import: it cannot pull the rest of `agent` in.
     assert GRAPH["agent.vocabulary"] == set()
+
+
+def test_the_promise_bounds_import_only_the_vocabulary_and_the_action_result() -> None:
+    # What makes it safe for `campaigns` to import them: they pull in no brain and no audio.
+    assert GRAPH["agent.record_bounds"] <= {"agent.vocabulary", "media.responder"}
 
 
 def test_no_import_cycles() -> None:
