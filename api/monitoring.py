@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.endpoint import ApiCall, Endpoint, json_response
 from campaigns.supervision import Snapshot
+from media.loop_lag import BUCKETS_S, LoopLagMonitor
 
 
 async def healthz(call: ApiCall) -> web.StreamResponse:
@@ -70,10 +71,28 @@ class _SnapshotCollector(Collector):
                                     value=self._s.voice_to_voice_ms_1h)
 
 
+class _LoopLagCollector(Collector):
+    """The event loop's lateness (media/loop_lag.py): a stall there delays every call's audio."""
+
+    def __init__(self, monitor: LoopLagMonitor) -> None:
+        self._stats = monitor.stats()
+
+    def collect(self) -> Iterator[GaugeMetricFamily | HistogramMetricFamily]:
+        s = self._stats
+        yield HistogramMetricFamily(
+            "callcenter_event_loop_lag_seconds", "How late a 10 ms timer fired on the event loop",
+            buckets=[*((str(b), n) for b, n in zip(BUCKETS_S, s.buckets, strict=True)), ("+Inf", s.count)],
+            sum_value=s.sum_s)
+        yield GaugeMetricFamily("callcenter_event_loop_lag_max_1m_seconds",
+                                "The event loop's largest lateness over the last minute", value=s.recent_max_s)
+
+
 async def prometheus(call: ApiCall) -> web.StreamResponse:
     snapshot = await call.services.supervision.snapshot()
     registry = CollectorRegistry(auto_describe=False)  # per scrape: no process-wide state
     registry.register(_SnapshotCollector(snapshot, call.services.ari_connected()))
+    if call.services.loop_lag is not None:
+        registry.register(_LoopLagCollector(call.services.loop_lag))
     return web.Response(body=generate_latest(registry),
                         headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 

@@ -32,6 +32,7 @@ from campaigns.importer import DebtorImporter
 from campaigns.planner import WavePlanner
 from campaigns.supervision import Supervision
 from campaigns.webhooks import WebhookDelivery, WebhookStore
+from media.loop_lag import LoopLagMonitor
 from media.recordings import LocalRecordingStore
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class ApiServices:
     recordings: LocalRecordingStore
     ari_connected: Callable[[], bool]
     currency: str
+    loop_lag: LoopLagMonitor | None = None  # the process's event-loop lag, exported on /metrics
     analyses: AnalysisStore = field(init=False)
     call_log: CallLog = field(init=False)
     supervision: Supervision = field(init=False)

@@ -129,6 +129,11 @@ class Settings(BaseSettings):
     webhook_retention_days: int = Field(30, ge=1, validation_alias="WEBHOOK_RETENTION_DAYS")
 
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+    # Diagnosis of event-loop stalls (media/loop_lag.py; the lag is always measured and exported):
+    # log the loop thread's stack at each stall over 20 ms, and/or asyncio's own report of callbacks
+    # slower than this many ms (its debug mode: some overhead, not for production). 0: off.
+    loop_lag_stacks: bool = Field(False, validation_alias="LOOP_LAG_STACKS")
+    asyncio_slow_callback_ms: float = Field(0.0, ge=0, validation_alias="ASYNCIO_SLOW_CALLBACK_MS")
 
     @model_validator(mode="after")
     def _check_ranges(self) -> Settings:

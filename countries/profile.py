@@ -156,6 +156,19 @@ def _calendar(code: str, year: int) -> holidays.HolidayBase:
     return holidays.country_holidays(code, years=year, language="es" if spanish else None)
 
 
+def warm_calendars(today: date | None = None) -> None:
+    """Build every bundled profile's holiday calendars for this year and the next, once per process.
+
+    Call it at start-up in a worker thread: the first `holiday()` of a country imports its `holidays`
+    module and builds its year (100-290 ms measured in a lab call), which in a call would hold the
+    event loop, and with it every call's 20 ms RTP clock."""
+    year = (today or date.today()).year
+    codes = {code for profile in _bundled().values() for code in profile.holiday_calendars}
+    for code in sorted(codes):
+        for y in (year, year + 1):
+            _calendar(code, y)
+
+
 def bundled_profiles() -> dict[str, CountryProfile]:
     profiles = {}
     for c in all_countries().values():

@@ -59,6 +59,14 @@ def make_tts(settings: Settings) -> EspeakTts | CoquiTts:
     return EspeakTts(voice=settings.tts_voice, rate=settings.tts_rate)
 
 
+def _warm_llm(settings: Settings) -> ChatLlm:
+    """The LLM client, ready for a first turn (call in a worker thread: see `ConversationFactory.open`)."""
+    llm = ChatLlm(base_url=settings.llm_base_url, api_key=settings.llm_api_key.get_secret_value() or "none",
+                  model=settings.llm_model)
+    llm.warm_up()
+    return llm
+
+
 class ConversationFactory:
     def __init__(self, settings: Settings, tts: TtsEngine, stt: SttEngine, llm: ChatLlm | None) -> None:
         self._settings = settings
@@ -78,11 +86,11 @@ class ConversationFactory:
             ))
             llm = None
             if settings.llm_base_url:
-                llm = await stack.enter_async_context(ChatLlm(
-                    base_url=settings.llm_base_url, api_key=settings.llm_api_key.get_secret_value() or "none",
-                    model=settings.llm_model,
-                ))
-                llm.warm_up()
+                # Built and warmed in a thread: the SDK's client makes an SSL context (loads the CA
+                # store, 50-110 ms measured) and imports its chat modules (~50 ms), either of which on
+                # the loop would hold up every call's 20 ms RTP clock (a second app in the process).
+                llm = await asyncio.to_thread(_warm_llm, settings)
+                await stack.enter_async_context(llm)
             yield cls(settings, tts, stt, llm)
 
     def _agent(self, debtor: DebtorCard | None, identify: Lookup | None, after_failed_transfer: bool) -> Agent:
