@@ -211,12 +211,23 @@ async def _load_inputs(conn: AsyncConnection[Any], ids: list[uuid.UUID]) -> dict
             said += [{"speaker": "caller", "text": row["user_text"], "start_ms": None}] if row["user_text"] else []
             said += [{"speaker": "agent", "text": row["agent_spoken"], "start_ms": None}] if row["agent_spoken"] else []
             source.setdefault(row["attempt_id"], "call_turns")
+    # A call re-processed offline (ari_app.reprocess) whose analysis was asked to read that version.
+    await cur.execute("""SELECT v.attempt_id, v.lines FROM call_analyses an
+                           JOIN call_transcript_versions v ON v.attempt_id = an.attempt_id AND v.version = 'offline'
+                          WHERE an.attempt_id = ANY(%s) AND an.transcript_version = 'offline'""", (ids,))
+    version = {}
+    for row in await cur.fetchall():
+        lines[row["attempt_id"]] = [{"speaker": line["speaker"], "text": line["text"], "start_ms": line.get("start_ms")}
+                                    for line in row["lines"] if line.get("text")]
+        source[row["attempt_id"]] = "call_transcript_versions"
+        version[row["attempt_id"]] = "offline"
     inputs = {}
     for attempt_id, call in calls.items():
         promised_date, promised_amount = call.pop("promised_date"), call.pop("promised_amount")
         inputs[attempt_id] = {
             **call, "attempt_id": attempt_id, "lines": lines.get(attempt_id, []),
             "transcript_source": source.get(attempt_id, "none"),
+            "transcript_version": version.get(attempt_id, "live"),
             "promise": None if promised_date is None else {"date": promised_date, "amount": promised_amount},
         }
     return inputs
@@ -247,6 +258,29 @@ class AnalysisStore:
                 return []
             inputs = await _load_inputs(conn, list(claimed))
         return [AnalysisJob(a, claimed[a], inputs[a]) for a in claimed if a in inputs]
+
+    async def rerun(self, attempt_id: uuid.UUID, *, transcript_version: str = "live") -> AnalysisJob:
+        """Claim the call's analysis now, whatever its state, to be done again reading
+        `transcript_version` ('live': call_lines; 'offline': its re-processed transcript), with its
+        input loaded. Counted as a try like any claim: a worker still holding an older claim of this
+        call can no longer save it. A failed re-run goes back to the queue with the same version."""
+        if transcript_version not in ("live", "offline"):
+            raise ValueError(f"no transcript version {transcript_version!r}")
+        async with self._pool.connection() as conn:
+            async with conn.transaction():
+                cur = await conn.execute(
+                    """INSERT INTO call_analyses (attempt_id, status, tries, lease_until, transcript_version)
+                       SELECT id, 'running', 1, now() + make_interval(secs => %(lease_s)s), %(version)s
+                         FROM call_attempts WHERE id = %(id)s
+                       ON CONFLICT (attempt_id) DO UPDATE
+                          SET status = 'running', tries = call_analyses.tries + 1, lease_until = EXCLUDED.lease_until,
+                              transcript_version = EXCLUDED.transcript_version, error = NULL
+                       RETURNING tries""", {"id": attempt_id, "lease_s": self._lease_s, "version": transcript_version})
+                row = await cur.fetchone()
+            if row is None:
+                raise AnalysisNotFound(f"no call {attempt_id}")
+            inputs = await _load_inputs(conn, [attempt_id])
+        return AnalysisJob(attempt_id, row[0], inputs[attempt_id])
 
     async def save(self, attempt_id: uuid.UUID, document: Mapping[str, Any], *, tries: int | None = None) -> list[str]:
         """Store the analysis and emit its webhooks, in one transaction; the events emitted.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -128,7 +129,8 @@ class AnalysisWorker:
         try:
             analysis = await self.analyze(analysis_input(job.input))
             # Which table the transcript came from: an analysis of call_turns saw no agent greeting.
-            document = {**analysis.as_document(), "transcript_source": job.input.get("transcript_source")}
+            document = {**analysis.as_document(), "transcript_source": job.input.get("transcript_source"),
+                        "transcript_version": job.input.get("transcript_version", "live")}
             events = await self.store.save(job.attempt_id, document, tries=job.tries)
         except AnalysisLeaseLost as exc:
             log.warning("analysis result dropped: %s", exc)
@@ -140,6 +142,13 @@ class AnalysisWorker:
         else:
             log.info("call %s analysed by %s: %s (%s)", job.attempt_id, analysis.analyzer,
                      analysis.next_action.value, ", ".join(events))
+
+    async def rerun(self, attempt_id: uuid.UUID, *, transcript_version: str = "live") -> dict[str, Any] | None:
+        """Analyse one call again now, reading `transcript_version` (see `AnalysisStore.rerun`); the
+        analysis row afterwards (status 'done', or back to 'pending' with the error if it failed)."""
+        job = await self.store.rerun(attempt_id, transcript_version=transcript_version)
+        await self._one(job)
+        return await self.store.get(attempt_id)
 
     async def run(self) -> None:
         """Analyse until cancelled; poll every `poll_s` while there is nothing to do."""

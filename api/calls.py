@@ -6,7 +6,7 @@ import asyncio
 import csv
 import io
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +15,8 @@ from api.endpoint import ApiCall, Endpoint, dumps, json_response
 from api.errors import ApiError
 from campaigns.calls import CallOutcome, Direction
 from campaigns.supervision import MAX_PAGE, CallFilter
+from campaigns.transcripts import TranscriptVersions
+from countries.privacy import mask_identifiers_in
 
 EXPORT_MAX = 100_000
 
@@ -44,11 +46,52 @@ async def list_calls(call: ApiCall) -> web.StreamResponse:
     return json_response({"items": await call.services.supervision.calls(call.query.filter())})
 
 
+class Reprocessing(Protocol):
+    """Offline re-processing as the API sees it (the app's `ari_app.reprocess.Reprocessor`): told when
+    a job was queued, so that it starts at once."""
+
+    def wake(self) -> None: ...
+
+
 async def get_call(call: ApiCall) -> web.StreamResponse:
-    found = await call.services.supervision.call(call.path["call_id"])
+    attempt_id = call.path["call_id"]
+    found = await call.services.supervision.call(attempt_id)
     if found is None:
-        raise ApiError(404, f"no call {call.path['call_id']}")
+        raise ApiError(404, f"no call {attempt_id}")
+    versions = TranscriptVersions(call.services.pool)
+    found["transcript_versions"] = [{**v, "lines": [_masked_line(line) for line in v["lines"]]}
+                                    for v in await versions.versions(attempt_id)]
+    found["reprocessing"] = await versions.job(attempt_id)
     return json_response(found)
+
+
+def _masked_line(line: dict[str, Any]) -> dict[str, Any]:
+    """A stored transcript line as the API shows it: identifiers masked, as in the transcript."""
+    out = {**line, "text": mask_identifiers_in(line.get("text", ""), keyed=line.get("source") == "dtmf")}
+    if "live_text" in out:
+        out["live_text"] = mask_identifiers_in(out["live_text"], keyed=False)
+    return out
+
+
+async def reprocess_call(call: ApiCall) -> web.StreamResponse:
+    """Queue the call's offline re-processing: 202 with the job; the call's detail shows its progress
+    (`reprocessing`) and, once done, both transcript versions."""
+    attempt_id = call.path["call_id"]
+    found = await call.services.supervision.recording(attempt_id)
+    if found is None:
+        raise ApiError(404, f"no call {attempt_id}")
+    key, deleted_at = found
+    if deleted_at is not None:
+        raise ApiError(410, f"the recording of call {attempt_id} was deleted on {deleted_at:%Y-%m-%d}: "
+                            "nothing to transcribe again")
+    if key is None:
+        raise ApiError(409, f"call {attempt_id} was not recorded: nothing to transcribe again")
+    # The job is queued in the database; this process's re-processor (or another's) takes it.
+    job = await TranscriptVersions(call.services.pool).request(attempt_id, by="api")
+    reprocessor: Reprocessing | None = call.services.reprocessor
+    if reprocessor is not None:
+        reprocessor.wake()
+    return json_response({"job": job}, status=202)
 
 
 async def get_transcript(call: ApiCall) -> web.StreamResponse:
@@ -138,7 +181,11 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/calls", list_calls, "Calls, newest first, with outcome, result, cost",
              "calls", query=CallsQuery),
     Endpoint("GET", "/api/v1/calls/{call_id}", get_call, "One call: turns with latencies and the caller's "
-             "sentiment, promise, usage and cost, analysis", "calls", path_params=CALL, errors=(404,)),
+             "sentiment, promise, usage and cost, analysis (and the transcript version it read), the transcript "
+             "versions and the re-processing job", "calls", path_params=CALL, errors=(404,)),
+    Endpoint("POST", "/api/v1/calls/{call_id}/reprocess", reprocess_call, "Transcribe the call again from its "
+             "recording (the offline model, a wider beam) and re-run its analysis on that transcript; 202 with "
+             "the job", "calls", path_params=CALL, ok=202, errors=(404, 409, 410)),
     Endpoint("GET", "/api/v1/calls/{call_id}/transcript", get_transcript, "The transcript: speaker, text "
              "and offsets (ms from the answer)", "calls", path_params=CALL, errors=(404,)),
     Endpoint("GET", "/api/v1/calls/{call_id}/recording", get_recording, "The recording: stereo WAV, the "

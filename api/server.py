@@ -23,6 +23,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from analysis.store import AnalysisStore
 from api import calls, campaigns, contacts, dashboard, followups, monitoring, webhooks
 from api.auth import PUBLIC, TokenAuth
+from api.calls import Reprocessing
 from api.endpoint import SERVICES, ApiCall, Endpoint, json_response
 from api.errors import json_errors
 from api.openapi import document
@@ -48,6 +49,7 @@ class ApiServices:
     recordings: LocalRecordingStore
     ari_connected: Callable[[], bool]
     currency: str
+    reprocessor: Reprocessing | None = None  # offline re-processing (POST /api/v1/calls/{id}/reprocess)
     loop_lag: LoopLagMonitor | None = None  # the process's event-loop lag, exported on /metrics
     analyses: AnalysisStore = field(init=False)
     call_log: CallLog = field(init=False)

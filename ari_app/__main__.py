@@ -1,4 +1,4 @@
-"""`python -m ari_app [run|call NUMBER|campaign NAME|check-config]`: the call center process and its tools."""
+"""`python -m ari_app [run|call NUMBER|campaign NAME|reprocess|check-config]`: the call center process and its tools."""
 
 from __future__ import annotations
 
@@ -9,13 +9,18 @@ import json
 import logging
 import signal
 import sys
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 
-from ari_app.app import CallCenterApp
+from ari_app.app import CallCenterApp, analysis_worker
+from ari_app.reprocess import ReprocessError, Reprocessor
 from ari_app.settings import InsecureConfiguration, Settings
 from campaigns import cli as campaign_cli
 from campaigns.cli import CliError
-from campaigns.db import MigrationError
+from campaigns.db import MigrationError, open_database
 from countries.privacy import mask_phone
+from media.recordings import LocalRecordingStore
 
 
 async def _run(settings: Settings) -> None:
@@ -96,6 +101,46 @@ async def _campaign(settings: Settings, args: argparse.Namespace) -> int:
         return 0
 
 
+async def _reprocess(settings: Settings, args: argparse.Namespace) -> int:
+    """Re-transcribe one call, or the (weak) calls of a date range, and re-run their analyses; one
+    line per call. 0 when every call selected was re-processed, 1 when one failed."""
+    async with open_database(settings.database_url.get_secret_value(), max_size=2) as pool, \
+            analysis_worker(pool, settings) as analysis:
+        reprocessor = Reprocessor.from_settings(pool, LocalRecordingStore(settings.recordings_path), settings,
+                                                analysis)
+        versions = reprocessor.transcripts
+        if args.call is not None:
+            selected = [args.call]
+        else:
+            until = args.until or args.since
+            if until < args.since:
+                raise CliError("--to is before --from")
+            since_at = datetime.combine(args.since, dt_time(), UTC)
+            until_at = datetime.combine(until + timedelta(days=1), dt_time(), UTC)
+            found = await versions.candidates(since_at, until_at)
+            weak = [c for c in found if c.weak]
+            print(f"{len(found)} recorded call(s) from {args.since} to {until} (UTC); {len(weak)} weak "
+                  f"(turns' mean confidence < {versions.weak_confidence:.2f})")
+            for c in found:
+                mean = "no scored turns" if c.mean_confidence is None else f"{c.mean_confidence:.2f}"
+                chosen = c.weak or not args.only_weak
+                print(f"  {c.attempt_id} {c.created_at:%Y-%m-%d %H:%M} {c.turns} turn(s), mean confidence {mean}"
+                      f"{' weak' if c.weak else ''}{'' if chosen else ' (skipped)'}")
+            selected = [c.attempt_id for c in (weak if args.only_weak else found)]
+        failed = 0
+        try:
+            for attempt_id in selected:
+                try:
+                    print((await reprocessor.reprocess(attempt_id, by="cli")).describe(), flush=True)
+                except ReprocessError as exc:
+                    failed += 1
+                    print(f"call {attempt_id}: not re-processed: {exc}", flush=True)
+        finally:
+            await reprocessor.aclose()
+        print(f"re-processed {len(selected) - failed} of {len(selected)} call(s)")
+        return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ari_app", description=__doc__)
     sub = parser.add_subparsers(dest="command")
@@ -110,6 +155,15 @@ def main(argv: list[str] | None = None) -> int:
     campaign.add_argument("--file", default=None, help="import this .xlsx/.csv first")
     campaign.add_argument("--schedule", action="store_true", help="keep running; waves fire at their times")
     campaign.add_argument("--interval", type=float, default=2.0, help="seconds between progress lines")
+    reprocess = sub.add_parser("reprocess", help="transcribe calls again from their recordings (bigger model, "
+                               "wider beam) and re-run their analyses")
+    which = reprocess.add_mutually_exclusive_group(required=True)
+    which.add_argument("--call", type=uuid.UUID, help="this call (its id)")
+    which.add_argument("--from", dest="since", type=date.fromisoformat, help="calls created from this day (UTC)")
+    reprocess.add_argument("--to", dest="until", type=date.fromisoformat, default=None,
+                           help="to this day, included (default: --from)")
+    reprocess.add_argument("--only-weak", action="store_true",
+                           help="only calls whose turns' mean confidence is under REPROCESS_WEAK_CONFIDENCE")
     args = parser.parse_args(argv)
 
     try:
@@ -124,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_call(settings, args.number, args.wait))
         if args.command == "campaign":
             return asyncio.run(_campaign(settings, args))
+        if args.command == "reprocess":
+            if args.until is not None and args.since is None:
+                raise CliError("--to goes with --from")
+            return asyncio.run(_reprocess(settings, args))
         asyncio.run(_run(settings))
         return 0
     except (InsecureConfiguration, MigrationError, CliError, ValueError) as exc:

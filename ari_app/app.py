@@ -33,6 +33,7 @@ from ari_app.calls.legs import InboundLeg
 from ari_app.calls.media import MediaConfig
 from ari_app.calls.results import ResultsConfig
 from ari_app.calls.stasis import CallRouter
+from ari_app.reprocess import Reprocessor
 from ari_app.settings import Settings
 from campaigns.actions import CallActions
 from campaigns.calls import CallLog, CallOutcome, Direction
@@ -173,8 +174,12 @@ class CallCenterApp:
     async def _start_api(self, pool: AsyncConnectionPool, recordings: LocalRecordingStore) -> None:
         """The operator API and dashboard, on API_HOST:API_PORT."""
         s = self.settings
+        # Offline re-processing, asked for through the API: its own (bigger) model, loaded on first use.
+        self.reprocessor = await self._stack.enter_async_context(Reprocessor.from_settings(
+            pool, recordings, s, self.analysis if s.analysis_enabled else None))
         services = ApiServices(pool=pool, webhook_delivery=self.webhooks, recordings=recordings,
                                ari_connected=self.events.connected.is_set, currency=s.cost_currency,
+                               reprocessor=self.reprocessor,
                                loop_lag=self.loop_lag)
         try:
             self.api = await self._stack.enter_async_context(

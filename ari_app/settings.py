@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     stt_model_path: str = Field("", validation_alias="STT_MODEL_PATH")  # empty: bundled Whisper base
     stt_device: str = Field("cpu", validation_alias="STT_DEVICE")
     stt_compute_type: str = Field("int8", validation_alias="STT_COMPUTE_TYPE")
+    # Offline re-processing (ari_app/reprocess.py): a call whose live transcript was weak (its turns'
+    # mean confidence under REPROCESS_WEAK_CONFIDENCE) is transcribed again from its recording with
+    # this model (a CTranslate2 Whisper directory; empty: the bundled Whisper base) and a wider beam,
+    # on STT_DEVICE/STT_COMPUTE_TYPE.
+    stt_offline_model_path: str = Field("", validation_alias="STT_OFFLINE_MODEL_PATH")
+    stt_offline_beam: int = Field(5, ge=1, le=20, validation_alias="STT_OFFLINE_BEAM")
+    reprocess_weak_confidence: float = Field(0.55, ge=0, le=1, validation_alias="REPROCESS_WEAK_CONFIDENCE")
     # Any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp server). Empty: no LLM; the
     # built-in fallback answers (the full rule engine arrives with the collections agent).
     llm_base_url: str = Field("", validation_alias="LLM_BASE_URL")

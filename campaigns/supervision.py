@@ -160,7 +160,8 @@ class Supervision:
             await cur.execute(
                 """SELECT status, analyzer, summary, sentiment, sentiment_trend, interest_level, next_action,
                           promise_date, promise_amount::float8 AS promise_amount, needs_human, priority,
-                          classification, analyzed_at, closed_at, closed_outcome, closed_notes, closed_by
+                          classification, analyzed_at, closed_at, closed_outcome, closed_notes, closed_by,
+                          transcript_version
                      FROM call_analyses WHERE attempt_id = %s""", (attempt_id,))
             row["analysis"] = await cur.fetchone()
         return _call(row)
