@@ -34,6 +34,7 @@ from media.audio import AudioClip
 from media.barge_in import BargeIn, BargeInConfig
 from media.keypad import KeypadEntry
 from media.pacer import RtpPacer
+from media.prosody import ProsodyCues, prosody_cues
 from media.reply import ReplyPlayer, ToolSink, sentences
 from media.responder import Responder
 from media.segmenter import SpeechEnded, SpeechSegmenter, SpeechStarted
@@ -208,7 +209,8 @@ class Conversation:
         guess = self._recognition.take()
         if clip is not None and not self._is_agent_speaking() and not is_echo:
             self._heard.append(asyncio.create_task(self._hear(clip, ended, guess)))
-            self._pending_turn = asyncio.create_task(self._finish_turn(ended, speculative=guess is not None))
+            cues = prosody_cues(clip)  # how the voice ended: ~1 ms per second of speech
+            self._pending_turn = asyncio.create_task(self._finish_turn(ended, cues, speculative=guess is not None))
 
     def _on_key(self, press: KeyPress) -> None:
         """A key cuts the agent off at once, as on any phone menu (callers who know it type ahead);
@@ -242,7 +244,7 @@ class Conversation:
             report(self._on_line, TranscriptLine("caller", text, ended.at_s - ended.duration_s, ended.at_s, "stt"))
         return transcript
 
-    async def _finish_turn(self, ended: SpeechEnded, *, speculative: bool) -> None:
+    async def _finish_turn(self, ended: SpeechEnded, cues: ProsodyCues | None = None, *, speculative: bool) -> None:
         """After each utterance: its words and those the caller said before it in this turn, then the wait
         for the turn's end (cancelled if the caller goes on: the next utterance's turn carries these words)."""
         speech_end_at = ended.at_s
@@ -254,7 +256,9 @@ class Conversation:
             return  # no words yet in this turn: not a turn
         metrics.user_text = " ".join(t.text.strip() for t in said)
         metrics.confidence = round(min(t.confidence for t in said), 3)
-        decision = self._turn_detector.decide(metrics.user_text)
+        if cues is not None:  # the pause so far: the hang-over plus the wait for the words
+            cues = cues.with_pause(self._loop.time() - speech_end_at)
+        decision = self._turn_detector.decide(metrics.user_text, cues)
         metrics.turn_rule = decision.reason
         remaining = decision.wait_s - (self._loop.time() - speech_end_at)
         if remaining > 0:

@@ -7,6 +7,18 @@ irritating thing a voice bot does, while waiting a second after every "sí" make
 So the partial transcript at the pause picks the wait: short when the words form a complete
 answer, long when the last word grammatically demands more.
 
+When the utterance's audio is at hand, how the voice ended (:mod:`media.prosody`) adjusts the
+text's verdict in three narrow cases, each named in the decision's reason ("complete+rising"):
+
+* complete words + rising final pitch: a question (the recogniser may have dropped the "?"): the
+  caller waits for the answer, so answer at ``question_wait_s`` (sooner than a statement);
+* words ending on a connector ("..., pero", "así que") + falling pitch + fading energy + a long
+  pause already (``long_pause_s``): the voice closed the sentence and the connector is a tag, not a
+  bridge; answer after ``closed_wait_s`` instead of the full ``incomplete_wait_s``. Not for articles
+  or prepositions ("pagué el..."): nobody ends on those, whatever the voice does;
+* complete words + level pitch + abrupt energy cut: full voice up to the pause is a sentence cut by
+  a breath, not ended ("le pago el viernes | y el resto..."): wait ``held_wait_s``.
+
 Matching is done on a normalised form (lower case, no accents, no punctuation) because
 recognisers are inconsistent about all three, except for a few words whose accent changes their
 role ("sí" answer vs "si" conditional, "qué" question vs "que" connector), checked first.
@@ -17,9 +29,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from media.text import fold
+
+if TYPE_CHECKING:
+    from media.prosody import ProsodyCues
 
 __all__ = [
     "NoInputAction",
@@ -133,9 +148,15 @@ class TurnDetector:
     incomplete_wait_s: float = 1.0
     number_wait_s: float = 1.2  # dictation pauses between digit groups are long
     trailing_off_wait_s: float = 0.9
+    # Prosody (used only when cues are passed to decide()).
+    question_wait_s: float = 0.15  # complete words, rising pitch: the caller is waiting for us
+    closed_wait_s: float = 0.5  # connector at the end, but the voice fell and faded
+    held_wait_s: float = 0.6  # complete words, but level pitch and full voice up to an abrupt stop
+    long_pause_s: float = 0.5  # silence since the speech ended for closed_wait_s to apply
 
     def __post_init__(self) -> None:
-        waits = (self.complete_wait_s, self.incomplete_wait_s, self.number_wait_s, self.trailing_off_wait_s)
+        waits = (self.complete_wait_s, self.incomplete_wait_s, self.number_wait_s, self.trailing_off_wait_s,
+                 self.question_wait_s, self.closed_wait_s, self.held_wait_s, self.long_pause_s)
         if min(waits) < 0:
             raise ValueError(f"waits must be >= 0, got {waits}")
 
@@ -147,7 +168,24 @@ class TurnDetector:
     def max_wait_s(self) -> float:
         return max(self.complete_wait_s, self.incomplete_wait_s, self.number_wait_s, self.trailing_off_wait_s)
 
-    def decide(self, text: str) -> TurnDecision:
+    def decide(self, text: str, cues: ProsodyCues | None = None) -> TurnDecision:
+        """The text's verdict, adjusted by how the voice ended when ``cues`` are given (module doc)."""
+        decision = self._decide_text(text)
+        return decision if cues is None else self._with_prosody(decision, cues)
+
+    def _with_prosody(self, decision: TurnDecision, cues: ProsodyCues) -> TurnDecision:
+        if decision.reason == "complete":  # not "answer_word": a lone "sí" is short and clear already
+            if cues.rising:
+                return TurnDecision(True, min(self.question_wait_s, self.complete_wait_s), "complete+rising")
+            if cues.pitch == "flat" and cues.abrupt:
+                return TurnDecision(False, max(self.held_wait_s, self.complete_wait_s), "complete+level_abrupt")
+        elif decision.reason == "connector":
+            closed = cues.falling and cues.fading
+            if closed and cues.pause_s is not None and cues.pause_s >= self.long_pause_s:
+                return TurnDecision(True, min(self.closed_wait_s, decision.wait_s), "connector+falling_fading")
+        return decision
+
+    def _decide_text(self, text: str) -> TurnDecision:
         tokens = words(text)
         if not tokens:
             # Nothing recognised (noise, breath): give the caller time to actually say something.
