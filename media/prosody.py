@@ -35,6 +35,7 @@ EnergyEnd = Literal["fading", "abrupt", "even", "unknown"]
 
 FRAME_S = 0.030  # YIN integration window
 HOP_S = 0.010
+SPARSE_STEP = 3  # F0 on every 3rd frame away from the end (the median needs no more)
 F0_MIN_HZ = 70.0  # telephone voices: low male creak to high female / child
 F0_MAX_HZ = 420.0
 YIN_THRESHOLD = 0.20  # cumulative-mean-normalised difference under which a dip is a period
@@ -119,7 +120,7 @@ def _levels(x: np.ndarray, win: int, hop: int) -> np.ndarray:
     return 10.0 * np.log10((csum[starts + win] - csum[starts]) / win + 1e-12)
 
 
-def pitch_track(clip: AudioClip, *, dense_from_s: float = 0.0, sparse_step: int = 3) -> PitchTrack:
+def pitch_track(clip: AudioClip, *, dense_from_s: float = 0.0, sparse_step: int = SPARSE_STEP) -> PitchTrack:
     """F0 and level per 10 ms frame (YIN via FFT autocorrelation, vectorised over frames).
 
     Before ``dense_from_s`` F0 is estimated on every ``sparse_step``-th frame only (NaN between):
@@ -191,11 +192,13 @@ def pitch_track(clip: AudioClip, *, dense_from_s: float = 0.0, sparse_step: int 
 
 
 def _octave_fixed(st: np.ndarray) -> np.ndarray:
-    """Semitones about the median with YIN's octave slips folded back (a jump of ~12 st in one frame
-    is a halving/doubling error, not intonation: real final rises are 3-8 st over 200+ ms)."""
+    """Semitones with YIN's octave slips undone: a jump of ~12 st from one voiced frame to the next
+    is a halving/doubling error, not intonation (real rises, even of 10+ st, are gradual)."""
     st = st.copy()
-    st[st > 8.0] -= 12.0
-    st[st < -9.0] += 12.0
+    for i in range(1, len(st)):
+        jump = st[i] - st[i - 1]
+        if abs(jump) > 8.0 and abs(abs(jump) - 12.0) < 4.0:
+            st[i] -= math.copysign(12.0, jump)
     return st
 
 
@@ -247,7 +250,9 @@ def prosody_cues(
     if n_voiced < 8:
         return ProsodyCues("unknown", None, energy, round(end_db, 2), pause_s, speech_s, n_voiced)
     f0 = track.f0_hz[voiced]
-    st = _octave_fixed(12.0 * np.log2(f0 / np.median(f0)))
+    # The median on the sparse grid only: the dense end must not weigh more than the rest.
+    grid = voiced & (np.arange(len(voiced)) % SPARSE_STEP == 0)
+    st = _octave_fixed(12.0 * np.log2(f0 / np.median(track.f0_hz[grid] if grid.sum() >= 5 else f0)))
     t = track.times_s[voiced]
     final = t > end_s - final_window_s
     if final.sum() < 4:
