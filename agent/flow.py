@@ -33,6 +33,8 @@ DEFAULT_REMINDER_BRIEFING = ("notice", "reminder")
 # Prompts added after operators wrote their own flows: a flow without them gets these words.
 DEFAULT_PROMPTS = {
     "go_ahead": "¿Tiene un momento?",  # after a briefing piece that ends without a question
+    # An amount the recogniser was not sure of (media/stt/numbers.py): asked again, never guessed.
+    "amount_again": "Disculpe, no le escuché bien el monto. ¿Cuánto podría pagar?",
     # The notice's sentences a barge-in cut, said before the debt (agent/opening.py).
     "notice_again": "Antes de seguir, le informo: {notice}",
     "ask_callback_time": "Entiendo. ¿A qué hora le puedo volver a llamar?",

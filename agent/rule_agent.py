@@ -31,6 +31,7 @@ from agent.nlu.text import normalise
 from agent.opening import Opening
 from agent.protocol import AgentOutput
 from agent.vocabulary import CallResult, ToolName
+from media.responder import UNCLEAR_AMOUNT
 
 MAX_NOT_UNDERSTOOD = 2  # the third misunderstanding in a row goes to a human
 FRUSTRATION_SIGNS_BEFORE_PERSON = 2  # the second sign of frustration: a person is offered
@@ -130,9 +131,17 @@ class RuleAgent(Opening, DealSteps):
         return self._say("no_input_goodbye")
 
     async def reply(self, user_text: str) -> AsyncIterator[AgentOutput]:
+        # An amount the recogniser could not be trusted on (`media.stt.numbers`) is not an amount: the rest
+        # of the sentence is understood without it, and where the amount is the point it is asked again.
+        unclear = UNCLEAR_AMOUNT in user_text
+        user_text = " ".join(user_text.replace(UNCLEAR_AMOUNT, " ").split())
         heard = understand(user_text, self._clock())
-        async for item in self._carried_out(self._with_notice(self._decide(heard, normalise(user_text),
-                                                                           "?" in user_text))):
+        if unclear and self.step in (Step.NEGOTIATE, Step.CONFIRM_PROMISE) and heard.intent not in (
+                Intent.STOP_CALLING, Intent.WRONG_NUMBER, Intent.HUMAN):
+            planned = self._amount_unclear()
+        else:
+            planned = self._decide(heard, normalise(user_text), "?" in user_text)
+        async for item in self._carried_out(self._with_notice(planned)):
             yield item
 
     async def keys(self, entry: str) -> AsyncIterator[AgentOutput]:
@@ -321,6 +330,13 @@ class RuleAgent(Opening, DealSteps):
                 return self._end([self._tool(ToolName.END_CALL, outcome=CallResult.NOT_UNDERSTOOD)], None)
             return self._transfer("the agent did not understand the debtor three times")
         return self._remember([self._say("not_understood" if self._not_understood == 1 else prompt)])
+
+    def _amount_unclear(self) -> list[AgentOutput]:
+        """The amount said was not made out: asked again; the third time in a row a person takes over."""
+        self._not_understood += 1
+        if self._not_understood > MAX_NOT_UNDERSTOOD:
+            return self._transfer("the amount could not be made out three times")
+        return self._remember([self._say("amount_again")])
 
     # ---------------------------------------------------------------- helpers
     def _say(self, key: str, **extra: str) -> str:

@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     stt_model_path: str = Field("", validation_alias="STT_MODEL_PATH")  # empty: bundled Whisper base
     stt_device: str = Field("cpu", validation_alias="STT_DEVICE")
     stt_compute_type: str = Field("int8", validation_alias="STT_COMPUTE_TYPE")
+    # "fit": Whisper encodes a window cut to the utterance (~4x faster on CPU); "full": its classic 30 s.
+    stt_window: Literal["fit", "full"] = Field("fit", validation_alias="STT_WINDOW")
+    # The operator's corrections (TOML: [replace] heard = "meant", [vocabulary] terms = [...]), applied
+    # after the bundled ones (media/stt/corrections.toml) to every transcript.
+    stt_corrections_file: str = Field("", validation_alias="STT_CORRECTIONS_FILE")
     # Offline re-processing (ari_app/reprocess.py): a call whose live transcript was weak (its turns'
     # mean confidence under REPROCESS_WEAK_CONFIDENCE) is transcribed again from its recording with
     # this model (a CTranslate2 Whisper directory; empty: the bundled Whisper base) and a wider beam,

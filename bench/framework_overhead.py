@@ -63,7 +63,7 @@ class KnownTranscript:
 
     busy = False
 
-    async def transcribe(self, clip: AudioClip) -> Transcript:
+    async def transcribe(self, clip: AudioClip, *, prompt: str | None = None) -> Transcript:
         return Transcript(UTTERANCE, "es", 0.9, clip.duration_s, 0.0)
 
 

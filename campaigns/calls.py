@@ -233,13 +233,15 @@ class CallLog:
                 """INSERT INTO call_turns (attempt_id, idx, user_text, confidence, stt_final_ms,
                                            agent_first_output_ms, tts_first_audio_ms, first_rtp_out_ms,
                                            voice_to_voice_ms, agent_planned, agent_spoken, interrupted,
-                                           turn_rule, tool_calls, stt_speculative, sentiment, frustrated)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                                           turn_rule, tool_calls, stt_speculative, sentiment, frustrated,
+                                           heard_raw, stt_doubts)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
                 (attempt_id, turn["index"], turn["user_text"], turn["confidence"], turn["stt_final_ms"],
                  turn["agent_first_output_ms"], turn["tts_first_audio_ms"], turn["first_rtp_out_ms"],
                  turn["voice_to_voice_ms"], turn["agent_planned"], turn["agent_spoken"], turn["interrupted"],
                  turn["turn_rule"], Jsonb(list(turn["tool_calls"])), turn["stt_speculative"],
-                 turn.get("sentiment"), turn.get("frustrated")),
+                 turn.get("sentiment"), turn.get("frustrated"), turn.get("heard_raw"),
+                 Jsonb(list(turn.get("stt_doubts") or ()))),
             )
 
     async def sentiment_alert(self, attempt_id: uuid.UUID, reasons: Sequence[str],

@@ -256,6 +256,9 @@ class Conversation:
             return  # no words yet in this turn: not a turn
         metrics.user_text = " ".join(t.text.strip() for t in said)
         metrics.confidence = round(min(t.confidence for t in said), 3)
+        if any(t.raw_text is not None for t in said):
+            metrics.heard_raw = " ".join((t.raw_text if t.raw_text is not None else t.text).strip() for t in said)
+        metrics.stt_doubts = [doubt for t in said for doubt in t.doubts]
         if cues is not None:  # the pause so far: the hang-over plus the wait for the words
             cues = cues.with_pause(self._loop.time() - speech_end_at)
         decision = self._turn_detector.decide(metrics.user_text, cues)

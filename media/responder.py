@@ -28,7 +28,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
-__all__ = ["Action", "ActionResult", "ReplyItem", "Responder"]
+__all__ = ["UNCLEAR_AMOUNT", "Action", "ActionResult", "ReplyItem", "Responder"]
+
+#: In the text a brain is given, where the caller said an amount the recogniser could not be trusted
+#: on (`media.stt.numbers`: implausible against the debt). The brain reads it as "an amount I did not
+#: get" and asks again; it is never a figure. No "no" in it: a mask must not read as a negation.
+UNCLEAR_AMOUNT = "[monto incierto]"
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,8 @@ class TurnMetrics:
     interrupted: bool = False
     turn_rule: str = ""
     stt_speculative: bool = False  # the transcript came from a decode started during the pause
+    heard_raw: str | None = None  # the recogniser's words when the correction stage changed them
+    stt_doubts: list[str] = field(default_factory=list)  # critical words the correction stage doubted
 
     @property
     def voice_to_voice_ms(self) -> float | None:
@@ -54,4 +56,6 @@ class TurnMetrics:
             "interrupted": self.interrupted,
             "turn_rule": self.turn_rule,
             "stt_speculative": self.stt_speculative,
+            "heard_raw": self.heard_raw,
+            "stt_doubts": list(self.stt_doubts),
         }

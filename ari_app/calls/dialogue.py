@@ -35,7 +35,15 @@ from campaigns.debtors import DebtorCard
 from media.conversation import Conversation, ToolSink, TurnSink
 from media.pacer import RtpPacer
 from media.segmenter import SpeechSegmenter
-from media.stt import CorrectedStt, SttEngine, TranscriptCorrection, WhisperStt
+from media.stt import (
+    CallVocabulary,
+    CorrectedStt,
+    OperatorCorrections,
+    SttEngine,
+    WhisperStt,
+    load_corrections,
+)
+from media.stt.lexicon import word_frequencies
 from media.transcript import LineSink
 from media.tts import EspeakTts, TtsEngine
 from media.tts.coqui import CoquiTts
@@ -59,6 +67,25 @@ def make_tts(settings: Settings) -> EspeakTts | CoquiTts:
     return EspeakTts(voice=settings.tts_voice, rate=settings.tts_rate)
 
 
+def _load_correction(settings: Settings) -> OperatorCorrections:
+    """The correction stage's data, loaded in a worker thread (the first call must not pay for it)."""
+    import faiss  # noqa: F401  (its first import takes ~0.2 s)
+
+    word_frequencies()
+    return load_corrections(settings.stt_corrections_file or None)
+
+
+def call_vocabulary(debtor: DebtorCard | None, corrections: OperatorCorrections) -> CallVocabulary:
+    """What the call is likely to hear: its debtor's name, company and amounts (none for an unknown caller)."""
+    if debtor is None:
+        return CallVocabulary(corrections=corrections)
+    return CallVocabulary.from_facts({
+        "debtor_name": debtor.full_name, "company": debtor.company, "balance": debtor.amount_owed,
+        "installment": debtor.promise.amount if debtor.promise else None,
+        "due_date": debtor.due_date, "max_date": debtor.max_date,
+    }, corrections)
+
+
 def _warm_llm(settings: Settings) -> ChatLlm:
     """The LLM client, ready for a first turn (call in a worker thread: see `ConversationFactory.open`)."""
     llm = ChatLlm(base_url=settings.llm_base_url, api_key=settings.llm_api_key.get_secret_value() or "none",
@@ -73,8 +100,9 @@ class ConversationFactory:
         self._tts = tts
         self._stt = stt
         self._llm = llm
-        # Each call's transcripts pass these before the agent, the end-of-turn rules and the record read them.
-        self._corrections: tuple[TranscriptCorrection, ...] = ()
+        # Each call's transcripts pass the correction stage (its steps built from these and the call's debtor)
+        # before the agent, the end-of-turn rules and the record read them.
+        self._corrections = OperatorCorrections()
 
     @classmethod
     @asynccontextmanager
@@ -82,7 +110,7 @@ class ConversationFactory:
         async with AsyncExitStack() as stack:
             stt = await stack.enter_async_context(WhisperStt(
                 settings.stt_model_path or None, device=settings.stt_device,
-                compute_type=settings.stt_compute_type,
+                compute_type=settings.stt_compute_type, window=settings.stt_window,
             ))
             llm = None
             if settings.llm_base_url:
@@ -91,7 +119,10 @@ class ConversationFactory:
                 # the loop would hold up every call's 20 ms RTP clock (a second app in the process).
                 llm = await asyncio.to_thread(_warm_llm, settings)
                 await stack.enter_async_context(llm)
-            yield cls(settings, tts, stt, llm)
+            factory = cls(settings, tts, stt, llm)
+            # Loaded once, off the loop: the word list (~0.4 s) and the vector index's library.
+            factory._corrections = await asyncio.to_thread(_load_correction, settings)
+            yield factory
 
     def _agent(self, debtor: DebtorCard | None, identify: Lookup | None, after_failed_transfer: bool) -> Agent:
         """The debtor's agent when the call is for one; an inbound caller not known by number is asked
@@ -156,7 +187,7 @@ class ConversationFactory:
         return Conversation(
             pacer=pacer,
             tts=self._tts,
-            stt=CorrectedStt(self._stt, self._corrections),
+            stt=CorrectedStt.for_call(self._stt, call_vocabulary(debtor, self._corrections)),
             agent=self._agent(debtor, identify, after_failed_transfer),
             segmenter=SpeechSegmenter(vad, sample_rate=pacer.codec.sample_rate),
             no_input=NoInputPolicy(timeout_s=self._settings.no_input_timeout_s),

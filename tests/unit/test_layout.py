@@ -32,7 +32,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "analysis": ("countries", "agent", "campaigns"),
     # The API is over the domain; it reads the analyses' queue and serves recordings from their store,
     # and names call results with the same vocabulary as the domain (`agent.vocabulary`, as above).
-    "api": ("countries", "campaigns", "agent.vocabulary", "analysis.store", "media.recordings"),
+    # It also exports the event loop's lag (`media.loop_lag`, measured by the process that serves it).
+    "api": ("countries", "campaigns", "agent.vocabulary", "analysis.store", "media.recordings", "media.loop_lag"),
     "ari_app": PACKAGES,  # the composition root wires everything
 }
 
