@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     # The operator's corrections (TOML: [replace] heard = "meant", [vocabulary] terms = [...]), applied
     # after the bundled ones (media/stt/corrections.toml) to every transcript.
     stt_corrections_file: str = Field("", validation_alias="STT_CORRECTIONS_FILE")
+    # Before the recogniser: noise suppression and level normalisation (media/preprocess.py). Off by
+    # default: on the spoken set with street, babble and hum noise both denoisers cost words (docs/speech.md).
+    stt_denoise: Literal["off", "rnnoise", "noisereduce"] = Field("off", validation_alias="STT_DENOISE")
+    stt_normalize: bool = Field(False, validation_alias="STT_NORMALIZE")
     # Offline re-processing (ari_app/reprocess.py): a call whose live transcript was weak (its turns'
     # mean confidence under REPROCESS_WEAK_CONFIDENCE) is transcribed again from its recording with
     # this model (a CTranslate2 Whisper directory; empty: the bundled Whisper base) and a wider beam,

@@ -34,6 +34,7 @@ from campaigns.campaign import zone
 from campaigns.debtors import DebtorCard
 from media.conversation import Conversation, ToolSink, TurnSink
 from media.pacer import RtpPacer
+from media.preprocess import AudioPreprocessor
 from media.segmenter import SpeechSegmenter
 from media.stt import (
     CallVocabulary,
@@ -187,7 +188,8 @@ class ConversationFactory:
         return Conversation(
             pacer=pacer,
             tts=self._tts,
-            stt=CorrectedStt.for_call(self._stt, call_vocabulary(debtor, self._corrections)),
+            stt=CorrectedStt.for_call(self._stt, call_vocabulary(debtor, self._corrections), AudioPreprocessor(
+                denoise=self._settings.stt_denoise, normalize=self._settings.stt_normalize)),
             agent=self._agent(debtor, identify, after_failed_transfer),
             segmenter=SpeechSegmenter(vad, sample_rate=pacer.codec.sample_rate),
             no_input=NoInputPolicy(timeout_s=self._settings.no_input_timeout_s),

@@ -14,12 +14,14 @@ change is logged with before and after, and the corrected transcript keeps the r
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Sequence
 from typing import Protocol
 
 from media.audio import AudioClip
+from media.preprocess import AudioPreprocessor
 from media.stt.base import SttEngine, Transcript
 from media.stt.numbers import CheckNumbers
 from media.stt.steps import DropHallucinations, MatchVocabulary, ReplaceHeard
@@ -49,21 +51,27 @@ class CorrectedStt:
     """`engine`'s transcripts passed through `steps`, in order; Whisper is prompted with `prompt`."""
 
     def __init__(self, engine: SttEngine, steps: Sequence[TranscriptCorrection] = (), *,
-                 prompt: str | None = None) -> None:
+                 prompt: str | None = None, preprocess: AudioPreprocessor | None = None) -> None:
         self.engine = engine
         self.steps = tuple(steps)
         self.prompt = prompt
+        # Noise suppression / level before the recogniser (off by default: measured, it cost words).
+        self.preprocess = preprocess if preprocess is not None and not preprocess.is_noop else None
         self.corrected = 0  # transcripts a step changed: many in a call marks its live transcript weak
 
     @classmethod
-    def for_call(cls, engine: SttEngine, vocabulary: CallVocabulary | None) -> CorrectedStt:
-        return cls(engine, correction_steps(vocabulary), prompt=vocabulary.prompt() if vocabulary else None)
+    def for_call(cls, engine: SttEngine, vocabulary: CallVocabulary | None,
+                 preprocess: AudioPreprocessor | None = None) -> CorrectedStt:
+        return cls(engine, correction_steps(vocabulary), prompt=vocabulary.prompt() if vocabulary else None,
+                   preprocess=preprocess)
 
     @property
     def busy(self) -> bool:
         return self.engine.busy
 
     async def transcribe(self, clip: AudioClip, *, prompt: str | None = None) -> Transcript:
+        if self.preprocess is not None:  # CPU work (rnnoise ~56 ms per audio second): off the loop
+            clip = await asyncio.to_thread(self.preprocess.process, clip)
         heard = await self.engine.transcribe(clip, prompt=prompt or self.prompt)
         return self.apply(heard)
 

@@ -12,6 +12,7 @@ import pytest
 from agent.flow import DebtorFacts, load_flow
 from agent.llm import ToolCall
 from agent.rule_agent import RuleAgent, Step
+from media.responder import UNCLEAR_AMOUNT
 
 SANTIAGO = ZoneInfo("America/Santiago")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SANTIAGO)  # a Monday
@@ -252,3 +253,20 @@ async def test_a_relative_who_says_the_debtor_lives_elsewhere_is_a_third_party_n
     b.greeting()
     _, tools = await turn(b, "No, aquí no vive nadie con ese nombre")
     assert [t.name for t in tools] == ["report_wrong_number"]
+
+
+async def test_an_amount_the_recogniser_could_not_trust_is_asked_again_then_a_person():
+    """The correction stage masks an implausible amount (media/stt/numbers.py): never negotiated on."""
+    a = await identified()
+    for _ in range(2):
+        said, tools = await turn(a, f"le puedo pagar {UNCLEAR_AMOUNT} el viernes")
+        assert "monto" in said and "¿Cuánto podría pagar?" in said and not tools
+        assert a.step is Step.NEGOTIATE
+    _said, tools = await turn(a, f"le dije {UNCLEAR_AMOUNT}")
+    assert [t.name for t in tools] == ["transfer_to_agent"]
+
+
+async def test_a_masked_amount_does_not_stop_the_rest_of_the_sentence_from_being_heard():
+    a = await identified()
+    _said, tools = await turn(a, f"no me llame más, {UNCLEAR_AMOUNT}")
+    assert [t.name for t in tools] == ["stop_calling"]
