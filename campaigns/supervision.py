@@ -152,7 +152,7 @@ class Supervision:
             await cur.execute(
                 """SELECT idx, user_text, confidence, stt_final_ms, agent_first_output_ms, tts_first_audio_ms,
                           first_rtp_out_ms, voice_to_voice_ms, agent_spoken, interrupted, turn_rule, tool_calls,
-                          sentiment, frustrated
+                          sentiment, frustrated, heard_raw, stt_doubts
                      FROM call_turns WHERE attempt_id = %s ORDER BY idx""", (attempt_id,))
             row["turns"] = [_masked_turn(t) for t in await cur.fetchall()]
             await cur.execute(PROMISE_QUERY, {"id": attempt_id})
@@ -268,8 +268,9 @@ class Supervision:
 
 
 def _masked_turn(turn: dict[str, Any]) -> dict[str, Any]:
-    if turn["user_text"]:
-        turn["user_text"] = mask_identifiers_in(turn["user_text"], keyed=turn["turn_rule"] == "dtmf")
+    for key in ("user_text", "heard_raw"):  # the recogniser's words before correction may hold a RUT too
+        if turn.get(key):
+            turn[key] = mask_identifiers_in(turn[key], keyed=turn["turn_rule"] == "dtmf")
     return turn
 
 

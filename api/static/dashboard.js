@@ -215,7 +215,7 @@
       ["Número", call.remote_number], ["Deudor", call.debtor], ["Dirección", label(DIRECTIONS, call.direction)],
       ["Inicio", when(call.created_at)], ["Duración", duration(call.duration_s)],
       ["Resultado", label(OUTCOMES, call.outcome)], ["Gestión", call.result ? label(RESULTS, call.result) : "–"],
-      ...promiseFacts(call), ...analysisFacts(call.analysis), ...turnFacts(call.turns),
+      ...promiseFacts(call), ...analysisFacts(call.analysis), ...turnFacts(call.turns), ...correctionFacts(call.turns),
       ["Costo", money(call.cost, true)]]);
   }
   const promiseFacts = (call) => (call.promise  // the debt's currency, not the cost's: a plain number
@@ -226,6 +226,10 @@
   const turnFacts = (turns) => { const scored = (turns || []).filter((t) => t.sentiment);
     return scored.length ? [["Sentimiento por turno", scored.map((t) => label(SENTIMENTS, t.sentiment)
       + (t.frustrated ? " (frustrado)" : "")).join(" → ")]] : []; };
+  // What the correction stage changed, so a supervisor can judge it: "oído → corregido", and its doubts.
+  const correctionFacts = (turns) => (turns || []).filter((t) => t.heard_raw || (t.stt_doubts || []).length)
+    .map((t) => [`Turno ${t.idx}: corrección`, (t.heard_raw ? `«${t.heard_raw}» → «${t.user_text}»` : t.user_text)
+      + ((t.stt_doubts || []).length ? ` (dudas: ${t.stt_doubts.join("; ")})` : "")]);
 
   /* ---------- detail panels: facts, transcript, recording ---------- */
   const panel = (key) => ({ key, seq: 0, url: null, root: $(`${key}-detail`), body: $(`${key}-detail-body`),

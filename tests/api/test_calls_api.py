@@ -210,3 +210,21 @@ async def test_live_calls_and_waves(api, db_pool):
     status, live, _ = await api.get("/api/v1/live")
     assert str(attempt) not in [c["id"] for c in live["calls"]]
     assert isinstance(live["waves"], list)
+
+
+async def test_a_corrected_turn_shows_what_was_heard_and_what_was_doubted_masked(api, db_pool):
+    """A supervisor reviews the correction stage beside the transcript the agent acted on."""
+    attempt = await answered_call(db_pool, caller_says="hola")
+    await CallLog(db_pool).add_turn(attempt, {
+        "index": 2, "user_text": "mi RUT es 14.567.890-0, le pago [monto incierto]", "confidence": 0.6,
+        "stt_final_ms": 300.0, "agent_first_output_ms": 320.0, "tts_first_audio_ms": 340.0,
+        "first_rtp_out_ms": 360.0, "voice_to_voice_ms": 360.0, "agent_planned": "", "agent_spoken": "",
+        "interrupted": False, "turn_rule": "complete", "tool_calls": [], "stt_speculative": True,
+        "heard_raw": "mi root es 14.567.890-0, le pago 14,550 pesos",
+        "stt_doubts": ["amount 14550: neither the debt's figures [104050] nor a round amount"]})
+    status, one, _ = await api.get(f"/api/v1/calls/{attempt}")
+    assert status == 200
+    turn = next(t for t in one["turns"] if t["idx"] == 2)
+    assert turn["heard_raw"] == "mi root es *****890-0, le pago 14,550 pesos"  # the RUT masked here too
+    assert turn["stt_doubts"] == ["amount 14550: neither the debt's figures [104050] nor a round amount"]
+    assert all(t["heard_raw"] is None and t["stt_doubts"] == [] for t in one["turns"] if t["idx"] != 2)
