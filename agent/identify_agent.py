@@ -56,6 +56,7 @@ class IdentifyingAgent:
         self._tries = 0
         self._transferred = False
         self._ids = itertools.count(1)
+        self._debtor_before_reply = False  # the last reply was the identified debtor's agent's own
 
     @property
     def identified_agent(self) -> DebtorAgent | None:
@@ -74,6 +75,10 @@ class IdentifyingAgent:
         if self._debtor:
             self._debtor.correct_last_reply(spoken)
 
+    def retract_last_reply(self) -> bool:
+        # Identifying the caller (a RUT looked up, the debtor's agent taken over) is not undone.
+        return self._debtor.retract_last_reply() if self._debtor and self._debtor_before_reply else False
+
     @property
     def finished(self) -> bool:
         return self._debtor.finished if self._debtor else self._transferred
@@ -84,6 +89,7 @@ class IdentifyingAgent:
         return self._debtor.keys_expected if self._debtor else 9
 
     async def keys(self, entry: str) -> AsyncIterator[AgentOutput]:
+        self._debtor_before_reply = False  # keys are never a pause in a sentence
         if self._debtor:
             async for item in self._debtor.keys(entry):
                 yield item
@@ -96,6 +102,7 @@ class IdentifyingAgent:
             yield item
 
     async def reply(self, user_text: str) -> AsyncIterator[AgentOutput]:
+        self._debtor_before_reply = self._debtor is not None
         if self._debtor:
             async for item in self._debtor.reply(user_text):
                 yield item

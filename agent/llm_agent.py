@@ -77,6 +77,8 @@ class LlmAgent:
         self._closed = False
         self._promise: ToolCall | None = None  # the call's latest register_promise, once it came back
         self._turn: list[tuple[dict[str, Any], str]] = []  # this turn's assistant messages and what they said
+        self._before_reply: tuple[int, ToolCall | None, bool] | None = None  # to retract the last turn
+        self._fallback_answered = False  # the rule engine answered the last turn (the model failed)
 
     def greeting(self) -> str:
         text = self._fallback.greeting()
@@ -108,6 +110,8 @@ class LlmAgent:
             async for item in self._fallback.reply(user_text):
                 yield item
             return
+        self._before_reply = (len(self.history), self._promise, self._closed)
+        self._fallback_answered = False
         self.history.append({"role": "user", "content": user_text})
         self._turn = []
         explained = False  # the refusal was said this turn: a second claim is dropped, not explained again
@@ -171,15 +175,30 @@ class LlmAgent:
     async def keys(self, entry: str) -> AsyncIterator[AgentOutput]:
         """'0' always reaches a person, whatever the model thinks; other keys are told to the model."""
         if entry == "0" or self._handed_over():
+            self._before_reply = None  # the rule engine acted: a key is never a pause anyway
             async for item in self._fallback_turn(self._fallback.keys(entry)):
                 yield item
             return
         async for item in self.reply(f"(El cliente marcó en el teclado: {entry})"):
             yield item
 
+    def retract_last_reply(self) -> bool:
+        """The last turn was a pause (`media.responder`): the model never saw it. A turn the rule engine
+        answered (the model failed) is its to undo as well."""
+        if self._handed_over():
+            return self._fallback.retract_last_reply()
+        if self._before_reply is None:
+            return False
+        length, self._promise, self._closed = self._before_reply
+        del self.history[length:]
+        self._turn = []
+        self._before_reply = None
+        return self._fallback.retract_last_reply() if self._fallback_answered else True
+
     async def _fallback_turn(self, items: AsyncIterator[AgentOutput]) -> AsyncIterator[AgentOutput]:
         """The fallback's answer, passed through (the same objects: it reads its tools' results), and kept
         in the model's history as what was said."""
+        self._fallback_answered = True
         said: list[str] = []
         try:
             async for item in items:

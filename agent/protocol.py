@@ -47,6 +47,9 @@ class FallbackAgent:
     def correct_last_reply(self, spoken: str) -> None:
         pass  # keeps no history
 
+    def retract_last_reply(self) -> bool:
+        return True  # keeps no history
+
     @property
     def finished(self) -> bool:
         return self._closing

@@ -13,6 +13,7 @@ misunderstanding steers to one.
 
 from __future__ import annotations
 
+import copy
 import enum
 import itertools
 import re
@@ -133,6 +134,7 @@ class RuleAgent(Opening, DealSteps):
     async def reply(self, user_text: str) -> AsyncIterator[AgentOutput]:
         # An amount the recogniser could not be trusted on (`media.stt.numbers`) is not an amount: the rest
         # of the sentence is understood without it, and where the amount is the point it is asked again.
+        self._before_reply = self._snapshot()
         unclear = UNCLEAR_AMOUNT in user_text
         user_text = " ".join(user_text.replace(UNCLEAR_AMOUNT, " ").split())
         heard = understand(user_text, self._clock())
@@ -146,6 +148,7 @@ class RuleAgent(Opening, DealSteps):
 
     async def keys(self, entry: str) -> AsyncIterator[AgentOutput]:
         """The menu keys mean what the words do: 0 a person, 1 yes, 2 no."""
+        self._before_reply = self._snapshot()
         async for item in self._carried_out(self._with_notice(self._decide(menu_choice(entry), "", False))):
             yield item
 
@@ -330,6 +333,20 @@ class RuleAgent(Opening, DealSteps):
                 return self._end([self._tool(ToolName.END_CALL, outcome=CallResult.NOT_UNDERSTOOD)], None)
             return self._transfer("the agent did not understand the debtor three times")
         return self._remember([self._say("not_understood" if self._not_understood == 1 else prompt)])
+
+    def _snapshot(self) -> dict[str, object]:
+        """Everything a reply may change, copied (the flow and the facts are read-only)."""
+        return {k: copy.deepcopy(v) for k, v in vars(self).items()
+                if k not in ("flow", "facts", "_clock", "_before_reply")}
+
+    def retract_last_reply(self) -> bool:
+        """Back to where the conversation was before the last reply (`media.responder`)."""
+        before = getattr(self, "_before_reply", None)
+        if before is None:
+            return False
+        vars(self).update(before)
+        self._before_reply = None
+        return True
 
     def _amount_unclear(self) -> list[AgentOutput]:
         """The amount said was not made out: asked again; the third time in a row a person takes over."""

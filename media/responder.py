@@ -96,6 +96,11 @@ class Responder(Protocol):
     def correct_last_reply(self, spoken: str) -> None:
         """After a barge-in: remember only what the caller actually heard."""
 
+    def retract_last_reply(self) -> bool:
+        """The caller went on talking right after the last turn was taken: it was a pause, not the turn's
+        end. Forget that turn and the reply to it, as if never heard (its words come again, joined to what
+        follows). False when that cannot be undone (e.g. an inbound caller's identification)."""
+
     @property
     def finished(self) -> bool:
         """True once the brain has closed the conversation: the loop hangs up after its last words."""

@@ -28,6 +28,10 @@ from media.vad import VoiceActivityDetector, make_vad
 
 __all__ = ["SegmenterEvent", "SpeechEnded", "SpeechSegmenter", "SpeechStarted"]
 
+#: How far under the utterance's loudest frame speech still counts as heard (a phone's meter at -38 dBFS
+#: against telephone speech at -18..-28 dBFS is 10-20 dB under it).
+AUDIBLE_BELOW_PEAK_DB = 20.0
+
 
 @dataclass(frozen=True)
 class SpeechStarted:
@@ -48,6 +52,10 @@ class SpeechEnded:
     duration_s: float
     detected_s: float
     forced: bool = False
+    # Where a listener hears the speech end: the last frame within `AUDIBLE_BELOW_PEAK_DB` of the
+    # utterance's loudest. Silero's `at_s` comes 60-200 ms later (measured against the phone's line),
+    # so latency is timed from here; the end-of-turn waits keep counting from `at_s`.
+    heard_end_s: float | None = None
 
 
 SegmenterEvent = SpeechStarted | SpeechEnded
@@ -169,7 +177,22 @@ class SpeechSegmenter:
         self._last_clip = self._clip()
         self._utterance = []
         at = self._last_speech_end
-        return SpeechEnded(at_s=at, duration_s=at - self._start, detected_s=detected_s, forced=forced)
+        return SpeechEnded(at_s=at, duration_s=at - self._start, detected_s=detected_s, forced=forced,
+                           heard_end_s=self._heard_end(at))
+
+    def _heard_end(self, vad_end: float) -> float:
+        clip = self._last_clip
+        if clip is None or len(clip.pcm) == 0:
+            return vad_end
+        frame = max(1, round(0.02 * self.sample_rate))
+        n = len(clip.pcm) // frame
+        if n == 0:
+            return vad_end
+        x = clip.pcm[: n * frame].astype(np.float64).reshape(n, frame)
+        level = 10 * np.log10(np.mean(x * x, axis=1) + 1.0)
+        ends = self._utterance_start + (np.arange(n) + 1) * frame / self.sample_rate
+        loud = np.flatnonzero((level >= level.max() - AUDIBLE_BELOW_PEAK_DB) & (ends <= vad_end + 1e-9))
+        return min(vad_end, float(ends[loud[-1]])) if len(loud) else vad_end
 
     def _clip(self) -> AudioClip:
         pcm = np.concatenate(self._utterance) if self._utterance else np.zeros(0, dtype=np.int16)

@@ -27,6 +27,8 @@ class TurnMetrics:
     stt_speculative: bool = False  # the transcript came from a decode started during the pause
     heard_raw: str | None = None  # the recogniser's words when the correction stage changed them
     stt_doubts: list[str] = field(default_factory=list)  # critical words the correction stage doubted
+    heard: list[Any] = field(default_factory=list, repr=False)  # the turn's transcripts (media.stt.Transcript)
+    retracted: bool = False  # it turned out to be a pause mid-sentence (media.conversation): not a turn
 
     @property
     def voice_to_voice_ms(self) -> float | None:

@@ -166,7 +166,7 @@ async def test_words_before_a_long_pause_stay_in_the_turn(engines, tmp_path):
         await llm.aclose()
     assert len(turns) == 1, [t.as_dict() for t in turns]
     text = turns[0].user_text.lower()
-    assert "pasa" in text and "trabajo" in text, text
+    assert "pasa" in text and "tengo" in text, text  # a word of each half ("trabajo" is espeak-fragile)
     assert "pasa" in server.requests[0]["messages"][-1]["content"].lower()  # the agent was told both parts
     # The transcript keeps each utterance where it was said.
     assert [x.speaker for x in lines] == ["agent", "caller", "caller", "agent"]

@@ -48,6 +48,10 @@ class Brain:
     def correct_last_reply(self, spoken: str) -> None:
         self.corrected.append(spoken)
 
+    def retract_last_reply(self) -> bool:
+        self.asked.append(("retract", ""))
+        return True
+
 
 class Call:
     def __init__(self, brain: Brain, stt: ScriptedStt | None = None) -> None:
@@ -147,3 +151,42 @@ async def test_speech_is_a_turn_decoded_in_the_callers_pause():
     # Answered after the end-of-turn wait for a complete answer, counted from the end of the speech.
     assert 0.25 <= turn.agent_first_output_at - turn.speech_end_at < 0.45
     assert call.stored == [turn] and turn.first_rtp_out_at is not None
+
+
+class SlowBrain(Brain):
+    async def reply(self, user_text: str) -> AsyncIterator[str]:
+        self.asked.append(("reply", user_text))
+        yield "Entiendo, le explico las opciones de pago que tenemos para usted."  # 1.3 s of tone
+
+
+async def _say(call: Call, pcm: np.ndarray) -> None:
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for n in range(len(pcm) // FRAME):
+        await asyncio.sleep(max(0.0, start + n * 0.02 - loop.time()))
+        call.conversation.feed(pcm[n * FRAME:(n + 1) * FRAME])
+
+
+async def test_a_caller_who_goes_on_right_after_the_turn_was_taken_continues_it():
+    """Answered 0.3 s into a 0.6 s pause, the caller goes on: one turn with both halves, the reply to the
+    first half stopped and forgotten by the brain, nothing of it stored as a turn."""
+    call = Call(SlowBrain(), ScriptedStt("sí", delay_s=0.05))
+    silence = float("-inf")
+    await _say(call, np.concatenate([tone(0.4, silence), tone(0.6, -20.0), tone(0.6, silence),
+                                     tone(0.6, -20.0), tone(2.5, silence)]))
+    await call.hang_up()
+    (turn,) = call.conversation.turns
+    assert turn.user_text == "sí sí" and call.stored == [turn]
+    assert call.brain.asked == [("reply", "sí"), ("retract", ""), ("reply", "sí sí")]
+    assert call.brain.corrected == []  # a retracted reply is not "corrected": it never happened
+    assert call.conversation.summary()["continuations"] == 1
+
+
+async def test_a_caller_who_answers_after_the_reply_got_going_interrupts_it_instead():
+    call = Call(SlowBrain(), ScriptedStt("sí", delay_s=0.05))
+    silence = float("-inf")
+    await _say(call, np.concatenate([tone(0.4, silence), tone(0.6, -20.0), tone(1.6, silence),
+                                     tone(0.8, -20.0), tone(2.5, silence)]))
+    await call.hang_up()
+    assert [t.user_text for t in call.conversation.turns] == ["sí", "sí"]
+    assert ("retract", "") not in call.brain.asked and call.conversation.summary()["continuations"] == 0
