@@ -5,10 +5,11 @@ the call heard and is never changed. Re-processing (`ari_app.reprocess`) writes 
 `call_transcript_versions`: 'live', a snapshot of those rows, and 'offline', the caller's lines
 transcribed again from the recording. `call_reprocessing` is the job: queued, running, done or failed.
 
-Which calls are weak: those whose turns' mean confidence is under a threshold. `call_turns` has no
-count of corrected turns (the correction stage, `media.stt.correct`, keeps no record of what it
-changed), so confidence is the only measure today.
+Which calls are weak: those whose turns' mean confidence is under a threshold, or in which the
+correction stage (`media.stt.correct`) changed or doubted at least half the turns (`call_turns.heard_raw`,
+`stt_doubts`, migration 0015): a live transcript that needed that much correcting was hard to hear.
 """
+
 
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ __all__ = ["CallAudioSource", "CandidateCall", "TranscriptVersions"]
 VERSIONS = ("live", "offline")
 
 
+#: A call in which the correction stage changed or doubted this share of the turns is weak.
+WEAK_CORRECTED_SHARE = 0.5
+
+
 @dataclass(frozen=True, slots=True)
 class CandidateCall:
     """A recorded call in a date range, with its live transcript's mean confidence (None: no turns)."""
@@ -35,6 +40,7 @@ class CandidateCall:
     turns: int
     mean_confidence: float | None
     weak: bool
+    corrected: int = 0  # turns the correction stage changed or doubted
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +56,8 @@ class CallAudioSource:
 
 
 _CANDIDATES = """
-SELECT a.id, a.created_at, count(t.id) AS turns, avg(t.confidence)::float8 AS mean_confidence
+SELECT a.id, a.created_at, count(t.id) AS turns, avg(t.confidence)::float8 AS mean_confidence,
+       count(t.id) FILTER (WHERE t.heard_raw IS NOT NULL OR t.stt_doubts <> '[]'::jsonb) AS corrected
   FROM call_attempts a
   LEFT JOIN call_turns t ON t.attempt_id = a.id AND t.confidence IS NOT NULL
  WHERE a.created_at >= %(since)s AND a.created_at < %(until)s
@@ -68,9 +75,12 @@ class TranscriptVersions:
         self._pool = pool
         self.weak_confidence = weak_confidence
 
-    def is_weak(self, mean_confidence: float | None) -> bool:
-        """A transcript with turns whose mean confidence is under the threshold. A call without scored
-        turns is not weak by this measure (nothing says so), but can still be re-processed by id."""
+    def is_weak(self, mean_confidence: float | None, *, turns: int = 0, corrected: int = 0) -> bool:
+        """A transcript with turns whose mean confidence is under the threshold, or with at least
+        `WEAK_CORRECTED_SHARE` of them corrected. A call without scored turns is not weak by this measure
+        (nothing says so), but can still be re-processed by id."""
+        if turns and corrected / turns >= WEAK_CORRECTED_SHARE:
+            return True
         return mean_confidence is not None and mean_confidence < self.weak_confidence
 
     # ---------------------------------------------------------------- which calls
@@ -79,7 +89,7 @@ class TranscriptVersions:
         async with self._pool.connection() as conn:
             cur = await conn.execute(_CANDIDATES, {"since": since, "until": until})
             rows = await cur.fetchall()
-        found = [CandidateCall(a, at, n, m, self.is_weak(m)) for a, at, n, m in rows]
+        found = [CandidateCall(a, at, n, m, self.is_weak(m, turns=n, corrected=c), c) for a, at, n, m, c in rows]
         return [c for c in found if c.weak] if only_weak else found
 
     async def source(self, attempt_id: uuid.UUID) -> CallAudioSource | None:

@@ -125,6 +125,18 @@ async def test_the_date_range_picks_the_weak_call_and_not_the_strong_one(db_pool
     assert {weak, strong} <= set(everything) and not everything[strong].weak
 
 
+async def test_a_call_whose_turns_were_mostly_corrected_is_weak_however_sure_whisper_was(db_pool, tmp_path, speech):
+    corrected = await recorded_call(db_pool, tmp_path, speech, confidence=0.9, created_at=a_day(3))
+    async with db_pool.connection() as conn:  # the correction stage changed one turn and doubted the other
+        await conn.execute("""UPDATE call_turns SET heard_raw = 'le pago 14,550' WHERE attempt_id = %s AND idx = 1""",
+                           (corrected,))
+        await conn.execute("""UPDATE call_turns SET stt_doubts = '["date word: 0.12"]' WHERE attempt_id = %s
+                                 AND idx <> 1""", (corrected,))
+    since, until = a_day(3).replace(hour=0, minute=0), a_day(4).replace(hour=0, minute=0)
+    picked = {c.attempt_id: c for c in await TranscriptVersions(db_pool).candidates(since, until, only_weak=True)}
+    assert corrected in picked and picked[corrected].corrected == 2
+
+
 async def test_a_weak_call_gets_an_offline_version_and_its_analysis_reads_it(db_pool, tmp_path, speech, stt):
     call = await recorded_call(db_pool, tmp_path, speech, confidence=0.3, created_at=a_day(6))
     versions = TranscriptVersions(db_pool)
