@@ -6,7 +6,7 @@ A promise's amount is the one word that must be right, and it is the word Whispe
 * its spelling is made one (Whisper writes "14,550", "14.550" and "50m"); Chilean, Argentine and
   Colombian pesos have no cents, so a comma before three digits is a thousands separator;
 * against the debt (`CallVocabulary.amounts`: the balance, an instalment, a minimum): an amount equal
-  to one of them, or a round figure (thousands) between 1 % of the balance and the balance, is what
+  to one of them, or a round figure (of 500) between 1 % of the balance and the balance, is what
   people say; anything else (14.550 for a debt of 104.050, a figure over the balance) is implausible
   and is masked as `UNCLEAR_AMOUNT`, so the agent asks for it again instead of negotiating on it;
 * against Whisper's own word probability: an amount or date word under `CRITICAL_MIN_PROBABILITY` is
@@ -58,6 +58,14 @@ def amount_value(number: str, following: list[str]) -> tuple[int, int] | None:
     return value, used
 
 
+def _looks_like_rut(number: str, following: list[str]) -> bool:
+    """A dictated RUT body as Whisper writes it ("18.230.456", then the check digit): two thousands groups
+    that do not end in 000, with no money word after them. An amount of millions ends in thousands."""
+    groups = number.split(".")
+    money = bool(following) and following[0] in (*_MULTIPLIERS, *_CURRENCY)
+    return len(groups) >= 3 and groups[-1] != "000" and not money
+
+
 class CheckNumbers:
     name = "numbers"
 
@@ -78,7 +86,8 @@ class CheckNumbers:
                 if word in _MONTHS or word in _WEEKDAYS:
                     self._doubt_if_unsure(transcript.words, word, f"date word {word!r}", doubts)
                 continue
-            rut = transcript.text[end:end + 1] == "-" or "rut" in words[max(0, i - 3):i]
+            rut = (transcript.text[end:end + 1] == "-" or "rut" in "".join(words[max(0, i - 6):i])
+                   or _looks_like_rut(word, words[i + 1:i + 2]))
             found = None if rut else amount_value(word, words[i + 1:i + 3])
             if found is None:
                 self._doubt_if_unsure(transcript.words, word, f"number {word!r}", doubts)
@@ -102,7 +111,7 @@ class CheckNumbers:
             return f"over the debt ({balance})"
         if value < balance // 100:
             return f"under 1% of the debt ({balance})"
-        if value % 1000:
+        if value % 500:  # people say "ochenta y siete mil quinientos", not "catorce mil quinientos cincuenta"
             return f"neither the debt's figures {sorted(self._amounts)} nor a round amount"
         return ""
 

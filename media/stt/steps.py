@@ -135,7 +135,7 @@ class MatchVocabulary:
 
     name = "vocabulary"
     NAME_MIN = 86.0  # rapidfuzz ratio of the phonetic keys, 0-100
-    TERM_MIN = 80.0
+    TERM_MIN = 85.0
     UNIT_MIN = 66.0
     COMMON_UNIT_MIN = 82.0  # "3 cortas" is cuotas, "3 veces" (80 against "meses") stays
     MAX_WORDS = 3
@@ -187,15 +187,21 @@ class MatchVocabulary:
         if self._index is None:
             return None
         _, found = self._index.search(_vector(key)[None], min(5, len(self._entries)))
+        best: tuple[float, str] | None = None
         for j in found[0]:
             if j < 0:
                 continue
             display, term_key, needed = self._entries[j]
             score = ratio(key, term_key)
-            # Same length of sound too: "pesos el" is "pesos" plus a word, not a mishearing of it.
-            if score < needed or min(len(key), len(term_key)) < 0.85 * max(len(key), len(term_key)):
+            # Same length of sound too ("cotas" ~ "cuotas"), and closer for a phrase: "soy María González" is
+            # the name with a word before it, "fala bella" the name heard in two pieces.
+            alike = 0.9 if len(words) > 1 else 0.8
+            if score < needed or min(len(key), len(term_key)) < alike * max(len(key), len(term_key)):
                 continue
+            if len(words) > 1 and fold(display) in words:
+                continue  # "transferencia la": the term is there already, with a word beside it
             exact = " ".join(words) == fold(display)
-            if exact or len(words) > 1 or not is_common(words[0]) or score == 100.0:
-                return display
-        return None
+            if (exact or len(words) > 1 or not is_common(words[0]) or score == 100.0) and (
+                    best is None or score > best[0]):
+                best = (score, display)  # the closest of the candidates: "cotas" is "cuotas", not "cuota"
+        return best[1] if best else None

@@ -104,6 +104,9 @@ def test_vocabulary_and_operator_list(call, said, stored) -> None:
     ("puedo 50 mil", "puedo 50 mil"),  # a round figure under the debt
     ("voy a pagar 14,550 pesos el viernes", f"voy a pagar {UNCLEAR_AMOUNT} el viernes"),  # a lost digit
     ("le pago 250 mil", f"le pago {UNCLEAR_AMOUNT}"),  # over the debt
+    ("le doy 87.500", "le doy 87.500"),  # "ochenta y siete mil quinientos": round enough
+    ("es el 18.230.456, 5", "es el 18.230.456, 5"),  # a RUT dictated, not an amount over the debt
+    ("mi RUT, 20 millones 100, 11.222", "mi RUT, 20 millones 100, 11.222"),  # words after "RUT" are its digits
 ])
 def test_amounts_are_checked_against_the_debt(call, said, stored) -> None:
     result = heard(call, said)
