@@ -8,14 +8,14 @@ debtor each was said to. It was written blind to the correction stage. Stages, e
 
 * ``before``: Whisper base as the app ran it until now (beam 1, the classic 30 s window, no prompt);
 * ``fit``: the window cut to the utterance (``WhisperStt(window="fit")``, the live default);
-* ``prompt``: Whisper prompted with the call's names (debtor, company);
-* ``corrected``: the correction stage with the call's vocabulary: what the agent and the record get.
+* ``correction (live)``: the correction stage with the call's vocabulary: what the agent and the record get;
+* ``+ names prompt``: also Whisper prompted with the call's names (``STT_PROMPT_NAMES``, off by default).
 
 For each: WER (numbers compared as words), the decode time, and entity accuracy: the amount, date and
 RUT the agent's own parsers (`agent.nlu`) read from the transcript, against what they read from the
 reference text. ``safe`` counts an entity as handled when it is right *or* the correction stage flagged
 it (an amount masked and asked again, or a doubt left for the promise's read-back): a wrong figure that
-nobody flagged is the failure that matters. ``--noise`` repeats ``before`` and ``corrected`` with street,
+nobody flagged is the failure that matters. ``--noise`` repeats ``before`` and the live stage with street,
 babble and hum noise at 20, 10 and 5 dB SNR on the utterances that carry an entity.
 """
 
@@ -103,19 +103,22 @@ async def main(args: argparse.Namespace) -> None:
         stages: list[Stage] = [
             ("before (30 s window)", full, lambda u: None),
             ("fit window", fit, lambda u: None),
-            ("+ call prompt", fit, lambda u: CorrectedStt(fit, prompt=vocabulary(u).prompt())),
-            ("+ correction (live)", fit, lambda u: CorrectedStt.for_call(fit, vocabulary(u))),
+            ("+ correction (live)", fit,
+             lambda u: CorrectedStt.for_call(fit, vocabulary(u), prompt_names=False)),
+            ("+ names prompt", fit, lambda u: CorrectedStt.for_call(fit, vocabulary(u), prompt_names=True)),
         ]
+        live_stage = stages[2]
         clean = [(u, u.clip) for u in utterances]
         print(f"spoken set: {len(utterances)} utterances, clean (G.711, 8 kHz)\n{HEADER}")
         live: Score | None = None
         for stage in stages:
             score = await _score(stage, clean)
             print(score.row(stage[0]), flush=True)
-            live = score
+            if stage is live_stage:
+                live = score
         kokoro = [(u, c) for u, c in clean if not u.voice.startswith("espeak")]
         print(f"\nneural voices only ({len(kokoro)}; espeak's robotic voice left out)\n{HEADER}")
-        for stage in (stages[0], stages[-1]):
+        for stage in (stages[0], live_stage):
             print((await _score(stage, kokoro)).row(stage[0]), flush=True)
         if live is not None and live.misses:
             print("\nentities not right after correction (live):")
@@ -127,9 +130,9 @@ async def main(args: argparse.Namespace) -> None:
             for kind in NOISE_KINDS:
                 for snr in SNRS:
                     noisy = [(u, with_noise(u.clip, kind, snr, seed=i)) for i, u in enumerate(with_entities)]
-                    for stage in (stages[0], stages[-1]):
+                    for stage, name in ((stages[0], "before"), (live_stage, "live")):
                         score = await _score(stage, noisy)
-                        print(score.row(f"{kind} {snr:.0f} dB {stage[0].split()[0]}"), flush=True)
+                        print(score.row(f"{kind} {snr:.0f} dB {name}"), flush=True)
 
 
 if __name__ == "__main__":

@@ -189,7 +189,8 @@ class ConversationFactory:
             pacer=pacer,
             tts=self._tts,
             stt=CorrectedStt.for_call(self._stt, call_vocabulary(debtor, self._corrections), AudioPreprocessor(
-                denoise=self._settings.stt_denoise, normalize=self._settings.stt_normalize)),
+                denoise=self._settings.stt_denoise, normalize=self._settings.stt_normalize),
+                prompt_names=self._settings.stt_prompt_names),
             agent=self._agent(debtor, identify, after_failed_transfer),
             segmenter=SpeechSegmenter(vad, sample_rate=pacer.codec.sample_rate),
             no_input=NoInputPolicy(timeout_s=self._settings.no_input_timeout_s),

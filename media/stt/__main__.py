@@ -53,7 +53,7 @@ async def _main(args: argparse.Namespace) -> int:
     facts = json.loads(Path(args.debtor_json).read_text(encoding="utf-8")) if args.debtor_json else None
     vocabulary = CallVocabulary.from_facts(facts, load_corrections(args.corrections))
     async with WhisperStt(args.model, window=args.window) as whisper:
-        stt = CorrectedStt.for_call(whisper, vocabulary)
+        stt = CorrectedStt.for_call(whisper, vocabulary, prompt_names=args.prompt_names)
         for name in args.wavs:
             heard = await transcribe_file(stt, Path(name), args.vad)
             line = " ".join(t.text for t in heard if t.text)
@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--window", choices=("fit", "full"), default="fit")
     t.add_argument("--vad", choices=("silero", "webrtc"), default="silero")
     t.add_argument("--show-raw", action="store_true", help="also the words before correction, and the doubts")
+    t.add_argument("--prompt-names", action="store_true", help="give Whisper the debtor's names (STT_PROMPT_NAMES)")
     args = parser.parse_args(argv)
     missing = [w for w in args.wavs if not Path(w).is_file()]
     if missing:

@@ -61,9 +61,10 @@ class CorrectedStt:
 
     @classmethod
     def for_call(cls, engine: SttEngine, vocabulary: CallVocabulary | None,
-                 preprocess: AudioPreprocessor | None = None) -> CorrectedStt:
-        return cls(engine, correction_steps(vocabulary), prompt=vocabulary.prompt() if vocabulary else None,
-                   preprocess=preprocess)
+                 preprocess: AudioPreprocessor | None = None, *, prompt_names: bool = False) -> CorrectedStt:
+        """The stage for one call; ``prompt_names``: the call's names are Whisper's prompt too."""
+        prompt = vocabulary.prompt() if vocabulary is not None and prompt_names else None
+        return cls(engine, correction_steps(vocabulary), prompt=prompt, preprocess=preprocess)
 
     @property
     def busy(self) -> bool:

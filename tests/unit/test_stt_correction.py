@@ -68,7 +68,7 @@ async def test_no_steps_hand_the_engine_result_through_unchanged() -> None:
 
 async def test_the_call_s_names_are_the_recogniser_s_prompt() -> None:
     engine = ScriptedStt("hola")
-    stt = CorrectedStt.for_call(engine, CallVocabulary.from_facts(FACTS))
+    stt = CorrectedStt.for_call(engine, CallVocabulary.from_facts(FACTS), prompt_names=True)
     await stt.transcribe(CLIP)
     assert engine.prompts == ["María González, Falabella."]
 
