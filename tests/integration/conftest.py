@@ -8,6 +8,7 @@ import json
 import shutil
 import tempfile
 import urllib.request
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -62,6 +63,20 @@ async def seed_lab_debtor(db_pool, company: str, phones: tuple[str, ...], *, tru
 
 # Calls made by the tests are recorded, as by default, here: one directory per run, removed after it.
 RECORDINGS = Path(tempfile.mkdtemp(prefix="callcenter-test-recordings-"))
+
+
+async def attempt_ended(db_pool, debtor_id: int, timeout_s: float = 45.0, *, why: str = "") -> uuid.UUID:
+    """The debtor's call attempt once every attempt of theirs has ended (the app settles it after the
+    phone hung up); fails with `why` (a phone's diagnostics) when it does not within `timeout_s`."""
+    rows: list = []
+    for _ in range(int(timeout_s / 0.3)):
+        async with db_pool.connection() as conn:
+            cur = await conn.execute("SELECT id, state FROM call_attempts WHERE debtor_id = %s", (debtor_id,))
+            rows = await cur.fetchall()
+        if rows and all(state == "ended" for _, state in rows):
+            return rows[0][0]
+        await asyncio.sleep(0.3)
+    pytest.fail(f"the call attempt did not end within {timeout_s} s of the phone's: {rows}\n{why}")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -12,7 +12,6 @@ persona.", tests/integration/test_collections_outcomes.py).
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ import pytest
 from ari_app.app import CallCenterApp
 from media.audio import read_wav
 from media.text import fold
-from tests.integration.conftest import app_settings, seed_lab_debtor, spoken_company
+from tests.integration.conftest import app_settings, attempt_ended, seed_lab_debtor, spoken_company
 from tests.phones.audio import make_caller_script, make_spanish_wav
 from tests.phones.reactive import Line, ReactivePhone, turns_table
 
@@ -35,17 +34,6 @@ pytestmark = pytest.mark.timeout(240)
 # The agent answers ~0.35 s after Silero's end, inside a 0.55 s pause: the first half alone would be a
 # turn. The second half starting within `ConversationConfig.continuation_s` of that turn makes it a pause:
 # the reply is cut, the brain forgets the turn, and both halves are answered as one (media/conversation.py).
-
-
-async def attempt_ended(db_pool, debtor_id: int, timeout_s: float = 45.0):
-    for _ in range(int(timeout_s / 0.3)):
-        async with db_pool.connection() as conn:
-            cur = await conn.execute("SELECT id, state FROM call_attempts WHERE debtor_id = %s", (debtor_id,))
-            rows = await cur.fetchall()
-        if rows and all(state == "ended" for _, state in rows):
-            return rows[0][0]
-        await asyncio.sleep(0.3)
-    pytest.fail(f"the call attempt did not end within {timeout_s} s of the phone's: {rows}")
 
 
 async def test_a_pause_inside_a_sentence_stays_one_turn(database_url, db_pool, tmp_path: Path):

@@ -9,7 +9,6 @@ right through the phone path (tests/integration/test_collections_call.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import statistics
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 from ari_app.app import CallCenterApp
 from media.audio import read_wav
 from media.vad import rms_dbfs
-from tests.integration.conftest import app_settings, seed_lab_debtor, spoken_company
+from tests.integration.conftest import app_settings, attempt_ended, seed_lab_debtor, spoken_company
 from tests.phones.audio import make_spanish_wav
 from tests.phones.reactive import ReactivePhone, turns_table
 
@@ -42,18 +41,6 @@ QUIET_S = 1.0
 AGREE_S = (-0.06, 0.21)
 
 
-async def attempt_ended(db_pool, debtor_id: int, phone: ReactivePhone, timeout_s: float = 45.0):
-    for _ in range(int(timeout_s / 0.3)):
-        async with db_pool.connection() as conn:
-            cur = await conn.execute("SELECT id, state FROM call_attempts WHERE debtor_id = %s", (debtor_id,))
-            rows = await cur.fetchall()
-        if rows and all(state == "ended" for _, state in rows):
-            return rows[0][0]
-        await asyncio.sleep(0.3)
-    pytest.fail(f"the call attempt did not end within {timeout_s} s of the phone's: {rows}\n"
-                f"{turns_table(phone.turns, phone.answered_at)}\n{phone.diagnostics()}")
-
-
 @pytest.mark.timeout(330)  # the call lasts about a minute; the waits inside are bounded and say why
 async def test_the_reactive_phone_speaks_after_each_agent_turn_and_times_voice_to_voice(
         database_url, db_pool, tmp_path: Path):
@@ -71,7 +58,8 @@ async def test_the_reactive_phone_speaks_after_each_agent_turn_and_times_voice_t
             await app.wait_ready()
             await phone.wait_answered(timeout_s=30)
             await phone.wait_done(timeout_s=150)
-            attempt_id = await attempt_ended(db_pool, debtor_id, phone)
+            attempt_id = await attempt_ended(
+                db_pool, debtor_id, why=f"{turns_table(phone.turns, phone.answered_at)}\n{phone.diagnostics()}")
     async with db_pool.connection() as conn:
         cur = await conn.execute(
             """SELECT idx, user_text, voice_to_voice_ms, stt_final_ms, first_rtp_out_ms, agent_spoken
