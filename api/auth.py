@@ -25,7 +25,10 @@ class TokenAuth:
             raise ValueError("the operator API needs at least one token (API_TOKENS)")
 
     def valid(self, presented: str) -> bool:
-        candidate = presented.encode()
+        try:
+            candidate = presented.encode()
+        except UnicodeEncodeError:  # bytes that were not UTF-8 in the header: no token of ours
+            return False
         # Check every token whatever the result, so the time taken does not say which one matched.
         return sum(hmac.compare_digest(candidate, t) for t in self._tokens) > 0
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.endpoint import ApiCall, Endpoint, dumps, json_response
 from api.errors import ApiError
 from campaigns.calls import CallOutcome, Direction
+from campaigns.cells import neutralise
 from campaigns.supervision import MAX_PAGE, CallFilter
 from campaigns.transcripts import TranscriptVersions
 from countries.privacy import mask_identifiers_in
@@ -170,10 +171,10 @@ def _json_chunk(rows: list[dict[str, object]], first: bool) -> str:
 
 def _cell(value: object) -> object:
     text = value.isoformat() if isinstance(value, datetime) else value
-    # A cell starting with = + - @ is a formula to a spreadsheet: never let a transcript run one.
-    if isinstance(text, str) and text[:1] in ("=", "+", "-", "@") and not text[1:2].isdigit():
-        return "'" + text
-    return text
+    # A cell starting with = + - @ is a formula to a spreadsheet: never let a transcript run one. The one
+    # rule the importer applies too ("=1+HYPERLINK(...)" and "-2+3+cmd|..." start with a digit after the
+    # sign, and used to pass here).
+    return neutralise(text) if isinstance(text, str) else text
 
 
 CALL = {"call_id": "uuid"}

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
+from urllib.parse import urlsplit
+
 from api.server import ENDPOINTS
 from tests.api.conftest import TOKEN
+from tests.api.test_calls_api import answered_call
 
 
 async def test_no_token_is_refused_with_a_json_error_and_a_challenge(api):
@@ -86,3 +92,30 @@ async def test_the_dashboard_is_served_without_a_token_and_without_outside_urls(
     for sneaky in ("..%2Fserver.py", "%2E%2E%2F__init__.py", "server.py"):
         status, _, _ = await api.get(f"/dashboard/static/{sneaky}", token=None)
         assert status == 404, sneaky
+
+
+async def test_a_token_that_is_not_utf8_is_refused_not_a_crash(api):
+    """Raw bytes in the header (a scanner's probe) are an invalid token: 401, never a 500."""
+    url = urlsplit(api.base)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    writer.write(b"GET /api/v1/campaigns HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff\xfe\xfd\r\n"
+                 b"Connection: close\r\n\r\n")
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    assert status_line.split()[1] == b"401", status_line
+
+
+async def test_an_export_never_hands_a_spreadsheet_a_formula(api, db_pool):
+    """A sign then a digit is still a formula ("=1+HYPERLINK(...)", "-2+3+cmd|..."); a phone is not."""
+    for name, shown in (('=1+HYPERLINK("http://x")', '\'=1+HYPERLINK("http://x")'),
+                        ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+                        ("+56 9 1234 5678", "+56 9 1234 5678")):
+        attempt = await answered_call(db_pool)
+        async with db_pool.connection() as conn:
+            await conn.execute("UPDATE debtors SET full_name = %s WHERE id = "
+                               "(SELECT debtor_id FROM call_attempts WHERE id = %s)", (name, attempt))
+        status, raw, _ = await api.get("/api/v1/export/calls", params={"format": "csv"})
+        assert status == 200
+        row = next(r for r in csv.DictReader(io.StringIO(raw.decode())) if r["id"] == str(attempt))
+        assert row["debtor"] == shown, name
