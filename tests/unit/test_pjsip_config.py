@@ -1,0 +1,67 @@
+"""The rendered PJSIP configuration, read as Asterisk would: who can be who.
+
+An endpoint without authentication is trusted on its address alone, so it must be identified by its
+address alone: `identify_by = ip`. Otherwise any host can claim to be it by the From user (the carrier
+trunk was, and an INVITE from anywhere reached the agent: tests/integration/test_trunk_identity.py).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def sections(text: str) -> list[tuple[str, dict[str, str]]]:
+    """[name](templates) sections with their options, in order; templates' options are inherited."""
+    templates: dict[str, dict[str, str]] = {}
+    out: list[tuple[str, dict[str, str]]] = []
+    current: dict[str, str] | None = None
+    for raw in text.splitlines():
+        line = raw.split(";", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("["):
+            name, _, rest = line[1:].partition("]")
+            inherits = [t.strip() for t in rest.strip("()").split(",") if t.strip() and t.strip() != "!"]
+            current = {}
+            for template in inherits:
+                current.update(templates.get(template, {}))
+            if "!" in rest:
+                templates[name] = current
+            else:
+                out.append((name, current))
+            continue
+        key, _, value = line.partition("=")
+        if current is not None:
+            current[key.strip()] = value.strip()
+    return out
+
+
+@pytest.fixture(scope="module")
+def pjsip(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, dict[str, str]]]:
+    out = tmp_path_factory.mktemp("rendered")
+    run = subprocess.run(["bash", str(ROOT / "asterisk/lab/render-config.sh"), str(out)], capture_output=True,
+                         text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    return sections((out / "pjsip.conf").read_text())
+
+
+def test_every_endpoint_without_auth_is_identified_by_its_address_only(pjsip) -> None:
+    endpoints = [(name, o) for name, o in pjsip if o.get("type") == "endpoint"]
+    assert any(name == "trunk" for name, _ in endpoints)
+    open_ones = [(name, o) for name, o in endpoints if not o.get("auth")]
+    assert open_ones, "the carrier trunk has no auth: it is trusted by address"
+    assert all(o.get("identify_by") == "ip" for _, o in open_ones), open_ones
+    # ...and each has the address it is identified by.
+    identified = {o.get("endpoint") for _, o in pjsip if o.get("type") == "identify" and o.get("match")}
+    assert {name for name, _ in open_ones} <= identified
+
+
+def test_phones_authenticate(pjsip) -> None:
+    phones = [(name, o) for name, o in pjsip if o.get("type") == "endpoint" and o.get("context") == "from-phones"]
+    assert phones and all(o.get("auth") == name for name, o in phones)
+    assert all(o.get("identify_by", "username") == "username" for _, o in phones)
