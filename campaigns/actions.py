@@ -25,7 +25,7 @@ from psycopg_pool import AsyncConnectionPool
 from agent.record_bounds import promise_refusal
 from agent.vocabulary import CallResult, Refusal
 from campaigns.campaign import CampaignStore
-from campaigns.contacts import stop_calling
+from campaigns.contacts import exclude_debtor
 from campaigns.policy import ContactPolicy
 from campaigns.webhooks.events import EVENTS, call_summary, emit
 
@@ -144,9 +144,10 @@ class CallActions:
     async def stop_calling(self, ctx: CallContext) -> None:
         """"No me vuelvan a llamar": honoured at once, for every campaign."""
         debtor_id = self._debtor(ctx)
+        # One transaction: a result stored without the exclusion would call the debtor again.
         async with self._pool.connection() as conn, conn.transaction():
             await self._result(conn, ctx, CallResult.STOP_CALLING, "stop_calling_requested", {})
-        await stop_calling(self._pool, debtor_id, "asked_not_to_be_called")
+            await exclude_debtor(conn, debtor_id, "asked_not_to_be_called")
 
     async def send_payment_link(self, ctx: CallContext) -> None:
         """The debtor asked for the payment link: delivered through the webhooks outbox (issue #6); the

@@ -14,6 +14,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -207,21 +208,26 @@ async def stop_calling(pool: AsyncConnectionPool, debtor_id: int, reason: str = 
     A job being dialed right now is settled by its dialer, and the policy then sees the exclusion.
     """
     async with pool.connection() as conn, conn.transaction():
+        return await exclude_debtor(conn, debtor_id, reason)
+
+
+async def exclude_debtor(conn: Any, debtor_id: int, reason: str) -> int:
+    """`stop_calling` inside the caller's transaction (a call's result and the exclusion are one fact)."""
+    await conn.execute(
+        """UPDATE debtors SET excluded_at = coalesce(excluded_at, now()), exclusion_reason = %s,
+                  updated_at = now() WHERE id = %s""", (reason, debtor_id))
+    cur = await conn.execute(
+        """UPDATE call_jobs SET state = 'cancelled', reason = %s, updated_at = now()
+            WHERE debtor_id = %s AND state = 'queued' RETURNING id, campaign_id""", (reason, debtor_id))
+    cancelled = await cur.fetchall()
+    await conn.execute(
+        """INSERT INTO contact_decisions (campaign_id, debtor_id, job_id, decision, reason)
+           SELECT c, %s, j, 'excluded', %s FROM unnest(%s::bigint[], %s::bigint[]) AS t(j, c)""",
+        (debtor_id, reason, [j for j, _ in cancelled], [c for _, c in cancelled]))
+    if not cancelled:
         await conn.execute(
-            """UPDATE debtors SET excluded_at = coalesce(excluded_at, now()), exclusion_reason = %s,
-                      updated_at = now() WHERE id = %s""", (reason, debtor_id))
-        cur = await conn.execute(
-            """UPDATE call_jobs SET state = 'cancelled', reason = %s, updated_at = now()
-                WHERE debtor_id = %s AND state = 'queued' RETURNING id, campaign_id""", (reason, debtor_id))
-        cancelled = await cur.fetchall()
-        await conn.execute(
-            """INSERT INTO contact_decisions (campaign_id, debtor_id, job_id, decision, reason)
-               SELECT c, %s, j, 'excluded', %s FROM unnest(%s::bigint[], %s::bigint[]) AS t(j, c)""",
-            (debtor_id, reason, [j for j, _ in cancelled], [c for _, c in cancelled]))
-        if not cancelled:
-            await conn.execute(
-                "INSERT INTO contact_decisions (debtor_id, decision, reason) VALUES (%s, 'excluded', %s)",
-                (debtor_id, reason))
+            "INSERT INTO contact_decisions (debtor_id, decision, reason) VALUES (%s, 'excluded', %s)",
+            (debtor_id, reason))
     return len(cancelled)
 
 

@@ -128,6 +128,31 @@ async def test_stop_calling_me_during_the_call(db_pool, company):
         assert await cur.fetchone() == ("asked_not_to_be_called",)
 
 
+async def test_stop_calling_is_stored_whole_or_not_at_all(db_pool, company):
+    """The result and the exclusion are one transaction: when excluding fails (here a trigger refuses it,
+    as a lost connection would), no "stop_calling" result is left behind with the debtor still callable."""
+    desk = await Desk.open(db_pool, company)
+    await desk.wave()
+    _job, ctx = await _answered_call(desk)
+    async with db_pool.connection() as conn:
+        await conn.execute("""CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
+                              $$ BEGIN RAISE EXCEPTION 'exclusion refused'; END $$""")
+        await conn.execute("CREATE TRIGGER refuse BEFORE UPDATE ON debtors FOR EACH ROW EXECUTE FUNCTION refuse()")
+    try:
+        with pytest.raises(Exception, match="exclusion refused"):
+            await CallActions(db_pool).stop_calling(ctx)
+    finally:
+        async with db_pool.connection() as conn:
+            await conn.execute("DROP TRIGGER refuse ON debtors")
+            await conn.execute("DROP FUNCTION refuse()")
+    assert "stop_calling_requested" not in await _events(db_pool, ctx.attempt_id)
+    async with db_pool.connection() as conn:
+        cur = await conn.execute("SELECT result FROM call_attempts WHERE id = %s", (ctx.attempt_id,))
+        assert (await cur.fetchone())[0] != "stop_calling"
+    await CallActions(db_pool).stop_calling(ctx)  # tried again, it takes both
+    assert "stop_calling_requested" in await _events(db_pool, ctx.attempt_id)
+
+
 async def test_an_unidentified_caller_gets_no_debt_action(db_pool):
     ctx = CallContext(uuid.uuid4())
     with pytest.raises(ActionRefused, match="unidentified"):
