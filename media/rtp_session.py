@@ -61,6 +61,7 @@ class RtpSession(asyncio.DatagramProtocol):
         self._transport: asyncio.DatagramTransport | None = None
         self._loop = asyncio.get_running_loop()
         self.remote: Address | None = None
+        self._only_from: tuple[str, int] | None = None  # the one source the far end announced
         self.stats = RtpReceiveStats()
         self.first_packet = asyncio.Event()
         self._last_seq: int | None = None
@@ -113,10 +114,14 @@ class RtpSession(asyncio.DatagramProtocol):
         assert self._transport is not None, "session not bound"
         return self._transport.get_extra_info("sockname")[:2]
 
-    def set_remote(self, address: Address) -> None:
-        """Where to send until the far end's first packet tells us its real source."""
+    def set_remote(self, address: Address, *, only_source: bool = False) -> None:
+        """Where to send until the far end's first packet tells us its real source. ``only_source``: the
+        far end announced this address (Asterisk's UNICASTRTP_LOCAL_*): packets from anywhere else are
+        dropped, so another host cannot take over the call's audio by sending first."""
         if self.remote is None:
             self.remote = address
+        if only_source and address[0] not in ("0.0.0.0", "::"):
+            self._only_from = (address[0], int(address[1]))
 
     # --- asyncio protocol ----------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -133,6 +138,11 @@ class RtpSession(asyncio.DatagramProtocol):
             return
         if packet.payload_type != self.codec.payload_type:
             self.stats.foreign += 1  # e.g. RFC 4733 DTMF events; handled elsewhere if at all
+            return
+        if self._only_from is not None and tuple(addr[:2]) != self._only_from:
+            self.stats.foreign += 1
+            if self.stats.foreign == 1:
+                log.warning("RTP from %s ignored: the call's audio comes from %s", addr, self._only_from)
             return
         if self.stats.first_packet_at is None:
             self.stats.first_packet_at = now

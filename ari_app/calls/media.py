@@ -60,7 +60,7 @@ class CallMedia:
         rtp_port = channel.channelvars.get("UNICASTRTP_LOCAL_PORT")
         if address and rtp_port:
             self.asterisk_rtp = (address, int(rtp_port))
-            self.session.set_remote(self.asterisk_rtp)
+            self.session.set_remote(self.asterisk_rtp, only_source=True)
         await self._ari.create_bridge(self.bridge_id, "mixing")
         await asyncio.wait_for(self.media_in_stasis.wait(), 5.0)
         await self._ari.add_to_bridge(self.bridge_id, self.call_channel_id, self.media_channel_id)

@@ -123,3 +123,30 @@ async def test_rtp_session_delivers_reordered_and_lost_packets_in_order_over_udp
     assert levels == pytest.approx([2000, 4000, 6000, 3000, 10000, 12000], rel=0.03)  # 4th: 3rd at half level
     stats = session.stats.as_dict()
     assert stats["reordered"] == 1 and stats["concealed"] == 1 and stats["packets"] == 5
+
+
+async def test_audio_from_anywhere_but_the_announced_source_is_ignored() -> None:
+    """Asterisk says where the call's RTP comes from; a packet from another socket (another host sending
+    first) is dropped, never adopted as the call's far end."""
+    codec = CODECS["ulaw"]
+    got: list[np.ndarray] = []
+    session = await RtpSession.bind("127.0.0.1", (42000, 42999), codec, got.append)
+    loop = asyncio.get_running_loop()
+    asterisk, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, remote_addr=session.local_address)
+    intruder, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, remote_addr=session.local_address)
+    session.set_remote(asterisk.get_extra_info("sockname")[:2], only_source=True)
+    try:
+        stream = RtpStream(codec.payload_type, 8000)
+        intruder.sendto(stream.packet(codec.encode(_frame(9000)), 160))  # first, and from elsewhere
+        await asyncio.sleep(0.02)
+        for n in range(3):
+            asterisk.sendto(stream.packet(codec.encode(_frame(2000)), 160))
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(session.jitter.max_wait_s + 0.05)
+    finally:
+        asterisk.close()
+        intruder.close()
+        await session.close()
+    assert session.remote == asterisk.get_extra_info("sockname")[:2]
+    assert session.stats.as_dict()["packets"] == 3 and session.stats.foreign == 1
+    assert all(float(pcm.mean()) == pytest.approx(2000, rel=0.03) for pcm in got)
