@@ -291,7 +291,7 @@ async def test_a_relative_never_hears_the_debt_and_a_callback_is_booked(database
 
 async def test_a_callback_at_the_time_the_debtor_gives(database_url, db_pool, tmp_path):
     call = await debtor_call(db_pool, database_url, tmp_path, [
-        Say(IT_IS_ME), Say("Estoy en el trabajo llámeme el día viernes a las cuatro de la tarde.")])
+        Say(IT_IS_ME), Say("Estoy en el trabajo, llámeme el viernes a las cuatro de la tarde.")])
     why = call.why()
     state, reason, next_at, callback_at = call.jobs[0]
     friday = next_weekday(call.today(), 4)
