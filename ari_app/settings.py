@@ -89,8 +89,8 @@ class Settings(BaseSettings):
     # The operator's corrections (TOML: [replace] heard = "meant", [vocabulary] terms = [...]), applied
     # after the bundled ones (media/stt/corrections.toml) to every transcript.
     stt_corrections_file: str = Field("", validation_alias="STT_CORRECTIONS_FILE")
-    # The debtor's name and company as Whisper's prompt. Off: on the spoken set it cost dates (57 % -> 52 %
-    # right) and WER (+1 point) for +5 points on amounts (docs/speech.md); worth it where names are said.
+    # The debtor's name and company as Whisper's prompt. Off: on the spoken set it cost dates (4-5 points)
+    # for nothing on amounts (docs/speech.md); worth trying where callers say the names.
     stt_prompt_names: bool = Field(False, validation_alias="STT_PROMPT_NAMES")
     # Before the recogniser: noise suppression and level normalisation (media/preprocess.py). Off by
     # default: on the spoken set with street, babble and hum noise both denoisers cost words (docs/speech.md).
