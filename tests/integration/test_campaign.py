@@ -36,7 +36,10 @@ async def test_make_campaign_places_the_waves_calls_and_stores_the_outcomes(data
         out, _ = await asyncio.wait_for(proc.communicate(), 180)
         output = out.decode()
         assert proc.returncode == 0, output
-        invites = len(carrier.received("INVITE"))
+        # This wave's calls (the sample's +569555500xx numbers). The test session's database is shared, and
+        # the app dials any due job in it: another test's leftover job, inside its campaign's calling hours,
+        # is one more call to the carrier, not this wave's.
+        invites = [n for n in carrier.dialed().values() if n.startswith("+569555500")]
 
     assert "5 rows read, 5 new debtors" in output, output
     assert "5 debtor(s) queued" in output, output
@@ -59,7 +62,7 @@ async def test_make_campaign_places_the_waves_calls_and_stores_the_outcomes(data
             "SELECT count(*) FROM contact_decisions WHERE campaign_id = %s AND decision = 'deferred'", (campaign.id,))
         (deferred,) = await cur.fetchone()
 
-    assert invites == len(attempts) == 5
+    assert len(invites) == len(set(invites)) == len(attempts) == 5, invites
     # Each debtor's first phone, with the outcome the carrier gives by its last digit.
     assert attempts == {"+56955550001": "answered", "+56955550002": "answered", "+56955550003": "answered",
                         "+56955550007": "busy", "+56955550008": "no_answer"}

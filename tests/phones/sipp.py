@@ -147,6 +147,26 @@ class SippCarrier:
         words = _RECEIVED.findall(text)
         return [w for w in words if method is None or w == method]
 
+    def dialed(self) -> dict[str, str]:
+        """Call-ID -> the number dialed (the INVITE's Request-URI user), one entry per call however often
+        UDP retransmitted its INVITE."""
+        try:
+            text = self.message_log.read_text("utf-8", "replace")
+        except OSError:
+            return {}
+        calls: dict[str, str] = {}
+        for block in text.split("message received")[1:]:
+            lines = [line.strip() for line in block.splitlines()[1:] if line.strip()]
+            if not lines or not lines[0].startswith("INVITE sip:"):
+                continue
+            number = lines[0].split()[1].removeprefix("sip:").split("@")[0]
+            # The INVITE's own Call-ID: the first one in the block (what sipp sent after it follows).
+            call_id = next((line.split(":", 1)[1].strip() for line in lines
+                            if line.lower().startswith(("call-id:", "i:"))), None)
+            if call_id is not None:
+                calls[call_id] = number
+        return calls
+
     def wait_received(self, method: str = "INVITE", count: int = 1, timeout_s: float = 10.0) -> int:
         """Wait until sipp has received `count` requests of `method`; raise SippError otherwise."""
         got = wait_until(lambda: len(self.received(method)) >= count, timeout_s, alive=self._proc)
