@@ -74,17 +74,22 @@ def _masked_line(line: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def reprocess_call(call: ApiCall) -> web.StreamResponse:
-    """Queue the call's offline re-processing: 202 with the job; the call's detail shows its progress
-    (`reprocessing`) and, once done, both transcript versions."""
-    attempt_id = call.path["call_id"]
+async def _recording_key(call: ApiCall, attempt_id: object, deleted_why: str) -> str | None:
+    """The call's recording key (None: never recorded); 404 for no such call, 410 once it was deleted."""
     found = await call.services.supervision.recording(attempt_id)
     if found is None:
         raise ApiError(404, f"no call {attempt_id}")
     key, deleted_at = found
     if deleted_at is not None:
-        raise ApiError(410, f"the recording of call {attempt_id} was deleted on {deleted_at:%Y-%m-%d}: "
-                            "nothing to transcribe again")
+        raise ApiError(410, f"the recording of call {attempt_id} was deleted on {deleted_at:%Y-%m-%d}{deleted_why}")
+    return key
+
+
+async def reprocess_call(call: ApiCall) -> web.StreamResponse:
+    """Queue the call's offline re-processing: 202 with the job; the call's detail shows its progress
+    (`reprocessing`) and, once done, both transcript versions."""
+    attempt_id = call.path["call_id"]
+    key = await _recording_key(call, attempt_id, ": nothing to transcribe again")
     if key is None:
         raise ApiError(409, f"call {attempt_id} was not recorded: nothing to transcribe again")
     # The job is queued in the database; this process's re-processor (or another's) takes it.
@@ -104,13 +109,7 @@ async def get_transcript(call: ApiCall) -> web.StreamResponse:
 
 async def get_recording(call: ApiCall) -> web.StreamResponse:
     attempt_id = call.path["call_id"]
-    found = await call.services.supervision.recording(attempt_id)
-    if found is None:
-        raise ApiError(404, f"no call {attempt_id}")
-    key, deleted_at = found
-    if deleted_at is not None:
-        raise ApiError(410, f"the recording of call {attempt_id} was deleted on {deleted_at:%Y-%m-%d}, "
-                            "past the recording retention (RECORDING_RETENTION_DAYS)")
+    key = await _recording_key(call, attempt_id, ", past the recording retention (RECORDING_RETENTION_DAYS)")
     try:
         path = call.services.recordings.path(key) if key else None
     except ValueError:  # a key that would leave the store's root: never served
