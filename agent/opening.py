@@ -189,6 +189,8 @@ class Opening:
             return self._callback(replace(heard, callback_at=when))
         if heard.intent is Intent.CONFIRM and self._pieces:
             return self._remember(self._next_piece())
+        if self._busy and heard.intent in (Intent.CALLBACK, Intent.UNKNOWN, Intent.DENY, Intent.GOODBYE):
+            return self._callback(heard)  # busy, no time given ("no sé, cuando pueda"): the default
         if heard.intent in (Intent.DENY, Intent.UNKNOWN, Intent.GOODBYE, Intent.CONFIRM):
             return self._end([], "goodbye")
         return self._brief(heard, text)  # about the debt after all: it is said, and negotiated

@@ -111,6 +111,7 @@ class RuleAgent(Opening, DealSteps):
         self._unheard: list[str] = []  # the notice's sentences a barge-in cut: said before the debt
         self._read_back_unheard = False  # the last reply's read-back came after such a cut
         self._explained_to_third_party = False
+        self._busy = False  # asked when to call back because the debtor is busy: no time is still a callback
         self._ids = itertools.count(1)
         self.negotiator = Negotiator(flow.negotiation, facts.amount_owed, facts.max_date, clock().date())
         self._reset_deal()
@@ -299,6 +300,14 @@ class RuleAgent(Opening, DealSteps):
     # ---------------------------------------------------------------- endings
     def _callback(self, heard: Understanding, default_after: timedelta = timedelta(days=1),
                   reason: str = "") -> list[AgentOutput]:
+        """Book a callback at the time heard. Busy without a time ("Estoy en el trabajo") is asked when,
+        once, as a person would, instead of booking a time the debtor never said; the time often follows
+        a breath later ("..., llámeme el viernes a las cuatro"), and a question, unlike a booking, can be
+        taken back when the rest of the sentence arrives (`retract_last_reply`)."""
+        if heard.callback_at is None and not reason and self.step is not Step.ASK_CALLBACK:
+            self.step = Step.ASK_CALLBACK
+            self._busy = True
+            return self._remember([self._say("ask_callback_time")])
         when = next_allowed(heard.callback_at or (self._clock() + default_after), self._country)
         booked = self._tool(ToolName.SCHEDULE_CALLBACK, when=when.isoformat(), reason=reason or heard.matched or "")
         said = self._say("callback_booked", callback_at=f"{spoken_date(when.date())} a las {when:%H:%M}")

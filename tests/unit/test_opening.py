@@ -320,7 +320,9 @@ async def test_a_cut_notice_waits_for_the_debt_and_a_callback_needs_no_notice_ag
     a = agent("temprana")
     notice, _ = await turn(a, "Sí, soy yo")
     a.correct_last_reply(cut(notice, "Le llamo por"))  # the recording heard, not the purpose
-    said, tools = await turn(a, "No, ahora no puedo")  # "ahora no": a callback, booked; no debt said
+    said, tools = await turn(a, "No, ahora no puedo")  # "ahora no": when, then? no debt said
+    assert tools == [] and "volver a llamar" in said and "pendiente" not in said
+    said, tools = await turn(a, "No sé, cuando pueda")  # no time: the default callback, booked
     assert [t.name for t in tools] == ["schedule_callback"] and "pendiente" not in said
     a = agent("temprana")
     notice, _ = await turn(a, "Sí, soy yo")

@@ -102,6 +102,23 @@ async def test_a_callback_is_asked_with_its_time():
     assert "lunes 30 de noviembre a las 15:00" in said and a.finished
 
 
+async def test_busy_without_a_time_is_asked_when_and_the_rest_of_the_sentence_books_it():
+    # "Estoy en el trabajo, [breath] llámeme el lunes a las tres": the first half alone books nothing.
+    a = agent()
+    await turn(a, "sí")
+    said, tools = await turn(a, "Estoy en el trabajo.")
+    assert tools == [] and "volver a llamar" in said and not a.finished
+    assert a.retract_last_reply()  # the rest arrived within the continuation window: one turn
+    said, tools = await turn(a, "Estoy en el trabajo, llámeme el lunes a las tres de la tarde.")
+    (callback,) = tools
+    assert datetime.fromisoformat(callback.arguments["when"]) == datetime(2026, 11, 30, 15, tzinfo=SANTIAGO)
+    assert "lunes 30 de noviembre a las 15:00" in said and a.finished
+    a = agent()
+    await turn(a, "sí")
+    await turn(a, "Estoy en el trabajo.")
+    said, tools = await turn(a, "El lunes a las tres.")  # or answered on its own
+    assert [t.name for t in tools] == ["schedule_callback"] and "15:00" in said
+
 async def test_not_the_debtor_and_not_their_number_is_a_wrong_number():
     a = agent()
     await turn(a, "no")
