@@ -1,0 +1,34 @@
+"""Render the lab phone's recorded lines: ``python -m tests.phones.voices.make_voices`` (needs Kokoro).
+
+Most lab lines are espeak-ng, rendered at test time. A few are not carried by espeak to Whisper base
+at all, whatever the speed or voice: "a las cuatro (de la tarde)" came back as "al aguato", "a la cuato
+de la carne", "al ascoato" in 9 of 16 offline decodes (4 start cuts x 2 lead silences x both STT
+windows, through G.711), and failed a clean-clone CI run twice. Those lines are spoken here by a
+neural voice (Kokoro-82M, the ``jm_kumo`` style, as ``bench/speech_set`` makes its set; 0 of the same
+16 decodes wrong) and committed as 8 kHz WAVs, so the tests need neither Kokoro nor luck.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.speech_set.make_set import _kokoro, telephone
+from media.audio import write_wav
+
+HERE = Path(__file__).resolve().parent
+STYLE = "jm_kumo"
+LEVEL_DBFS = -20.0  # the middle of the set's -28..-16 dBFS
+LINES = {
+    "callback_friday_four.wav": "Estoy en el trabajo, llámeme el viernes a las cuatro de la tarde.",
+}
+
+
+def main() -> None:
+    for name, text in LINES.items():
+        clip = telephone(_kokoro(text, STYLE, "es-419", 1.0, "CL"), LEVEL_DBFS, (0.0, 0.0))
+        write_wav(HERE / name, clip)
+        print(f"{name}: {len(clip.pcm) / clip.sample_rate:.2f} s  {text}")
+
+
+if __name__ == "__main__":
+    main()
