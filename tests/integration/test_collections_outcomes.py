@@ -51,9 +51,9 @@ from media.audio import read_wav
 from media.text import fold
 from tests.integration.conftest import app_settings, seed_lab_debtor, spoken_company
 from tests.phones.audio import make_caller_script, make_spanish_wav
-from tests.phones.voices import VOICES
 from tests.phones.baresip import BaresipPhone
 from tests.phones.reactive import Line, ReactivePhone, turns_table
+from tests.phones.voices import VOICES
 
 DEBTOR_PHONE = "+56955551234"
 FULL_NAME = "María José Pérez"
