@@ -90,7 +90,9 @@ async def delete_webhook(call: ApiCall) -> web.StreamResponse:
 
 
 async def test_webhook(call: ApiCall) -> web.StreamResponse:
-    """A signed `ping` now; answers 200 with what the receiver said, even when it failed."""
+    """A signed `ping` now; answers 200 with how it went, even when it failed: the status code and at
+    most the status line and 100 characters of a failing reply (`delivery._MAX_REPLY`), or why the
+    address was refused (then nothing was sent, so nothing of the target's comes back)."""
     endpoint = await _existing(call)
     result = await call.services.webhook_delivery.test(endpoint.id)
     return json_response({"ok": result.ok, "status_code": result.status_code, "error": result.error})

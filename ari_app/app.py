@@ -156,7 +156,7 @@ class CallCenterApp:
         # Webhooks: the outbox is written with the facts; this worker delivers it (signed, retried).
         self.webhooks = await self._stack.enter_async_context(
             WebhookDelivery(pool, listen_dsn=s.database_url.get_secret_value(),
-                            retention=timedelta(days=s.webhook_retention_days)))
+                            retention=timedelta(days=s.webhook_retention_days), egress=s.webhook_egress()))
         self._webhooks_task = asyncio.create_task(self.webhooks.run(), name="webhook-delivery")
         # Post-call analysis: answered calls are queued as they close; this worker analyses them.
         if s.analysis_enabled:

@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from campaigns.db import LAB_DATABASE_PASSWORD, LAB_DATABASE_URL
+from campaigns.webhooks.egress import EgressPolicy
 
 # The lab's well-known secrets (asterisk/lab/defaults.env). Production must replace all of them.
 LAB_ARI_PASSWORD = "lab-ari-secret"
@@ -146,6 +147,10 @@ class Settings(BaseSettings):
 
     # Webhook events every endpoint received are deleted after this many days (failures are kept).
     webhook_retention_days: int = Field(30, ge=1, validation_alias="WEBHOOK_RETENTION_DAYS")
+    # Webhooks go to public addresses only: whoever registers one must not reach ARI on 127.0.0.1, the
+    # cloud's metadata service or the LAN through us. A receiver on the LAN (or this host) is allowed
+    # by listing its network here: comma-separated CIDRs, e.g. "10.20.0.0/16,192.168.1.7". Empty: none.
+    webhook_allowed_networks: str = Field("", validation_alias="WEBHOOK_ALLOWED_NETWORKS")
 
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
     # Diagnosis of event-loop stalls (media/loop_lag.py; the lag is always measured and exported):
@@ -160,6 +165,7 @@ class Settings(BaseSettings):
             raise ValueError(f"RTP port range {self.rtp_port_min}-{self.rtp_port_max} is not valid")
         if not urlsplit(self.ari_url).scheme.startswith("http"):
             raise ValueError(f"ARI_URL must be http(s)://host:port, got {self.ari_url!r}")
+        self.webhook_egress()  # a mistyped network stops the start, instead of every delivery
         if self.tts_engine == "coqui" and not self.tts_model_path:
             raise ValueError("TTS_ENGINE=coqui needs TTS_MODEL_PATH: the directory of a Coqui model "
                              "(config.json + model.pth); models are never downloaded at run time")
@@ -170,6 +176,10 @@ class Settings(BaseSettings):
         parts = urlsplit(self.ari_url)
         scheme = "wss" if parts.scheme == "https" else "ws"
         return f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}/ari/events"
+
+    def webhook_egress(self) -> EgressPolicy:
+        """Where the webhook worker may send requests: public addresses and WEBHOOK_ALLOWED_NETWORKS."""
+        return EgressPolicy.parse(self.webhook_allowed_networks)
 
     @property
     def recordings_path(self) -> Path:

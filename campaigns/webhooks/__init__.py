@@ -2,10 +2,12 @@
 
 `emit` writes an event in the caller's transaction (outbox + one delivery per subscribed endpoint);
 `WebhookDelivery` sends them, signed (`sign`/`verify`, see `signing`), with retries, in order per
-call; `WebhookStore` is the operator's view of endpoints and deliveries.
+call, only to the addresses the `EgressPolicy` allows; `WebhookStore` is the operator's view of
+endpoints and deliveries.
 """
 
 from campaigns.webhooks.delivery import SendResult, WebhookDelivery
+from campaigns.webhooks.egress import EgressPolicy, EgressRefused
 from campaigns.webhooks.events import EVENTS, NOTIFY_CHANNEL, call_summary, emit
 from campaigns.webhooks.retry import RetryPolicy
 from campaigns.webhooks.signing import SIGNATURE_HEADER, SignatureError, new_secret, sign, verify
@@ -21,7 +23,8 @@ from campaigns.webhooks.store import (
 )
 
 __all__ = [
-    "EVENTS", "NOTIFY_CHANNEL", "SIGNATURE_HEADER", "DeliveryRecord", "RegisteredEndpoint", "RetryPolicy",
+    "EVENTS", "NOTIFY_CHANNEL", "SIGNATURE_HEADER", "DeliveryRecord", "EgressPolicy", "EgressRefused",
+    "RegisteredEndpoint", "RetryPolicy",
     "SendResult", "SignatureError", "WebhookConfigError", "WebhookDelivery", "WebhookEndpoint",
     "WebhookNotFound", "WebhookStore", "call_summary", "emit", "new_secret", "sign", "validate_events",
     "validate_url", "verify",

@@ -31,8 +31,11 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
+from yarl import URL
 
+from campaigns.webhooks.egress import EgressPolicy, EgressRefused
 from campaigns.webhooks.events import NOTIFY_CHANNEL, dumps
+from campaigns.webhooks.resolver import GuardedResolver
 from campaigns.webhooks.retry import RetryPolicy
 from campaigns.webhooks.signing import SIGNATURE_HEADER, sign
 from campaigns.webhooks.store import WebhookNotFound, WebhookStore
@@ -40,7 +43,14 @@ from campaigns.webhooks.store import WebhookNotFound, WebhookStore
 log = logging.getLogger(__name__)
 
 _USER_AGENT = "asterisk-ai-callcenter-webhooks/1"
-_MAX_ERROR = 500  # characters of an error or response body kept in last_error
+_MAX_ERROR = 500  # characters of an error kept in last_error
+# Characters of a failing receiver's reply kept in last_error, which the API shows (the deliveries
+# list, the test ping). A receiver's own words ("invalid signature", "unknown event") are what the
+# operator needs to fix it, and they are short. More would make the API a way to read any page the
+# worker can reach: a URL registered at some public service that is not a webhook receiver would
+# have its pages echoed back, and (only when allowed with WEBHOOK_ALLOWED_NETWORKS) a LAN one's too.
+# A refused address is never connected to, so it has no reply to echo.
+_MAX_REPLY = 100
 _PRUNE_EVERY_S = 3600.0
 
 _CLAIM = """
@@ -85,6 +95,9 @@ class SendResult:
 
     status_code: int | None
     error: str | None = None
+    # Trying again cannot help (the address is refused): the delivery is dead at once, until the
+    # operator changes WEBHOOK_ALLOWED_NETWORKS or the URL and requeues it.
+    permanent: bool = False
 
     @property
     def ok(self) -> bool:
@@ -96,6 +109,20 @@ def envelope(event_id: uuid.UUID, event: str, call_key: str | None, payload: Any
     """The JSON body of a request; the same bytes on every retry of one delivery."""
     return dumps({"id": str(event_id), "type": event, "created_at": created_at.isoformat(),
                   "call_key": call_key, "data": payload}).encode()
+
+
+def _reply_excerpt(raw: bytes) -> str:
+    """The start of a reply, on one line: control characters cannot forge lines in logs or the UI."""
+    text = raw[:_MAX_REPLY].decode("utf-8", "replace")
+    return "".join(c if c.isprintable() else " " for c in text).strip()
+
+
+def _literal_host(url: str) -> str | None:
+    """The URL's host as aiohttp will connect to it (brackets off an IPv6 address); None if unparsable."""
+    try:
+        return URL(url).raw_host
+    except (ValueError, TypeError):
+        return None  # aiohttp refuses it too, as an invalid URL
 
 
 def _redact(url: str) -> str:
@@ -115,8 +142,12 @@ class WebhookDelivery:
     def __init__(self, pool: AsyncConnectionPool, *, retry: RetryPolicy | None = None,
                  timeout_s: float = 10.0, batch_size: int = 20, poll_s: float = 2.0,
                  listen_dsn: str | None = None, rng: random.Random | None = None,
-                 clock: Callable[[], float] = time.time, retention: timedelta | None = None) -> None:
+                 clock: Callable[[], float] = time.time, retention: timedelta | None = None,
+                 egress: EgressPolicy | None = None) -> None:
         self._pool = pool
+        # Where requests may go: public addresses only, unless the operator allows networks
+        # (WEBHOOK_ALLOWED_NETWORKS). Never wider by default: see `egress`.
+        self._egress = egress or EgressPolicy()
         # Delivered events older than this are deleted (hourly), so the outbox does not grow forever.
         self._retention = retention
         self._pruned_at = 0.0
@@ -130,9 +161,13 @@ class WebhookDelivery:
         self._rng = rng or random.Random()
         self._clock = clock
         self._session: aiohttp.ClientSession | None = None
+        self._resolver: GuardedResolver
 
     async def __aenter__(self) -> Self:
+        # The connector does not close a resolver it was given: `__aexit__` does.
+        self._resolver = GuardedResolver(self._egress)
         self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(resolver=self._resolver),
             timeout=aiohttp.ClientTimeout(total=self._timeout_s), headers={"User-Agent": _USER_AGENT})
         return self
 
@@ -141,6 +176,7 @@ class WebhookDelivery:
         if self._session is not None:
             await self._session.close()
             self._session = None
+            await self._resolver.close()
 
     # ---------------------------------------------------------------- delivering
     async def run_once(self) -> int:
@@ -166,13 +202,13 @@ class WebhookDelivery:
         if result.ok:
             await conn.execute(_DELIVERED, (result.status_code, c["id"], c["attempts"]))
             return
-        dead = self._retry.exhausted(c["attempts"])
+        dead = result.permanent or self._retry.exhausted(c["attempts"])
         delay = 0.0 if dead else self._retry.delay_s(c["attempts"], self._rng)
         await conn.execute(_FAILED, ("dead" if dead else "failed", delay, result.status_code, result.error,
                                      c["id"], c["attempts"]))
         what = f"HTTP {result.status_code}" if result.status_code is not None else result.error
         if dead:
-            log.warning("webhook %s %s to endpoint %s is dead after %d attempts: %s",
+            log.warning("webhook %s %s to endpoint %s is dead after %d attempt(s): %s",
                         c["event"], c["event_id"], c["endpoint_id"], c["attempts"], what)
         else:
             log.info("webhook %s %s to endpoint %s failed (attempt %d: %s); retry in %.1f s",
@@ -189,20 +225,30 @@ class WebhookDelivery:
             "X-Event-Type": event,
             "X-Delivery-Attempt": str(attempt),
         }
+        host = _literal_host(url)
+        if host is not None and (refusal := self._egress.refusal_for_literal(host)) is not None:
+            return SendResult(None, refusal, permanent=True)
         try:
             # No redirects: a 3xx is the receiver's misconfiguration, and following it would send the
-            # signed event to a host the operator never registered.
+            # signed event to a host the operator never registered (and past the egress check).
             async with self._session.post(url, data=body, headers=headers, allow_redirects=False) as resp:
                 if 200 <= resp.status < 300:
                     return SendResult(resp.status)
-                snippet = (await resp.content.read(_MAX_ERROR)).decode("utf-8", "replace")
-                error = f"HTTP {resp.status} {resp.reason or ''}: {snippet}"
-                return SendResult(resp.status, error[:_MAX_ERROR])
+                reply = _reply_excerpt(await resp.content.read(_MAX_REPLY))
+                reason = _reply_excerpt((resp.reason or "").encode())
+                return SendResult(resp.status, f"HTTP {resp.status} {reason}: {reply}")
         except TimeoutError:
             return SendResult(None, f"timeout after {self._timeout_s:g} s")
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, EgressRefused):  # the resolver refused the name's addresses
+                return SendResult(None, str(exc.os_error), permanent=True)
+            return SendResult(None, self._client_error(exc, url))
         except aiohttp.ClientError as exc:
-            message = f"{type(exc).__name__}: {exc}".replace(url, _redact(url))
-            return SendResult(None, message[:_MAX_ERROR])
+            return SendResult(None, self._client_error(exc, url))
+
+    @staticmethod
+    def _client_error(exc: aiohttp.ClientError, url: str) -> str:
+        return f"{type(exc).__name__}: {exc}".replace(url, _redact(url))[:_MAX_ERROR]
 
     async def test(self, endpoint_id: int) -> SendResult:
         """Send a signed `ping` to the endpoint now (enabled or not), outside the outbox; what came back."""

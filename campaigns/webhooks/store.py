@@ -32,12 +32,18 @@ class WebhookNotFound(LookupError):
 
 
 def validate_url(url: str) -> str:
+    """An http(s) URL with a host and a valid port. Where it points is checked at each delivery, on
+    the addresses its name resolves to then (`egress`): a name resolved now could answer otherwise later."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https"):
         raise WebhookConfigError(
             f"webhook URL must start with http:// or https://, not {parts.scheme or 'nothing'}")
     if not parts.hostname:
         raise WebhookConfigError("webhook URL has no host")
+    try:
+        _ = parts.port  # urlsplit checks the port only when it is read
+    except ValueError as exc:
+        raise WebhookConfigError(f"webhook URL has a bad port: {exc}") from None
     return url.strip()
 
 

@@ -10,8 +10,9 @@ import aiohttp
 import pytest
 
 from api import ApiServices, OperatorApi
-from campaigns.webhooks import WebhookDelivery
+from campaigns.webhooks import EgressPolicy, WebhookDelivery
 from media.recordings import LocalRecordingStore
+from tests.campaigns.webhook_receiver import ALLOW_LOOPBACK
 
 TOKEN = "test-operator-token-0123456789"
 
@@ -71,8 +72,15 @@ def recordings_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def api(db_pool, ari: Ari, recordings_dir: Path) -> AsyncIterator[Client]:
-    async with WebhookDelivery(db_pool, timeout_s=2.0) as delivery:
+def webhook_egress() -> EgressPolicy:
+    """The API's webhook worker reaches the tests' receiver on 127.0.0.1; a test that needs the
+    default policy parametrizes this fixture with `EgressPolicy()`."""
+    return ALLOW_LOOPBACK
+
+
+@pytest.fixture
+async def api(db_pool, ari: Ari, recordings_dir: Path, webhook_egress: EgressPolicy) -> AsyncIterator[Client]:
+    async with WebhookDelivery(db_pool, timeout_s=2.0, egress=webhook_egress) as delivery:
         services = ApiServices(pool=db_pool, webhook_delivery=delivery, recordings=LocalRecordingStore(recordings_dir),
                                ari_connected=ari.connected, currency="CLP")
         async with OperatorApi(services, tokens=[TOKEN], host="127.0.0.1", port=0) as server, \

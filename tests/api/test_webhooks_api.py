@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from campaigns.calls import CallLog, Direction
-from campaigns.webhooks import WebhookDelivery
-from tests.campaigns.webhook_receiver import Receiver
+from campaigns.webhooks import EgressPolicy, WebhookDelivery, emit
+from tests.campaigns.webhook_receiver import ALLOW_LOOPBACK, Receiver
 
 pytestmark = pytest.mark.usefixtures("no_webhook_endpoints")
 
@@ -49,6 +49,11 @@ async def test_register_list_filter_disable_delete(api):
 async def test_webhook_input_errors(api):
     cases = [
         ({"url": "ftp://crm.example/x"}, "http:// or https://"),
+        ({"url": "file:///etc/passwd"}, "http:// or https://"),
+        ({"url": "gopher://127.0.0.1:8088/_GET"}, "http:// or https://"),
+        ({"url": "javascript:alert(1)"}, "http:// or https://"),
+        ({"url": "http:///no-host"}, "no host"),
+        ({"url": "http://crm.example:99999/x"}, "bad port"),
         ({"url": "https://crm.example/x", "events": ["call_exploded"]}, "events"),
         ({"url": "https://crm.example/x", "secret": "short"}, "secret"),
         ({"url": "https://crm.example/x", "colour": "red"}, "colour"),
@@ -90,7 +95,7 @@ async def test_deliveries_are_visible_with_their_failures(api, db_pool, receiver
     status, body, _ = await api.get(f"/api/v1/webhooks/{created['id']}/deliveries")
     (pending,) = body["items"]
     assert (pending["event"], pending["status"], pending["call_key"]) == ("call_started", "pending", str(attempt))
-    async with WebhookDelivery(db_pool, timeout_s=2.0) as worker:
+    async with WebhookDelivery(db_pool, timeout_s=2.0, egress=ALLOW_LOOPBACK) as worker:
         await worker.run_once()
     status, body, _ = await api.get(f"/api/v1/webhooks/{created['id']}/deliveries", params={"status": "failed"})
     (failed,) = body["items"]
@@ -99,3 +104,31 @@ async def test_deliveries_are_visible_with_their_failures(api, db_pool, receiver
     assert status == 422
     status, body, _ = await api.post(f"/api/v1/webhooks/{created['id']}/requeue")
     assert body == {"requeued": 0}  # failed, not dead yet: nothing to requeue
+
+
+@pytest.mark.parametrize("webhook_egress", [EgressPolicy()])  # the default: WEBHOOK_ALLOWED_NETWORKS empty
+async def test_internal_targets_are_refused_and_nothing_of_theirs_comes_back(api, db_pool, receiver):
+    status, created, _ = await api.post("/api/v1/webhooks", json={"url": receiver.url("/crm")})
+    assert status == 201  # where a URL points is checked when a request is sent, not when it is stored
+    receiver.secrets["/crm"] = created["secret"]
+    status, result, _ = await api.post(f"/api/v1/webhooks/{created['id']}/test")
+    assert status == 200 and result == {"ok": False, "status_code": None, "error":
+                                        "refused: 127.0.0.1 is a loopback address; allow it with "
+                                        "WEBHOOK_ALLOWED_NETWORKS"}
+    assert receiver.hits == []
+
+    # ARI's own port and the cloud's metadata: refused before connecting, so nothing of theirs to echo.
+    for url, kind in (("http://127.0.0.1:8088/ari/asterisk/info", "a loopback address"),
+                      ("http://169.254.169.254/latest/meta-data/", "a link-local address")):
+        status, target, _ = await api.post("/api/v1/webhooks", json={"url": url, "events": ["call_analyzed"]})
+        status, result, _ = await api.post(f"/api/v1/webhooks/{target['id']}/test")
+        assert result["status_code"] is None and kind in result["error"], result
+
+    async with db_pool.connection() as conn, conn.transaction():
+        await emit(conn, "call_analyzed", {"summary": "promete pagar"})
+    async with WebhookDelivery(db_pool, timeout_s=2.0) as worker:  # the default policy, as in production
+        await worker.run_once()
+    status, body, _ = await api.get(f"/api/v1/webhooks/{target['id']}/deliveries")
+    (dead,) = body["items"]
+    assert (dead["status"], dead["attempts"], dead["last_status_code"]) == ("dead", 1, None)
+    assert dead["last_error"].startswith("refused: 169.254.169.254 is a link-local address")

@@ -29,7 +29,7 @@ from campaigns.webhooks import (
 )
 from tests.campaigns.test_actions import _answered_call
 from tests.campaigns.test_contacts import Desk
-from tests.campaigns.webhook_receiver import Receiver
+from tests.campaigns.webhook_receiver import ALLOW_LOOPBACK, Receiver
 
 FAST = RetryPolicy(base_s=0.02, cap_s=0.1, max_attempts=50)
 
@@ -47,6 +47,7 @@ async def receiver() -> AsyncIterator[Receiver]:
 def worker(pool, **kwargs) -> WebhookDelivery:
     kwargs.setdefault("retry", FAST)
     kwargs.setdefault("timeout_s", 2.0)
+    kwargs.setdefault("egress", ALLOW_LOOPBACK)
     return WebhookDelivery(pool, rng=random.Random(6), **kwargs)
 
 

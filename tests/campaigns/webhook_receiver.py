@@ -15,7 +15,11 @@ from typing import Any
 
 from aiohttp import web
 
-from campaigns.webhooks import SignatureError, verify
+from campaigns.webhooks import EgressPolicy, SignatureError, verify
+
+# The receiver listens on 127.0.0.1, which the webhook worker refuses by default (loopback): a worker
+# that is to reach it is given this allow-list explicitly, as an operator would a LAN receiver's.
+ALLOW_LOOPBACK = EgressPolicy.parse("127.0.0.0/8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,7 @@ class Receiver:
         self.port = _free_port()
         self.secrets: dict[str, str] = {}
         self.status = 200
+        self.error_text = "down for maintenance"  # the body of an error answer
         self.delay_s = 0.0
         self.hits: list[Hit] = []
         self._runner: web.AppRunner | None = None
@@ -84,4 +89,4 @@ class Receiver:
         self.hits.append(Hit(request.path, request.headers.get("X-Event-Id", ""),
                              request.headers.get("X-Event-Type", ""), int(request.headers.get("X-Delivery-Attempt", 0)),
                              header, raw, json.loads(raw), error, answered))
-        return web.Response(status=answered, text="ok" if answered < 300 else "down for maintenance")
+        return web.Response(status=answered, text="ok" if answered < 300 else self.error_text)
