@@ -29,7 +29,7 @@ from api.errors import json_errors
 from api.openapi import document
 from campaigns.calls import CallLog
 from campaigns.campaign import CampaignStore
-from campaigns.importer import DebtorImporter
+from campaigns.importer import DebtorImporter, ImportLimits
 from campaigns.planner import WavePlanner
 from campaigns.supervision import Supervision
 from campaigns.webhooks import WebhookDelivery, WebhookStore
@@ -51,6 +51,7 @@ class ApiServices:
     currency: str
     reprocessor: Reprocessing | None = None  # offline re-processing (POST /api/v1/calls/{id}/reprocess)
     loop_lag: LoopLagMonitor | None = None  # the process's event-loop lag, exported on /metrics
+    import_limits: ImportLimits = field(default_factory=ImportLimits)  # what one debtor import may cost
     analyses: AnalysisStore = field(init=False)
     call_log: CallLog = field(init=False)
     supervision: Supervision = field(init=False)
@@ -64,7 +65,7 @@ class ApiServices:
         self.supervision = Supervision(self.pool)
         self.campaigns = CampaignStore(self.pool)
         self.planner = WavePlanner(self.pool)
-        self.importer = DebtorImporter(self.pool)
+        self.importer = DebtorImporter(self.pool, self.import_limits)
         self.webhooks = WebhookStore(self.pool)
         self.analyses = AnalysisStore(self.pool)
 

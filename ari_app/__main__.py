@@ -79,7 +79,7 @@ async def _campaign(settings: Settings, args: argparse.Namespace) -> int:
             if not args.company and campaign is None:
                 raise CliError("--company is needed to import a file for a new campaign")
             await campaign_cli.import_file(app.pool, args.file, args.company or "", args.country, args.timezone,
-                                           sys.stdout)
+                                           sys.stdout, settings.import_limits())
         if campaign is None:
             if not args.company:
                 raise CliError(f"no campaign {args.name!r}; give --company (and --file) to create it")

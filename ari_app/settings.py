@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from campaigns.db import LAB_DATABASE_PASSWORD, LAB_DATABASE_URL
+from campaigns.importer_files import ImportLimits
 from campaigns.webhooks.egress import EgressPolicy
 
 # The lab's well-known secrets (asterisk/lab/defaults.env). Production must replace all of them.
@@ -144,6 +145,13 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", validation_alias="API_HOST")
     api_port: int = Field(8080, ge=0, le=65535, validation_alias="API_PORT")  # 0: any free port
     api_tokens: SecretStr = Field(SecretStr(LAB_API_TOKEN), validation_alias="API_TOKENS")
+    # Debtor imports (campaigns/importer_files.py). The file is read in a child process whose address
+    # space is capped at IMPORT_MEMORY_MB; a CSV streams up to IMPORT_MAX_ROWS records; a sheet whose
+    # used range (rows x columns from A1) passes IMPORT_MAX_CELLS is refused before it is read, since
+    # one stray value at XFD1048576 makes a 5 KB workbook 17 billion cells to the reader.
+    import_max_rows: int = Field(200_000, ge=1, validation_alias="IMPORT_MAX_ROWS")
+    import_max_cells: int = Field(5_000_000, ge=1, validation_alias="IMPORT_MAX_CELLS")
+    import_memory_mb: int = Field(512, ge=64, validation_alias="IMPORT_MEMORY_MB")
 
     # Webhook events every endpoint received are deleted after this many days (failures are kept).
     webhook_retention_days: int = Field(30, ge=1, validation_alias="WEBHOOK_RETENTION_DAYS")
@@ -180,6 +188,10 @@ class Settings(BaseSettings):
     def webhook_egress(self) -> EgressPolicy:
         """Where the webhook worker may send requests: public addresses and WEBHOOK_ALLOWED_NETWORKS."""
         return EgressPolicy.parse(self.webhook_allowed_networks)
+
+    def import_limits(self) -> ImportLimits:
+        return ImportLimits(max_rows=self.import_max_rows, max_cells=self.import_max_cells,
+                            memory_mb=self.import_memory_mb)
 
     @property
     def recordings_path(self) -> Path:

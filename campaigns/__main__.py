@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from campaigns.cli import CliError, build_parser, run
 from campaigns.db import LAB_DATABASE_URL, MigrationError, open_database
+from campaigns.importer_files import ImportLimits
 from campaigns.importer_rows import ImportFileError
 
 
@@ -20,6 +21,10 @@ class CliSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
     database_url: SecretStr = Field(SecretStr(LAB_DATABASE_URL), validation_alias="DATABASE_URL")
     log_level: str = Field("WARNING", validation_alias="CAMPAIGNS_LOG_LEVEL")
+    # The same import limits as the call center's (ari_app/settings.py, README's Configuration).
+    import_max_rows: int = Field(ImportLimits().max_rows, ge=1, validation_alias="IMPORT_MAX_ROWS")
+    import_max_cells: int = Field(ImportLimits().max_cells, ge=1, validation_alias="IMPORT_MAX_CELLS")
+    import_memory_mb: int = Field(ImportLimits().memory_mb, ge=64, validation_alias="IMPORT_MEMORY_MB")
 
 
 async def _main(argv: list[str] | None) -> int:
@@ -27,7 +32,8 @@ async def _main(argv: list[str] | None) -> int:
     settings = CliSettings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     async with open_database(settings.database_url.get_secret_value(), max_size=2) as pool:
-        return await run(args, pool)
+        limits = ImportLimits(settings.import_max_rows, settings.import_max_cells, settings.import_memory_mb)
+        return await run(args, pool, limits=limits)
 
 
 def main(argv: list[str] | None = None) -> int:

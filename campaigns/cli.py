@@ -29,7 +29,7 @@ from psycopg_pool import AsyncConnectionPool
 from campaigns.campaign import Campaign, CampaignSpec, CampaignStore, Selection
 from campaigns.contacts import add_do_not_call, stop_calling
 from campaigns.holds import PromiseError, mark_promise, pick_promise
-from campaigns.importer import DebtorImporter
+from campaigns.importer import DebtorImporter, ImportLimits
 from campaigns.planner import WavePlanner, WaveResult
 from campaigns.policy import ContactPolicyConfig
 from campaigns.report import Progress, explain, progress
@@ -145,13 +145,13 @@ async def campaign_named(pool: AsyncConnectionPool, name: str) -> Campaign:
 
 
 async def import_file(pool: AsyncConnectionPool, path: str, company: str, country: str, timezone: str | None,
-                      out: TextIO) -> int:
+                      out: TextIO, limits: ImportLimits | None = None) -> int:
     def show(rows: int) -> None:
         out.write(f"\r  {rows:,} rows read...")
         out.flush()
 
-    report = await DebtorImporter(pool).import_file(path, company=company, country=country, timezone=timezone,
-                                                    progress=show)
+    report = await DebtorImporter(pool, limits).import_file(path, company=company, country=country,
+                                                            timezone=timezone, progress=show)
     out.write("\r" + report.summary() + "\n")
     return report.rows_read - report.rows_rejected
 
@@ -184,11 +184,12 @@ async def watch(pool: AsyncConnectionPool, campaign: Campaign, out: TextIO, *, i
         await asyncio.sleep(interval_s)
 
 
-async def run(args: argparse.Namespace, pool: AsyncConnectionPool, out: TextIO = sys.stdout) -> int:
+async def run(args: argparse.Namespace, pool: AsyncConnectionPool, out: TextIO = sys.stdout,
+              limits: ImportLimits | None = None) -> int:
     store = CampaignStore(pool)
     match args.command:
         case "import":
-            loaded = await import_file(pool, args.file, args.company, args.country, args.timezone, out)
+            loaded = await import_file(pool, args.file, args.company, args.country, args.timezone, out, limits)
             return 0 if loaded else 1
         case "create":
             try:

@@ -1,8 +1,9 @@
 """Debtor import from the operator's .csv or .xlsx: validate every row, load the good ones in bulk.
 
-Two halves. Reading and validating (campaigns.importer_rows) is CPU work (phonenumbers alone is
-~25 us a number), so it runs in a worker thread and the event loop, which also carries live
-calls, never stalls. Loading is set-based: the rows are COPYed into temporary staging tables and
+Two halves. Reading and validating (campaigns.importer_files, campaigns.importer_rows) is memory the
+file decides and CPU work (phonenumbers alone is ~25 us a number), so it runs in a child process with
+a memory limit (campaigns.importer_worker): the process that carries live calls neither stalls nor
+pays for a hostile file. Loading is set-based: the rows are COPYed into temporary staging tables and
 merged with a handful of `INSERT ... ON CONFLICT` statements in one transaction, so 100,000
 debtors cost a few round trips, a failed import leaves nothing half-loaded, and re-importing the
 same file updates debtors and phones instead of duplicating them.
@@ -10,107 +11,18 @@ same file updates debtors and phones instead of duplicating them.
 
 from __future__ import annotations
 
-import asyncio
-import csv
-import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
-from python_calamine import CalamineWorkbook
 
-from campaigns.importer_rows import ImportFileError, ParseResult, RowError, parse_rows
+from campaigns.importer_files import ImportLimits, read_table
+from campaigns.importer_rows import ImportFileError, RowError
+from campaigns.importer_worker import prepare_in_child
 
-__all__ = ["DebtorImporter", "ImportFileError", "ImportReport", "RowError", "read_table"]
-
-_ZIP_MAGIC = b"PK\x03\x04"
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the pre-2007 .xls container
-_COPY_CHUNK = 1 << 20
-
-
-# ---------------------------------------------------------------- reading files
-
-
-def read_table(path: Path) -> Iterator[tuple[int, list[object]]]:
-    """(line number as the operator sees it, cells) for every row of a .csv or .xlsx file."""
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
-        raise ImportFileError(f"unsupported file type {suffix or '(none)'!r} for {path.name}: use .csv or .xlsx")
-    try:
-        with path.open("rb") as file:
-            head = file.read(8)
-    except OSError as exc:
-        raise ImportFileError(f"cannot read {path.name}: {exc.strerror or exc}") from None
-    if suffix == ".xlsx":
-        return _read_xlsx(path, head)
-    return _read_csv(path, head)
-
-
-def _read_csv(path: Path, head: bytes) -> Iterator[tuple[int, list[object]]]:
-    if head.startswith(_ZIP_MAGIC):
-        raise ImportFileError(f"{path.name} is an Excel (.xlsx) file, not a CSV: rename it .xlsx")
-    data = path.read_bytes()
-    if b"\x00" in data[:65536]:
-        # UTF-16 exports and images alike: text CSVs never contain NUL bytes.
-        raise ImportFileError(f"{path.name} is not a text CSV file (save it as 'CSV UTF-8')")
-    # Excel writes UTF-8 with a BOM ("CSV UTF-8") or the Windows code page; cp1252 is latin-1
-    # plus the printable 0x80-0x9F range (€, curly quotes), latin-1 the last resort that never fails.
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    first_line = next((ln for ln in io.StringIO(text) if ln.strip()), "")
-    # Sniff on the header line: names never contain the separator, unlike free-text cells below.
-    delimiter = max((";", ",", "\t", "|"), key=first_line.count)
-    if not first_line.count(delimiter):
-        delimiter = ","
-    return _csv_rows(path.name, text, delimiter)
-
-
-def _csv_rows(name: str, text: str, delimiter: str) -> Iterator[tuple[int, list[object]]]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    line = 1
-    try:
-        for row in reader:
-            yield line, row  # a quoted cell may span lines: a record is numbered by its first line
-            line = reader.line_num + 1
-    except csv.Error as exc:
-        raise ImportFileError(f"{name} line {reader.line_num}: {exc}") from None
-
-
-def _read_xlsx(path: Path, head: bytes) -> Iterator[tuple[int, list[object]]]:
-    if head.startswith(_OLE_MAGIC):
-        raise ImportFileError(f"{path.name} is an old Excel 97-2003 (.xls) file: save it as .xlsx or CSV")
-    if not head.startswith(_ZIP_MAGIC):
-        raise ImportFileError(f"{path.name} is not a valid .xlsx file (it is not an Excel workbook)")
-    # calamine (Rust) reads a sheet about ten times faster than openpyxl (bench/import_speed.py), and
-    # like any reader of cached values it never hands over a formula's text.
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # noqa: BLE001 - zip, XML, calamine's own: any of them means a bad file
-        raise ImportFileError(f"{path.name} is not a valid .xlsx file ({exc})") from None
-    return _xlsx_rows(path.name, workbook)
-
-
-def _xlsx_rows(name: str, workbook: CalamineWorkbook) -> Iterator[tuple[int, list[object]]]:
-    try:
-        if not workbook.sheet_names:
-            return
-        # The first sheet is the data; later ones are usually instructions or pivot tables.
-        # skip_empty_area=False keeps leading empty rows, so line numbers match what Excel shows.
-        sheet = workbook.get_sheet_by_index(0)
-        for line, row in enumerate(sheet.to_python(skip_empty_area=False), start=1):
-            yield line, [None if cell == "" else cell for cell in row]
-    except ImportFileError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a damaged sheet fails in zlib or the XML parser
-        raise ImportFileError(f"{name} is a damaged .xlsx file ({exc})") from None
-    finally:
-        workbook.close()
+__all__ = ["DebtorImporter", "ImportFileError", "ImportLimits", "ImportReport", "RowError", "read_table"]
 
 
 # ---------------------------------------------------------------- the report
@@ -187,20 +99,10 @@ ON CONFLICT (debtor_id, e164) DO UPDATE SET position = EXCLUDED.position
 """
 
 
-@dataclass(slots=True)
-class _Prepared:
-    """Everything the worker thread produced: the parse result and the COPY payloads."""
-
-    parsed: ParseResult
-    companies: list[str]
-    debtors: list[bytes]
-    phones: list[bytes]
-    lines: list[bytes]
-
-
 class DebtorImporter:
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: AsyncConnectionPool, limits: ImportLimits | None = None) -> None:
         self._pool = pool
+        self._limits = limits or ImportLimits()
 
     async def import_file(
         self,
@@ -214,10 +116,9 @@ class DebtorImporter:
         """Import one file for `company`. Raises ImportFileError when the file as a whole is
         unusable (nothing is loaded then); otherwise bad rows are in the report and the rest load."""
         path = Path(path)
-        loop = asyncio.get_running_loop()
-        # The callback runs on the loop, never in the worker thread: callers may touch loop state.
-        from_thread = (lambda rows: loop.call_soon_threadsafe(progress, rows)) if progress else None
-        prepared = await asyncio.to_thread(_prepare, path, company, country, timezone, from_thread)
+        # `progress` is called on the event loop, as the child's counts arrive: callers may touch loop state.
+        prepared = await prepare_in_child(path, company=company, country=country, timezone=timezone,
+                                          limits=self._limits, progress=progress)
         parsed = prepared.parsed
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute(
@@ -261,53 +162,3 @@ async def _copy(conn: AsyncConnection, statement: str, chunks: list[bytes]) -> N
     async with conn.cursor() as cur, cur.copy(statement) as copy:
         for chunk in chunks:
             await copy.write(chunk)
-
-
-# ---------------------------------------------------------------- the worker thread
-
-
-def _prepare(path: Path, company: str, country: str, timezone: str | None,
-             progress: Callable[[int], None] | None) -> _Prepared:
-    """Read, validate, and render the COPY payloads: all the CPU work, off the event loop."""
-    parsed = parse_rows(read_table(path), company=company, country=country, timezone=timezone,
-                        progress=progress)
-    companies = sorted({company.strip()} | {d.company for d in parsed.debtors})
-    debtors = _CopyBuffer()
-    phones = _CopyBuffer()
-    for d in parsed.debtors:
-        debtors.row((d.company, d.national_id, d.full_name, d.country, d.timezone, d.variables_json(),
-                     d.amount_owed, d.installments_owed, d.due_date, d.max_date, d.delinquency_type))
-        for position, e164 in enumerate(d.phones):
-            phones.row((d.company, d.national_id, e164, position))
-    lines = _CopyBuffer()
-    for error in parsed.errors:
-        lines.row((error.line, f"warning: {error.reason}" if error.warning else error.reason))
-    return _Prepared(parsed, companies, debtors.chunks(), phones.chunks(), lines.chunks())
-
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-class _CopyBuffer:
-    """COPY text format (tab-separated, backslash escapes, \\N for NULL), in ~1 MiB chunks."""
-
-    def __init__(self) -> None:
-        self._done: list[bytes] = []
-        self._lines: list[str] = []
-        self._size = 0
-
-    def row(self, values: tuple[object, ...]) -> None:
-        line = "\t".join("\\N" if v is None else str(v).translate(_COPY_ESCAPES) for v in values) + "\n"
-        self._lines.append(line)
-        self._size += len(line)
-        if self._size >= _COPY_CHUNK:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._lines:
-            self._done.append("".join(self._lines).encode())
-            self._lines, self._size = [], 0
-
-    def chunks(self) -> list[bytes]:
-        self._flush()
-        return self._done
