@@ -52,6 +52,8 @@ class ApiServices:
     reprocessor: Reprocessing | None = None  # offline re-processing (POST /api/v1/calls/{id}/reprocess)
     loop_lag: LoopLagMonitor | None = None  # the process's event-loop lag, exported on /metrics
     import_limits: ImportLimits = field(default_factory=ImportLimits)  # what one debtor import may cost
+    upload_dir: str = ""  # where uploads wait while imported, each in its own private folder ("": system temp)
+    upload_max_bytes: int = 100 << 20
     analyses: AnalysisStore = field(init=False)
     call_log: CallLog = field(init=False)
     supervision: Supervision = field(init=False)

@@ -180,7 +180,8 @@ class CallCenterApp:
         services = ApiServices(pool=pool, webhook_delivery=self.webhooks, recordings=recordings,
                                ari_connected=self.events.connected.is_set, currency=s.cost_currency,
                                reprocessor=self.reprocessor,
-                               loop_lag=self.loop_lag, import_limits=s.import_limits())
+                               loop_lag=self.loop_lag, import_limits=s.import_limits(),
+                               upload_dir=s.upload_dir, upload_max_bytes=s.upload_max_mb << 20)
         try:
             self.api = await self._stack.enter_async_context(
                 OperatorApi(services, tokens=s.tokens(), host=s.api_host, port=s.api_port))

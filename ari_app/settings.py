@@ -152,6 +152,11 @@ class Settings(BaseSettings):
     import_max_rows: int = Field(200_000, ge=1, validation_alias="IMPORT_MAX_ROWS")
     import_max_cells: int = Field(5_000_000, ge=1, validation_alias="IMPORT_MAX_CELLS")
     import_memory_mb: int = Field(512, ge=64, validation_alias="IMPORT_MEMORY_MB")
+    # Uploads to POST /api/v1/contacts/imports wait, while imported, in a private directory (0700,
+    # deleted with the request) made under UPLOAD_DIR (empty: the system's temp dir); the file holds
+    # debtors' personal data. At most UPLOAD_MAX_MB.
+    upload_dir: str = Field("", validation_alias="UPLOAD_DIR")
+    upload_max_mb: int = Field(100, ge=1, validation_alias="UPLOAD_MAX_MB")
 
     # Webhook events every endpoint received are deleted after this many days (failures are kept).
     webhook_retention_days: int = Field(30, ge=1, validation_alias="WEBHOOK_RETENTION_DAYS")

@@ -78,3 +78,19 @@ def test_coqui_without_a_model_path_is_a_clear_error(monkeypatch):
 def test_websocket_url_follows_the_rest_url(monkeypatch):
     _env(monkeypatch, ARI_URL="https://pbx.example:8089/")
     assert Settings().ari_ws_url == "wss://pbx.example:8089/ari/events"
+
+def test_import_limits_and_uploads_come_from_the_environment(monkeypatch):
+    from campaigns.importer_files import ImportLimits
+
+    _env(monkeypatch)
+    defaults = Settings()
+    assert defaults.import_limits() == ImportLimits()
+    assert (defaults.upload_dir, defaults.upload_max_mb) == ("", 100)
+    _env(monkeypatch, IMPORT_MAX_ROWS="1000", IMPORT_MAX_CELLS="20000", IMPORT_MEMORY_MB="256",
+         UPLOAD_DIR="/srv/uploads", UPLOAD_MAX_MB="5")
+    settings = Settings()
+    assert settings.import_limits() == ImportLimits(max_rows=1000, max_cells=20000, memory_mb=256)
+    assert (settings.upload_dir, settings.upload_max_mb) == ("/srv/uploads", 5)
+    _env(monkeypatch, IMPORT_MEMORY_MB="16")
+    with pytest.raises(ValueError, match="IMPORT_MEMORY_MB"):
+        Settings()
