@@ -52,6 +52,10 @@ class ContactService:
         """The phone to dial now, or None when the policy said no (the job is then put back or ended)."""
         policy = ContactPolicy(campaign.policy_config)
         async with self._pool.connection() as conn, conn.transaction():
+            # The debtor's row locked until this transaction ends: a second gate for the same person
+            # (another campaign's job, another process) waits here, then sees this job's dial
+            # (`note_dialing`) in `load_state` and defers; without the lock both read the same history.
+            await conn.execute("SELECT 1 FROM debtors WHERE id = %s FOR UPDATE", (job.debtor_id,))
             if job.claims > 1 and await self._reached_before(conn, job):
                 # Back from an expired lease (its dialer died) after the debtor had answered: the
                 # conversation happened, so the job is done, not dialed again.
@@ -65,7 +69,7 @@ class ContactService:
                 await self._record(conn, job, "done", "promise_kept", {"promise_id": job.promise_id})
                 return None
             state = await load_state(conn, job.debtor_id, campaign, last_phone_id=job.last_phone_id,
-                                     callback_at=job.callback_at)
+                                     callback_at=job.callback_at, job_id=job.id)
             decision = policy.decide(state, now)
             if not decision.call:
                 await self._apply(conn, job, decision, attempts=job.attempts)
@@ -97,7 +101,7 @@ class ContactService:
                 await self._record(conn, job, "done", reason, {"outcome": outcome.value})
                 return Decision(Verdict.CALL, reason)
             state = await load_state(conn, job.debtor_id, campaign, last_phone_id=phone_id,
-                                        callback_at=callback_at)
+                                        callback_at=callback_at, job_id=job.id)
             if callback_at is not None:
                 changes["callback_at"] = callback_at  # the debtor's request, booked by the agent: kept
             decision = policy.decide(state, now)
@@ -176,10 +180,11 @@ class ContactService:
 
 
 async def load_state(conn: psycopg.AsyncConnection, debtor_id: int, campaign: Campaign, *,
-                     last_phone_id: int | None = None,
-                     callback_at: datetime | None = None) -> DebtorState:
-    """The debtor as the policy sees it: phones (with the do-not-call list), calls, exclusion, and
-    what holds them back (open promises, a follow-up waiting for a person)."""
+                     last_phone_id: int | None = None, callback_at: datetime | None = None,
+                     job_id: int | None = None) -> DebtorState:
+    """The debtor as the policy sees it: phones (with the do-not-call list), calls, exclusion, what
+    holds them back (open promises, a follow-up waiting for a person), and whether a call with them
+    other than `job_id`'s is being placed or is up."""
     cur = await conn.execute(
         "SELECT timezone, exclusion_reason FROM debtors WHERE id = %s", (debtor_id,))
     tz, excluded = await cur.fetchone()
@@ -197,9 +202,24 @@ async def load_state(conn: psycopg.AsyncConnection, debtor_id: int, campaign: Ca
     attempts = [Attempt(at, pid, CallOutcome(o) if o else None, reached)
                 for at, pid, o, reached in await cur.fetchall()]
     promises, waiting = await load_holds(conn, debtor_id)
+    cur = await conn.execute(_IN_ANOTHER_CALL, {"debtor": debtor_id, "job": job_id})
+    (in_call,) = await cur.fetchone()
     return DebtorState(phones=phones, attempts=attempts, timezone=zone(tz, campaign.tz), last_phone_id=last_phone_id,
                        excluded_reason=excluded, callback_at=callback_at, open_promises=promises,
-                       waiting_for_human=waiting)
+                       waiting_for_human=waiting, in_another_call=in_call)
+
+
+# Another job dialing the debtor (its gate passed, its lease alive: the attempt row may not exist yet),
+# or an attempt with them still open (outbound or an inbound call they made). An attempt left open by
+# a crash stops counting after two hours (the start-up sweep normally closes it well before).
+_IN_ANOTHER_CALL = """
+SELECT EXISTS (SELECT 1 FROM call_jobs
+                WHERE debtor_id = %(debtor)s AND id IS DISTINCT FROM %(job)s AND state = 'claimed'
+                  AND dialing_at IS NOT NULL AND lease_expires_at > now())
+    OR EXISTS (SELECT 1 FROM call_attempts
+                WHERE debtor_id = %(debtor)s AND job_id IS DISTINCT FROM %(job)s AND state <> 'ended'
+                  AND created_at > now() - interval '2 hours')
+"""
 
 
 async def stop_calling(pool: AsyncConnectionPool, debtor_id: int, reason: str = "asked_not_to_be_called") -> int:

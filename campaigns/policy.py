@@ -24,6 +24,9 @@ from campaigns.calls import CallOutcome
 from countries.profile import CountryProfile, profile_for
 
 # Outcomes where the debtor did not pick up: these count towards "3 days with no answer".
+# A call with the debtor is up (or being placed): look again after a typical collections call.
+IN_ANOTHER_CALL_RETRY = timedelta(minutes=5)
+CALL_NOT_PLACED = frozenset({CallOutcome.FAILED, CallOutcome.CONGESTION})
 NOT_REACHED = frozenset({CallOutcome.NO_ANSWER, CallOutcome.BUSY, CallOutcome.VOICEMAIL})
 
 
@@ -38,6 +41,9 @@ class ContactPolicyConfig(BaseModel):
     no_answer_days_to_exclude: int = Field(3, ge=1)
     retry_after_no_answer_min: int = Field(60, ge=0)
     retry_after_failure_min: int = Field(30, ge=0)
+    # Calls that could not be placed (the trunk failed or was congested), in a row: the job ends
+    # ("MAX_TRIES") instead of retrying for days; a later wave queues the person again.
+    max_failures_in_a_row: int = Field(3, ge=1)
     # Days after a promised date before an unpaid promise counts as broken: the payment may take a
     # day or two to show. The debtor is not called through the date and these days.
     promise_grace_days: int = Field(1, ge=0, le=60)
@@ -115,6 +121,7 @@ class DebtorState:
     callback_at: datetime | None = None  # the debtor asked to be called at this time
     open_promises: Sequence[OpenPromise] = ()
     waiting_for_human: WaitingForHuman | None = None
+    in_another_call: bool = False  # another job is dialing this debtor, or a call with them is up
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +145,13 @@ class ContactPolicy:
 
     # ---------------------------------------------------------------- the decision
     def decide(self, state: DebtorState, now: datetime) -> Decision:
+        decision = self._decide(state, now)
+        if decision.call and state.in_another_call:
+            # Never two calls to one person at once (two campaigns, two processes): this one waits.
+            return self._defer("in_another_call", now + IN_ANOTHER_CALL_RETRY, None)
+        return decision
+
+    def _decide(self, state: DebtorState, now: datetime) -> Decision:
         cfg = self.config
         if state.excluded_reason:
             return Decision(Verdict.EXCLUDE, state.excluded_reason)
@@ -151,6 +165,8 @@ class ContactPolicy:
         attempts = state.attempts
         if self.no_answer_days(attempts, tz) >= cfg.no_answer_days_to_exclude:
             return Decision(Verdict.EXCLUDE, f"no_answer_on_{cfg.no_answer_days_to_exclude}_days")
+        if self.failures_in_a_row(attempts) >= cfg.max_failures_in_a_row:
+            return Decision(Verdict.FAIL, f"failed_{cfg.max_failures_in_a_row}_times_in_a_row")
 
         held = self._held(state, now)
         if held:
@@ -238,6 +254,16 @@ class ContactPolicy:
         return Decision(Verdict.DEFER, reason, not_before=until, law=law, detail=dict(detail))
 
     # ---------------------------------------------------------------- the rules, one by one
+    @staticmethod
+    def failures_in_a_row(attempts: Sequence[Attempt]) -> int:
+        """The newest attempts that could not be placed (failed, congestion), counted back to another."""
+        n = 0
+        for attempt in reversed(attempts):
+            if attempt.outcome not in CALL_NOT_PLACED:
+                break
+            n += 1
+        return n
+
     def retry_delay(self, outcome: CallOutcome | None) -> timedelta:
         if outcome is CallOutcome.ANSWERED:
             return timedelta(0)  # after a conversation the contact limits decide

@@ -65,7 +65,17 @@ class ClaimedJob:
         return cls(**{k: row[k] for k in cls.__slots__} | {"purpose": JobPurpose(row["purpose"])})
 
 
-_BUSY = "SELECT count(*) FROM call_jobs WHERE state = 'claimed' AND trunk = %s AND lease_expires_at > now()"
+# The trunk's channels in use: jobs under a live lease, and outbound calls still up whose job is not
+# (its lease taken back while the call went on: the channel is busy all the same). An attempt left
+# open by a crash stops counting after two hours; the start-up sweep closes it well before.
+_BUSY = """
+SELECT (SELECT count(*) FROM call_jobs WHERE state = 'claimed' AND trunk = %(trunk)s AND lease_expires_at > now())
+     + (SELECT count(*) FROM call_attempts a
+         WHERE a.direction = 'outbound' AND a.state <> 'ended' AND a.created_at > now() - interval '2 hours'
+           AND right(a.endpoint, length(%(trunk)s) + 1) = '@' || %(trunk)s
+           AND NOT EXISTS (SELECT 1 FROM call_jobs j WHERE j.id = a.job_id AND j.state = 'claimed'
+                                                       AND j.lease_expires_at > now()))
+"""
 
 # The picked ids are matched by primary key (`= ANY (ARRAY(...))`), not joined: with a join the
 # planner guessed how many rows the claim picks and, on a queue of mostly queued jobs, chose to
@@ -74,7 +84,7 @@ _BUSY = "SELECT count(*) FROM call_jobs WHERE state = 'claimed' AND trunk = %s A
 _CLAIM = """
 UPDATE call_jobs
    SET state = 'claimed', lease_owner = %(owner)s, lease_expires_at = now() + make_interval(secs => %(lease)s),
-       claims = claims + 1, updated_at = now()
+       claims = claims + 1, dialing_at = NULL, updated_at = now()
  WHERE id = ANY (ARRAY(
         SELECT id FROM call_jobs
          WHERE state = 'queued' AND trunk = %(trunk)s AND next_at <= now()
@@ -105,7 +115,7 @@ class CallQueue:
             return []
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("trunk:" + trunk,))
-            cur = await conn.execute(_BUSY, (trunk,))
+            cur = await conn.execute(_BUSY, {"trunk": trunk})
             (busy,) = await cur.fetchone()
             n = min(limit, cap - busy)
             if n <= 0:
@@ -167,7 +177,8 @@ class CallQueue:
     async def note_dialing(self, conn: psycopg.AsyncConnection, job_id: int, phone_id: int) -> None:
         """Before the originate: the phone chosen and the attempt counted, so a crash keeps both."""
         cur = await conn.execute(
-            """UPDATE call_jobs SET attempts = attempts + 1, last_phone_id = %s, updated_at = now()
+            """UPDATE call_jobs SET attempts = attempts + 1, last_phone_id = %s, dialing_at = now(),
+                      updated_at = now()
                 WHERE id = %s AND state = 'claimed' AND lease_owner = %s""",
             (phone_id, job_id, self.owner))
         if cur.rowcount != 1:

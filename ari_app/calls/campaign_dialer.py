@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import psycopg
+
 from ari_app.calls.dialer import OutboundDialer
 from campaigns.calls import CallOutcome
 from campaigns.campaign import CampaignStore
@@ -115,11 +117,29 @@ class CampaignDialer:
             log.exception("job %d failed; its lease will expire and return it to the queue", job.id)
 
     async def _keep_lease(self, job: ClaimedJob, finished: asyncio.Event) -> None:
-        """Extend the lease every third of it until the call has ended."""
+        """Extend the lease every third of it until the call has ended.
+
+        Whatever the database says, this returns only when the call has ended: the task holds one of
+        the trunk's channels while a call is up, and its outcome is still settled after it. A failed
+        extension (the database unreachable for a moment) is retried at the next third; a lease
+        taken back meanwhile is logged, and then settling finds the job requeued (`LeaseLost`): the
+        attempt row, written before the originate, is what the next gate counts.
+        """
+        lost = False
         while True:
             try:
                 await asyncio.wait_for(finished.wait(), self._queue.lease_s / 3)
                 return
             except TimeoutError:
+                pass
+            if lost:
+                continue
+            try:
                 await self._queue.extend(job.id)
+            except LeaseLost:
+                lost = True
+                log.error("job %d: lease taken back while its call is up; the call goes on and is counted",
+                          job.id)
+            except (psycopg.Error, OSError) as exc:
+                log.warning("job %d: lease not extended (%s); retrying while the call goes on", job.id, exc)
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta
 
@@ -151,3 +152,40 @@ async def test_a_requested_callback_waits_for_its_time(db_pool, company):
     assert abs((next_at - callback).total_seconds()) < 1
     shown = await progress(db_pool, desk.campaign, _now())
     assert shown.jobs == {"queued": 1} and shown.settled
+
+
+async def test_two_campaigns_gating_one_debtor_at_once_dial_them_once(db_pool, company):
+    # Two campaigns of one company hold a job for the same person, claimed by two dialers (two
+    # processes) at the same instant: at most one call; the other job waits while that call is up.
+    desks = [await Desk.open(db_pool, company)]
+    desks.append(Desk(db_pool, await make_campaign(db_pool, company), desks[0].debtor_id))
+    for desk in desks:
+        await desk.wave()
+    jobs = [await desk.claim() for desk in desks]
+    targets = await asyncio.gather(*(d.contacts.gate(j, d.campaign, _now()) for d, j in zip(desks, jobs)))
+    assert sum(t is not None for t in targets) == 1, targets
+    i = 0 if targets[0] else 1
+    dialer, waiter = desks[i], desks[1 - i]
+    async with db_pool.connection() as conn:
+        cur = await conn.execute("SELECT state, reason, next_at > now() FROM call_jobs WHERE id = %s",
+                                 (jobs[1 - i].id,))
+        assert await cur.fetchone() == ("queued", "in_another_call", True)
+    # The call is placed (its attempt row open): the waiting job, due again, is still held back (the
+    # policy now sees that call in the history, and waits its retry delay).
+    attempt = uuid.uuid4()
+    log = CallLog(db_pool)
+    await log.open_attempt(attempt_id=attempt, direction=Direction.OUTBOUND, channel_id=f"t-{attempt}",
+                           job_id=jobs[i].id, campaign_id=dialer.campaign.id, debtor_id=dialer.debtor_id,
+                           phone_id=targets[i].phone_id)
+    async with db_pool.connection() as conn:
+        await conn.execute("UPDATE call_jobs SET next_at = now() WHERE id = %s", (jobs[1 - i].id,))
+    again = await waiter.claim()
+    assert await waiter.contacts.gate(again, waiter.campaign, _now()) is None
+    async with db_pool.connection() as conn:
+        cur = await conn.execute("SELECT state, next_at > now() FROM call_jobs WHERE id = %s", (again.id,))
+        assert await cur.fetchone() == ("queued", True)
+    await log.close_attempt(attempt, outcome=CallOutcome.NO_ANSWER, hangup_cause=None, hangup_cause_txt=None)
+    await dialer.contacts.settle(jobs[i], dialer.campaign, CallOutcome.NO_ANSWER, targets[i].phone_id, _now())
+    async with db_pool.connection() as conn:
+        cur = await conn.execute("SELECT count(*) FROM call_attempts WHERE debtor_id = %s", (dialer.debtor_id,))
+        assert await cur.fetchone() == (1,)

@@ -8,11 +8,14 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from datetime import datetime
 
 import pytest
+from psycopg_pool import AsyncConnectionPool
 
-from campaigns.calls import CallOutcome
+from ari_app.calls.campaign_dialer import CampaignDialer
+from campaigns.calls import CallLog, CallOutcome, Direction
 from campaigns.campaign import CampaignStore
 from campaigns.contacts import ContactService
 from campaigns.planner import WavePlanner
@@ -140,3 +143,52 @@ async def test_a_lost_lease_cannot_be_written_by_its_old_owner(db_pool, company)
     with pytest.raises(LeaseLost):
         await ContactService(db_pool, slow).settle(job, campaign, CallOutcome.NO_ANSWER, 0,
                                                    datetime.now().astimezone())
+
+
+def _dialer(queue: CallQueue, campaign) -> CampaignDialer:
+    """The dialer's lease keeping, without Asterisk (only `_keep_lease` is exercised)."""
+    return CampaignDialer(queue, ContactService(queue._pool, queue), None, None,  # type: ignore[arg-type]
+                          trunk=campaign.trunk, channels=1, online=asyncio.Event())
+
+
+async def test_a_call_whose_lease_is_taken_back_keeps_its_channel_until_it_ends(db_pool, company):
+    campaign = await _enqueue(db_pool, company, 2)
+    slow = CallQueue(db_pool, "slow", lease_s=0.3)
+    (job,) = await slow.claim(campaign.trunk, cap=1, limit=1)
+    attempt = uuid.uuid4()
+    log = CallLog(db_pool)
+    await log.open_attempt(attempt_id=attempt, direction=Direction.OUTBOUND, channel_id=f"t-{attempt}",
+                           endpoint=f"PJSIP/+56911112222@{campaign.trunk}", job_id=job.id,
+                           campaign_id=campaign.id, debtor_id=job.debtor_id)
+    finished = asyncio.Event()
+    keeping = asyncio.create_task(_dialer(slow, campaign)._keep_lease(job, finished))
+    await asyncio.sleep(0.5)  # the database took the lease back (as if the extension had failed)
+    async with db_pool.connection() as conn:
+        await conn.execute("UPDATE call_jobs SET lease_expires_at = now() - interval '1 second' WHERE id = %s",
+                           (job.id,))
+    fast = CallQueue(db_pool, "fast")
+    assert await fast.reap_expired() == 1
+    await asyncio.sleep(0.3)
+    # The call is still up: its task still holds the channel, and no dialer may take the trunk's
+    # only channel for the other debtor.
+    assert not keeping.done()
+    assert await fast.claim(campaign.trunk, cap=1, limit=5) == []
+    finished.set()
+    await asyncio.wait_for(keeping, 1)
+    await log.close_attempt(attempt, outcome=CallOutcome.NO_ANSWER, hangup_cause=None, hangup_cause_txt=None)
+    assert len(await fast.claim(campaign.trunk, cap=1, limit=5)) == 1
+
+
+async def test_a_database_outage_while_a_call_is_up_does_not_end_the_call_task(database_url, db_pool, company):
+    campaign = await _enqueue(db_pool, company, 1)
+    pool = AsyncConnectionPool(database_url, min_size=1, max_size=1, open=False)
+    await pool.open()
+    queue = CallQueue(pool, "cut-off", lease_s=0.15)
+    (job,) = await queue.claim(campaign.trunk, cap=1, limit=1)
+    await pool.close()  # every extension now fails with an OperationalError
+    finished = asyncio.Event()
+    keeping = asyncio.create_task(_dialer(queue, campaign)._keep_lease(job, finished))
+    await asyncio.sleep(0.4)
+    assert not keeping.done()  # retried, not given up: the call's channel stays counted here
+    finished.set()
+    await asyncio.wait_for(keeping, 1)

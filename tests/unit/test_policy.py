@@ -142,8 +142,13 @@ def test_weeks_of_calling_respect_every_rule(profiles, n_phones, outcomes, start
     for attempt in attempts:
         since = invalid_since.get(attempt.phone_id)
         assert since is None or attempt.at <= since
+    # Ended after 3 calls in a row that could not be placed; never a 4th such call in a row.
+    run = 0
+    for attempt in attempts:
+        assert run < 3, "called again after 3 calls in a row that could not be placed"
+        run = run + 1 if attempt.outcome in (CallOutcome.FAILED, CallOutcome.CONGESTION) else 0
     if final is Verdict.FAIL:
-        assert len(invalid_since) == n_phones
+        assert len(invalid_since) == n_phones or run == 3
 
 
 CL = ZoneInfo("America/Santiago")
@@ -227,3 +232,15 @@ def test_wave_times_are_local_and_never_carry_an_offset():
     with pytest.raises(ValueError, match="without an offset"):
         ContactPolicyConfig.model_validate({"waves": ["09:00", "12:00:00+01:00"]})
     assert ContactPolicyConfig.model_validate({"waves": ["15:00", "09:00"]}).waves == (time(9), time(15))
+
+
+def test_a_job_that_cannot_be_placed_three_times_in_a_row_ends():
+    policy = ContactPolicy(ContactPolicyConfig())
+    day = datetime(2026, 11, 23, tzinfo=CL)
+    failed = [Attempt(day.replace(hour=h), 1, o)
+              for h, o in ((9, CallOutcome.FAILED), (10, CallOutcome.CONGESTION), (11, CallOutcome.FAILED))]
+    decision = policy.decide(_state(attempts=failed), day.replace(day=24, hour=10))
+    assert (decision.verdict, decision.reason) == (Verdict.FAIL, "failed_3_times_in_a_row")
+    # A call that rang in between starts the count again.
+    rang = [failed[0], Attempt(day.replace(hour=10), 1, CallOutcome.NO_ANSWER), *failed[1:]]
+    assert policy.decide(_state(attempts=rang), day.replace(day=24, hour=10)).call
