@@ -128,6 +128,22 @@ UNION ALL
 SELECT 'promises_broken', count(*) FROM broken
 """
 
+# The debtors this campaign has already worked today, whoever queued them: queued today, due today,
+# settled today, or called today. A job carried over from yesterday and settled (or called and
+# deferred to tomorrow) before this wave is one of the day's quota, not a free slot.
+_WORKED_TODAY = """
+SELECT count(*) FROM (
+    SELECT debtor_id FROM call_jobs
+     WHERE campaign_id = %(cid)s
+       AND (created_at >= %(start)s OR (state IN ('queued', 'claimed') AND next_at < %(end)s)
+            OR (state IN ('done', 'failed', 'cancelled') AND updated_at >= %(start)s))
+    UNION
+    SELECT debtor_id FROM call_attempts
+     WHERE campaign_id = %(cid)s AND direction = 'outbound' AND debtor_id IS NOT NULL
+       AND created_at >= %(start)s
+) worked
+"""
+
 
 def wave_params(campaign: Campaign, now: datetime, wave_id: int, quota: int) -> dict[str, Any]:
     """The parameters of `_SELECT_AND_ENQUEUE` for `campaign`'s wave at `now` (bench/wave_planning.py too)."""
@@ -179,11 +195,8 @@ class WavePlanner:
             elif closed:
                 skipped = {closed: 1}
             else:
-                cur = await conn.execute(
-                    """SELECT count(DISTINCT debtor_id) FROM call_jobs
-                        WHERE campaign_id = %s AND (created_at >= %s OR (state IN ('queued', 'claimed')
-                                                                          AND next_at < %s))""",
-                    (campaign.id, day_start, day_start + timedelta(days=1)))
+                cur = await conn.execute(_WORKED_TODAY, {"cid": campaign.id, "start": day_start,
+                                                         "end": day_start + timedelta(days=1)})
                 (worked_today,) = await cur.fetchone()
                 quota = max(0, config.debtors_per_day - worked_today)
                 cur = await conn.execute(_SELECT_AND_ENQUEUE, wave_params(campaign, now, wave_id, quota))

@@ -45,6 +45,27 @@ async def test_daily_quota_spans_the_days_waves(db_pool, company):
     assert tomorrow.enqueued == 0  # yesterday's 60 are still queued: they are today's work
 
 
+async def test_carried_over_jobs_worked_today_count_in_the_days_quota(db_pool, company):
+    # Yesterday's two jobs were worked this morning: one reached and settled, one called without an
+    # answer and deferred to tomorrow. With a quota of two a day, the next wave adds nobody.
+    campaign = await make_campaign(db_pool, company, debtors_per_day=2)
+    first, second, *_ = await seed_debtors(db_pool, company, 4, timezone=campaign.timezone)
+    planner = WavePlanner(db_pool)
+    now = datetime.now(ZoneInfo(campaign.timezone))
+    assert (await planner.plan(campaign, now, slot="09:00")).enqueued == 2
+    async with db_pool.connection() as conn:
+        await conn.execute("UPDATE call_jobs SET created_at = created_at - interval '1 day', "
+                           "next_at = next_at - interval '1 day' WHERE campaign_id = %s", (campaign.id,))
+        await conn.execute("UPDATE call_jobs SET state = 'done', reason = 'reached', updated_at = now() "
+                           "WHERE campaign_id = %s AND debtor_id = %s", (campaign.id, first))
+        await conn.execute("UPDATE call_jobs SET next_at = now() + interval '1 day', updated_at = now() "
+                           "WHERE campaign_id = %s AND debtor_id = %s", (campaign.id, second))
+    attempt = uuid.uuid4()
+    await CallLog(db_pool).open_attempt(attempt_id=attempt, direction=Direction.OUTBOUND,
+                                        channel_id=f"t-{attempt}", campaign_id=campaign.id, debtor_id=second)
+    later = await planner.plan(campaign, now, slot="12:00")
+    assert later.enqueued == 0 and later.skipped.get("daily_debtor_quota") == 2, later
+
 async def test_each_reason_for_holding_a_debtor_back_is_counted(db_pool, company):
     campaign = await make_campaign(db_pool, company, timezone="America/Santiago", profiles=("CL",))
     ids = await seed_debtors(db_pool, company, 5)
