@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 
 from ari_app.app import CallCenterApp, analysis_worker
+from ari_app.ari import StasisAppTaken
 from ari_app.reprocess import ReprocessError, Reprocessor
 from ari_app.settings import InsecureConfiguration, Settings
 from campaigns import cli as campaign_cli
@@ -29,7 +30,7 @@ async def _run(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        logging.getLogger("ari_app").info("call center running; Stasis app %r on %s%s", settings.ari_app,
+        logging.getLogger("ari_app").info("call center running; Stasis app %r on %s%s", app.stasis_app,
                                           settings.ari_url,
                                           f"; dashboard {app.api.url}/dashboard" if app.api else "")
         runner = asyncio.ensure_future(app.run_forever())
@@ -44,7 +45,7 @@ async def _call(settings: Settings, number: str, wait_s: float) -> int:
 
     Only that call: this process neither dials queued campaign jobs nor fires waves."""
     settings = settings.model_copy(update={"dialer_channels": 0, "schedule_waves": False, "api_enabled": False})
-    async with CallCenterApp(settings) as app:
+    async with CallCenterApp(settings, beside=True) as app:
         await app.wait_ready()
         call = app.dialer.dial(number)
         await asyncio.wait_for(call.finished.wait(), wait_s)
@@ -70,7 +71,7 @@ async def _campaign(settings: Settings, args: argparse.Namespace) -> int:
     once the wave's calls are done and only retries for later are left (the running call center,
     `make run`, places those).
     """
-    async with CallCenterApp(settings, api_optional=True) as app:
+    async with CallCenterApp(settings, api_optional=True, beside=True) as app:
         await app.wait_ready()
         if app.api is not None:
             print(f"dashboard: {app.api.url}/dashboard")
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_reprocess(settings, args))
         asyncio.run(_run(settings))
         return 0
-    except (InsecureConfiguration, MigrationError, CliError, ValueError) as exc:
+    except (InsecureConfiguration, MigrationError, CliError, StasisAppTaken, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

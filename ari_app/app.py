@@ -1,8 +1,9 @@
 """The process: owns every long-lived resource, each inside one `async with` block.
 
-Order of start-up: settings check -> database (migrated) -> TTS (warm) -> ARI REST -> close
-orphaned attempts -> ARI events WebSocket (registers the Stasis app) -> campaign dialer (claims
-only while the events stream is up) and wave scheduler. Shutdown is the reverse: no new claims
+Order of start-up: settings check -> database (migrated) -> the Stasis app's lease (no other live
+process serves it) -> TTS (warm) -> ARI REST -> close this node's orphaned attempts -> ARI events
+WebSocket (registers the Stasis app) -> campaign dialer (claims only while the events stream is up)
+and wave scheduler. Shutdown is the reverse: no new claims
 or waves, calls in progress hung up and their outcomes recorded and settled, then the rest.
 """
 
@@ -35,6 +36,7 @@ from ari_app.calls.results import ResultsConfig
 from ari_app.calls.stasis import CallRouter
 from ari_app.reprocess import Reprocessor
 from ari_app.settings import Settings
+from ari_app.stasis_lease import StasisAppLease
 from campaigns.actions import CallActions
 from campaigns.calls import CallLog, CallOutcome, Direction
 from campaigns.campaign import CampaignStore
@@ -61,12 +63,15 @@ def analysis_worker(pool: AsyncConnectionPool, s: Settings) -> AnalysisWorker:
     return AnalysisWorker(AnalysisStore(pool), load_classification(s.analysis_classification_file), llm=llm)
 
 class CallCenterApp:
-    def __init__(self, settings: Settings, *, api_optional: bool = False) -> None:
+    def __init__(self, settings: Settings, *, api_optional: bool = False, beside: bool = False) -> None:
         settings.ensure_safe_for_mode()
         self.settings = settings
         # A second process of the same call center (`make campaign` beside `make run`) finds the API's
         # port taken; the first one's API shows the same database, so this one goes on without.
         self._api_optional = api_optional
+        # `beside`: may run next to the call center on the same Asterisk (`make call`, `make campaign`):
+        # when ARI_APP is served, this process serves ARI_APP-2 (-3...) instead of refusing to start.
+        self._beside = beside
         self.api: OperatorApi | None = None
         self._stack = contextlib.AsyncExitStack()
         self._events_task: asyncio.Task[None] | None = None
@@ -117,14 +122,18 @@ class CallCenterApp:
         pool = await self._stack.enter_async_context(
             open_database(s.database_url.get_secret_value(), max_size=s.database_pool_max)
         )
-        self.call_log = CallLog(pool)
+        # The Stasis app this process serves, never one another live process serves (ari_app/stasis_lease.py).
+        lease = await self._stack.enter_async_context(
+            StasisAppLease(pool, s.ari_url, s.ari_app, node_id=s.node_id, beside=self._beside))
+        self.stasis_app, self.node = lease.app, lease.node
+        session = await self._stack.enter_async_context(aiohttp.ClientSession())
+        self.ari = AriClient(session, s.ari_url, s.ari_user, s.ari_password.get_secret_value(), self.stasis_app)
+        self.call_log = CallLog(pool, node=self.node)
         self.tts = await self._stack.enter_async_context(make_tts(s))
         await self.tts.synthesize(s.greeting)  # warm the phrase cache: the first caller waits for nothing
         conversations = None
         if s.agent_mode == "conversation":
             conversations = await self._stack.enter_async_context(ConversationFactory.open(s, self.tts))
-        session = await self._stack.enter_async_context(aiohttp.ClientSession())
-        self.ari = AriClient(session, s.ari_url, s.ari_user, s.ari_password.get_secret_value(), s.ari_app)
         self.services = CallServices(
             ari=self.ari,
             call_log=self.call_log,
@@ -146,7 +155,7 @@ class CallCenterApp:
             s.ari_ws_url,
             s.ari_user,
             s.ari_password.get_secret_value(),
-            s.ari_app,
+            self.stasis_app,
             handler=self.router.handle,
             on_connect=self.router.reconcile,
             backoff_max_s=s.ari_reconnect_max_s,

@@ -8,6 +8,7 @@ trunk with a known ARI password is an open relay for toll fraud.
 
 from __future__ import annotations
 
+import ipaddress
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -42,6 +43,9 @@ class Settings(BaseSettings):
     ari_user: str = Field("callcenter", validation_alias="ARI_USER")
     ari_password: SecretStr = Field(SecretStr(LAB_ARI_PASSWORD), validation_alias="ARI_PASSWORD")
     ari_app: str = Field("callcenter", validation_alias="ARI_APP")
+    # This process's name on the calls it writes (with its Stasis app): a restart closes only its own
+    # orphaned calls. Empty: the host's name. Give each machine sharing one database its own.
+    node_id: str = Field("", validation_alias="NODE_ID")
     ari_reconnect_max_s: float = Field(10.0, validation_alias="ARI_RECONNECT_MAX_S")
 
     database_url: SecretStr = Field(SecretStr(LAB_DATABASE_URL), validation_alias="DATABASE_URL")
@@ -111,6 +115,9 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = Field(SecretStr(""), validation_alias="LLM_API_KEY")
     llm_model: str = Field("gpt-4o-mini", validation_alias="LLM_MODEL")
     no_input_timeout_s: float = Field(6.0, validation_alias="NO_INPUT_TIMEOUT_S")
+    # A conversation past this many seconds is closed politely after the agent's current reply (a loop,
+    # or a caller playing with the agent, must not hold a channel for an hour). 0: no limit.
+    max_call_duration_s: float = Field(600.0, ge=0, validation_alias="MAX_CALL_DURATION_S")
     # The collections agent: its name on the phone, and a directory of the operator's own flows
     # (<delinquency type>.toml, same keys as agent/flows/*.toml), looked up before the bundled ones.
     agent_name: str = Field("Sofía", validation_alias="AGENT_NAME")
@@ -224,9 +231,23 @@ class Settings(BaseSettings):
         return [t.strip() for t in self.api_tokens.get_secret_value().split(",") if t.strip()]
 
     def ensure_safe_for_mode(self) -> None:
-        """Refuse to run production with lab secrets; lab mode accepts them by design."""
+        """Refuse to run production with lab secrets; lab mode accepts them by design, on this host only."""
+        if self.mode == "lab" and self.api_enabled and not _is_loopback(self.api_host):
+            raise InsecureConfiguration(
+                f"refusing to serve the API on {self.api_host} in lab mode: the lab's API token is public. "
+                "Use API_HOST=127.0.0.1, or CALLCENTER_MODE=production with real secrets.")
         if self.mode == "production" and (reasons := self.insecure_reasons()):
             raise InsecureConfiguration(
                 "refusing to start in production mode: " + "; ".join(reasons)
                 + ". Set real secrets in the environment or .env."
             )
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether `host` is only reachable from this machine (0.0.0.0, a LAN address or a name is not)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

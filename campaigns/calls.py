@@ -105,8 +105,11 @@ class CallLine:
 class CallLog:
     """Writes and reads call attempts and their events. All SQL is parameterised."""
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: AsyncConnectionPool, *, node: str | None = None) -> None:
         self._pool = pool
+        # The process (node) whose attempts these are: written on each attempt opened, so that a
+        # restarting node closes only its own orphans, never a live call of another process.
+        self.node = node
 
     async def open_attempt(
         self,
@@ -126,10 +129,10 @@ class CallLog:
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute(
                 """INSERT INTO call_attempts (id, direction, channel_id, remote_number, local_number, endpoint,
-                                              job_id, campaign_id, debtor_id, phone_id, state)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                                              job_id, campaign_id, debtor_id, phone_id, state, node)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
                 (attempt_id, direction.value, channel_id, remote_number, local_number, endpoint,
-                 job_id, campaign_id, debtor_id, phone_id, state),
+                 job_id, campaign_id, debtor_id, phone_id, state, self.node),
             )
             await conn.execute(
                 "INSERT INTO call_events (attempt_id, kind, data) VALUES (%s, %s, %s)",
@@ -209,10 +212,13 @@ class CallLog:
             return [CallEvent(r["at"], r["kind"], r["data"]) for r in await cur.fetchall()]
 
     async def open_attempts(self) -> list[CallRecord]:
-        """Attempts not yet ended: what a restarted app must reconcile with Asterisk's live channels."""
+        """This node's attempts not yet ended (and those written before attempts had a node): what a
+        restarted process must reconcile with Asterisk's live channels. Without a node, all of them."""
         async with self._pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
-            await cur.execute("SELECT * FROM call_attempts WHERE state <> 'ended' ORDER BY created_at")
+            await cur.execute("""SELECT * FROM call_attempts
+                                  WHERE state <> 'ended' AND (%(node)s::text IS NULL OR node IS NULL OR node = %(node)s)
+                                  ORDER BY created_at""", {"node": self.node})
             return [CallRecord.from_row(r) for r in await cur.fetchall()]
 
     async def latest(self, direction: Direction, limit: int = 10) -> list[CallRecord]:

@@ -9,8 +9,9 @@ exactly the parts we need to own and test.
 """
 
 from ari_app.ari.client import AriClient, AriError
-from ari_app.ari.events import EventStream
+from ari_app.ari.events import EventStream, StasisAppTaken
 from ari_app.ari.models import (
+    ApplicationReplaced,
     AriEvent,
     Channel,
     ChannelDestroyed,
@@ -27,7 +28,22 @@ from ari_app.ari.models import (
 )
 
 __all__ = [
-    "AriClient", "AriError", "AriEvent", "Channel", "ChannelDestroyed", "ChannelDtmfReceived", "ChannelEvent",
-    "ChannelHangupRequest", "ChannelStateChange", "Dial", "EventStream", "IgnoredEvent", "MalformedEvent",
-    "StasisEnd", "StasisStart", "parse_event",
+    "ApplicationReplaced",
+    "AriClient",
+    "AriError",
+    "AriEvent",
+    "Channel",
+    "ChannelDestroyed",
+    "ChannelDtmfReceived",
+    "ChannelEvent",
+    "ChannelHangupRequest",
+    "ChannelStateChange",
+    "Dial",
+    "EventStream",
+    "IgnoredEvent",
+    "MalformedEvent",
+    "StasisAppTaken",
+    "StasisEnd",
+    "StasisStart",
+    "parse_event",
 ]

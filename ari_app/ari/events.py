@@ -19,12 +19,17 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 
 from ari_app.ari.client import basic_auth_header
-from ari_app.ari.models import AriEvent, parse_event
+from ari_app.ari.models import ApplicationReplaced, AriEvent, parse_event
 
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[AriEvent], Awaitable[None]]
 ConnectHandler = Callable[[], Awaitable[None]]
+
+
+class StasisAppTaken(RuntimeError):
+    """Another process serves this Stasis app now: this one must not take it back (the two would steal
+    it from each other on every reconnect, and each would act on the other's calls)."""
 
 
 class EventStream:
@@ -50,6 +55,7 @@ class EventStream:
         self._on_connect = on_connect
         self._backoff_initial = backoff_initial_s
         self._backoff_max = backoff_max_s
+        self._app = app
         self.connected = asyncio.Event()
         self.connections = 0  # how many times we have (re)connected; tests watch it grow
 
@@ -57,7 +63,10 @@ class EventStream:
         await asyncio.wait_for(self.connected.wait(), timeout_s)
 
     async def run(self) -> None:
-        """Run until cancelled."""
+        """Run until cancelled; raises `StasisAppTaken` when another process took the app.
+
+        A reconnect does not ask first whether the app is served: after a network blip Asterisk may
+        still hold this process's half-open WebSocket, and that is not another process."""
         delay = self._backoff_initial
         while True:
             try:
@@ -90,6 +99,9 @@ class EventStream:
                 except ValueError as exc:  # not JSON, or not an event we can read (MalformedEvent)
                     log.error("ARI sent a frame that is not a readable event (%s): %.200s", exc, msg.data)
                     continue
+                if isinstance(event, ApplicationReplaced):
+                    raise StasisAppTaken(f"Stasis app {self._app!r} was taken by another process "
+                                         f"(ApplicationReplaced): give each process its own ARI_APP")
                 try:
                     await self._handler(event)
                 except Exception:  # one bad event must not take the whole stream down

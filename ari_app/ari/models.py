@@ -174,8 +174,14 @@ class Dial(ChannelEvent):
                 "forward": str(data.get("forward") or "")}
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplicationReplaced(AriEvent):
+    """Another WebSocket registered this Stasis app: its events (and its calls' events) now go there."""
+
+
 EVENT_TYPES: Mapping[str, type[AriEvent]] = {kind.__name__: kind for kind in (
     StasisStart, StasisEnd, ChannelDestroyed, ChannelHangupRequest, ChannelDtmfReceived, ChannelStateChange, Dial,
+    ApplicationReplaced,
 )}
 
 

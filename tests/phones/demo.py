@@ -32,9 +32,9 @@ async def demo(workdir: Path) -> int:
     settings = Settings(AGENT_MODE="greeting", DIALER_CHANNELS=0, SCHEDULE_WAVES=False)
     print(f"debtor phone {mask_phone(DEBTOR_NUMBER)} listening on the carrier side (127.0.0.1:5070)")
     with phone.answer(DEBTOR_NUMBER, hangup_after_s=30):
-        async with CallCenterApp(settings) as app:
+        async with CallCenterApp(settings, beside=True) as app:
             await app.wait_ready()
-            print(f"call center up: Stasis app {settings.ari_app!r} registered at {settings.ari_url}")
+            print(f"call center up: Stasis app {app.stasis_app!r} registered at {settings.ari_url}")
             call = app.dialer.dial(DEBTOR_NUMBER)
             print(f"calling PJSIP/{mask_phone(DEBTOR_NUMBER)}@{settings.trunk_endpoint} ...")
             await asyncio.wait_for(call.finished.wait(), 60)

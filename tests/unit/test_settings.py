@@ -5,7 +5,7 @@ from ari_app.settings import InsecureConfiguration, Settings
 
 def _env(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
     for key in ("CALLCENTER_MODE", "ARI_PASSWORD", "DATABASE_URL", "RTP_PORT_MIN", "RTP_PORT_MAX", "ARI_URL",
-                "API_TOKENS"):
+                "API_TOKENS", "API_HOST", "API_ENABLED"):
         monkeypatch.delenv(key, raising=False)
     for key, value in values.items():
         monkeypatch.setenv(key, value)
@@ -79,6 +79,7 @@ def test_websocket_url_follows_the_rest_url(monkeypatch):
     _env(monkeypatch, ARI_URL="https://pbx.example:8089/")
     assert Settings().ari_ws_url == "wss://pbx.example:8089/ari/events"
 
+
 def test_import_limits_and_uploads_come_from_the_environment(monkeypatch):
     from campaigns.importer_files import ImportLimits
 
@@ -94,3 +95,18 @@ def test_import_limits_and_uploads_come_from_the_environment(monkeypatch):
     _env(monkeypatch, IMPORT_MEMORY_MB="16")
     with pytest.raises(ValueError, match="IMPORT_MEMORY_MB"):
         Settings()
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "callcenter.example.com"])
+def test_lab_mode_refuses_to_serve_its_public_token_beyond_this_host(monkeypatch, host):
+    _env(monkeypatch, API_HOST=host)
+    with pytest.raises(InsecureConfiguration, match="lab mode"):
+        Settings().ensure_safe_for_mode()
+    _env(monkeypatch, API_HOST=host, API_ENABLED="false")  # no API, nothing served
+    Settings().ensure_safe_for_mode()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost"])
+def test_lab_mode_serves_on_loopback(monkeypatch, host):
+    _env(monkeypatch, API_HOST=host)
+    Settings().ensure_safe_for_mode()
