@@ -54,9 +54,10 @@ TOOL_RULES = (
 )
 INBOUND_PROMPT = (
     f"{SYSTEM_PROMPT} Atiendes una llamada entrante de alguien que aún no se identificó. Antes de hablar de "
-    "cualquier deuda, pide su RUT con el dígito verificador y búscalo con la herramienta lookup_customer. Solo "
+    "cualquier deuda, pide su RUT con el dígito verificador y los últimos cuatro dígitos de un teléfono que "
+    "tengamos registrado a su nombre, y búscalo con la herramienta lookup_customer. Solo "
     "cuando la herramienta responda ok conoces al deudor: su resultado trae sus datos y sus límites; entonces da "
-    "el aviso legal y la deuda, y negocia. Si responde refused, pide el RUT otra vez; nunca digas datos de una "
+    "el aviso legal y la deuda, y negocia. Si responde refused, pide ambos otra vez; nunca digas datos de una "
     f"deuda a quien no se identificó. Si pide una persona, transfiérelo.{HEARD_RULES} {TOOL_RULES}"
 )
 

@@ -169,15 +169,20 @@ class StopCalling(ToolCommand):
 
 @dataclass(frozen=True, slots=True)
 class LookupCustomer(ToolCommand):
-    """An inbound caller's RUT, as they said or keyed it; the check digit is checked where it is looked up."""
+    """An inbound caller's RUT and the last four digits of a phone on file for them (the RUT alone is no
+    secret: it is printed on every invoice); the check digit is checked where it is looked up."""
 
     rut: str
+    phone_last4: str
 
     name: ClassVar[ToolName] = ToolName.LOOKUP_CUSTOMER
     schema: ClassVar[dict[str, Any]] = _function(
-        name, "Identificar a quien llama por su RUT (con dígito verificador). Si responde ok, trae los datos "
-              "de su deuda; si responde refused, pide el RUT de nuevo.",
-        {"rut": {"type": "string", "description": "RUT con dígito verificador, p. ej. 12.345.678-5"}}, ["rut"])
+        name, "Identificar a quien llama por su RUT (con dígito verificador) y los últimos cuatro dígitos de un "
+              "teléfono que tengamos registrado a su nombre: pide ambos antes de llamar. Si responde ok, trae los "
+              "datos de su deuda; si responde refused, pide ambos de nuevo.",
+        {"rut": {"type": "string", "description": "RUT con dígito verificador, p. ej. 12.345.678-5"},
+         "phone_last4": {"type": "string", "description": "los últimos cuatro dígitos de su teléfono, p. ej. 4521"}},
+        ["rut", "phone_last4"])
     action: ClassVar[str] = "lookup_customer"
     on_party: ClassVar[bool] = True
 
@@ -186,7 +191,10 @@ class LookupCustomer(ToolCommand):
         rut = str(args["rut"]).strip()
         if not rut:
             raise ToolArgumentError(f"{cls.name}: an empty RUT")
-        return cls(rut)
+        digits = "".join(ch for ch in str(args.get("phone_last4", "")) if ch.isdigit())
+        if len(digits) != 4:
+            raise ToolArgumentError(f"{cls.name}: phone_last4 must be four digits (ask the caller for them)")
+        return cls(rut, digits)
 
 
 # The results a model may end a call with: its schema's enum.

@@ -110,7 +110,9 @@ class Refusal(StrEnum):
     BAD_ARGUMENTS = "bad_arguments"
     # lookup_customer: the national id's check digit does not match (misheard, mistyped).
     INVALID_ID = "invalid_id"
-    # lookup_customer: no debtor has this national id.
+    # lookup_customer: no debtor has this national id with a phone ending in the digits given.
     NOT_FOUND = "not_found"
+    # lookup_customer: this calling number failed to identify too often today.
+    IDENTIFY_LOCKED = "identify_locked"
     # lookup_customer: this call keeps no debtors (no database), so nobody can be looked up.
     NO_DIRECTORY = "no_directory"

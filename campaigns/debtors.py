@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from psycopg.rows import dict_row
@@ -118,6 +118,26 @@ class DebtorDirectory:
                     LIMIT 1""", (national_id,))
             row = await cur.fetchone()
         return await self._card_in_latest_campaign(row[0]) if row else None
+
+    async def phone_ends_with(self, debtor_id: int, digits: str) -> bool:
+        """Whether a phone on file for the debtor ends with `digits` (an inbound caller's second factor)."""
+        if not digits.isdigit():
+            return False
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM phones WHERE debtor_id = %s AND right(e164, %s) = %s)",
+                (debtor_id, len(digits), digits))
+            return (await cur.fetchone())[0]
+
+    async def identify_failures(self, caller: str, *, within: timedelta, other_than: uuid.UUID) -> int:
+        """Failed identifications by calls in from `caller` (the calling number; withheld ones share
+        theirs) in the last `within`, the call `other_than` aside (it counts its own)."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                """SELECT count(*) FROM call_events e JOIN call_attempts a ON a.id = e.attempt_id
+                    WHERE e.kind = 'identify_failed' AND a.direction = 'inbound' AND a.remote_number = %s
+                      AND a.created_at > now() - %s AND a.id <> %s""", (caller, within, other_than))
+            return (await cur.fetchone())[0]
 
     async def card_for_attempt(self, attempt_id: uuid.UUID) -> DebtorCard | None:
         """The debtor an earlier call was with (a caller coming back from a transfer nobody answered)."""

@@ -323,6 +323,17 @@ _RUT_BODY_RE = re.compile(r"\d{1,2}(?:\.\d{3}){2}|\d{7,8}")
 _DV_WORDS = {"k": "K", "ka": "K", "ca": "K", "cero": "0", **{w: str(v) for w, v in _UNITS.items()}}
 
 
+def dictated_digits(text: str, n: int) -> str | None:
+    """`n` digits said one by one ("cero cero cuatro uno"), in pairs as phone numbers are read aloud
+    ("cuarenta y cinco sesenta y siete"), or as one figure ("0041"); else None."""
+    tokens = normalise(text).split()
+    for tok in tokens:
+        if tok.isdigit() and len(tok) == n:
+            return tok
+    digits = "".join(str(s.value) for s in number_spans(tokens) if isinstance(s.value, int) and s.value <= 99)
+    return digits if len(digits) == n else None
+
+
 def parse_rut(text: str) -> str | None:
     """A Chilean RUT in ``text``, as digits, in words or dictated digit by digit, as '12345678-5'.
 

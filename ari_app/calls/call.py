@@ -107,7 +107,7 @@ class Call(ChannelEventHandlers):
         context = CallContext(self.attempt_id, out.debtor_id, out.campaign_id, out.job_id, out.phone_id) if out \
             else CallContext(self.attempt_id)
         self.party = CallParty(context, self.record, actions=services.actions, debtors=services.debtors,
-                               conversations=services.conversations)
+                               conversations=services.conversations, caller=self.remote_number)
 
     def __repr__(self) -> str:
         return f"<Call {self.direction.value} {self.channel_id} {mask_phone(self.remote_number)}>"

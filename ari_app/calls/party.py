@@ -1,9 +1,10 @@
 """Who a call is with, and the agent's tools acting on their record.
 
 A campaign call knows its debtor from the job. An inbound call knows them by the calling number
-when exactly one debtor has it, or once the caller keys or says their RUT (`identify`, for the
-rule engine; `lookup_customer`, the same check as a model's tool); until then it is nobody's, and
-the agent says nothing about any debt.
+when exactly one debtor has it, or once the caller gives their RUT and the last four digits of a
+phone on file for them (`identify` then `confirm`, for the rule engine; `lookup_customer`, the same
+check as a model's tool); until then it is nobody's, and the agent says nothing about any debt. A
+calling number that failed `IDENTIFY_FAILURES_PER_DAY` times today is not looked up again.
 
 lookup_customer is carried out here, not in `campaigns.actions` with the other tools: it changes
 who the call is with (this object's context, which every later tool acts on) and links the attempt
@@ -16,9 +17,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from agent.identify_agent import DebtorAgent, InvalidRut
+from agent.identify_agent import DebtorAgent, IdentificationLocked, InvalidRut, PendingIdentity
 from agent.llm import ToolCall
 from agent.tools import COMMANDS, LookupCustomer, ToolArgumentError, command_from
 from agent.vocabulary import Refusal, ToolName
@@ -38,14 +40,23 @@ log = logging.getLogger(__name__)
 Record = Callable[[str, dict[str, Any]], None]  # the call's journal
 
 
+# Failed identifications (a wrong RUT, wrong phone digits) a calling number gets in a day, all its
+# calls together: a person's slips fit; trying a list of RUTs one by one does not.
+IDENTIFY_FAILURES_PER_DAY = 6
+
+
 class CallParty:
     def __init__(self, context: CallContext, record: Record, *, actions: CallActions | None,
-                 debtors: DebtorDirectory | None, conversations: ConversationFactory | None) -> None:
+                 debtors: DebtorDirectory | None, conversations: ConversationFactory | None,
+                 caller: str = "", identify_failures_per_day: int = IDENTIFY_FAILURES_PER_DAY) -> None:
         self.context = context
         self._record = record
         self._actions = actions
         self._debtors = debtors
         self._conversations = conversations
+        self._caller = caller  # the calling number, as Asterisk gave it ("" or "anonymous" when withheld)
+        self._failures_per_day = identify_failures_per_day
+        self._failures = 0  # this call's failed identifications
         self.transfer_reason: str | None = None  # the agent handed the caller to a person
 
     @property
@@ -71,21 +82,41 @@ class CallParty:
             await self._identified(card, how)
         return card
 
-    async def identify(self, rut: str, how: str) -> DebtorAgent | None:
-        """An unknown caller's RUT (keyed or said): their own agent, None if no debtor has it.
-        Raises `InvalidRut` for a wrong check digit, so the caller is asked to key it again."""
+    async def identify(self, rut: str, how: str) -> PendingIdentity:
+        """An unknown caller's RUT (keyed or said), to be confirmed by a phone's last digits.
+        Raises `InvalidRut` for a wrong check digit (keyed again), `IdentificationLocked` when this
+        number failed too often today."""
         assert self._debtors is not None and self._conversations is not None
+        await self._refuse_when_locked(how)
         try:
             national_id = normalise_rut(rut)
         except InvalidIdentity as exc:
-            self._record("identify_failed", {"by": how, "reason": exc.reason})
+            self._failed(how, exc.reason)
             raise InvalidRut(exc.reason) from exc
-        card = await self._debtors.find_by_national_id(national_id)
-        if card is None:
-            self._record("identify_failed", {"by": how, "reason": "no debtor has this RUT"})
+        return _ClaimedIdentity(self, await self._debtors.find_by_national_id(national_id), how)
+
+    async def confirm(self, card: DebtorCard | None, how: str, digits: str) -> DebtorAgent | None:
+        """The second factor: the debtor's agent when `digits` end a phone on file for them."""
+        assert self._debtors is not None and self._conversations is not None
+        if card is None or not await self._debtors.phone_ends_with(card.debtor_id, digits):
+            self._failed(how, "no debtor has this RUT" if card is None else "the phone digits do not match")
             return None
         await self._identified(card, how)
         return self._conversations.debtor_agent(card)
+
+    def _failed(self, how: str, reason: str) -> None:
+        self._failures += 1
+        self._record("identify_failed", {"by": how, "reason": reason})
+
+    async def _refuse_when_locked(self, how: str) -> None:
+        assert self._debtors is not None
+        earlier = await self._debtors.identify_failures(self._caller, within=timedelta(days=1),
+                                                        other_than=self.context.attempt_id)
+        if earlier + self._failures >= self._failures_per_day:
+            self._record("identify_locked", {"by": how, "failures_today": earlier + self._failures})
+            log.warning("attempt %s: identification refused, %d failures from this number today",
+                        self.context.attempt_id, earlier + self._failures)
+            raise IdentificationLocked
 
     async def _identified(self, card: DebtorCard, how: str) -> None:
         assert self._debtors is not None
@@ -101,14 +132,22 @@ class CallParty:
         if self.context.debtor_id is not None:
             return ActionResult.done("ok: the caller is already identified")
         try:
+            await self._refuse_when_locked("lookup_customer")
+        except IdentificationLocked:
+            return ActionResult.refused(Refusal.IDENTIFY_LOCKED, "too many failed identifications from this "
+                                        "number today: do not ask again, offer a person (transfer_to_agent)")
+        try:
             national_id = normalise_rut(command.rut)
         except InvalidIdentity as exc:
-            self._record("identify_failed", {"by": "lookup_customer", "reason": exc.reason})
+            self._failed("lookup_customer", exc.reason)
             return ActionResult.refused(Refusal.INVALID_ID, "the check digit does not match: ask for it again")
         card = await self._debtors.find_by_national_id(national_id)
-        if card is None:
-            self._record("identify_failed", {"by": "lookup_customer", "reason": "no debtor has this RUT"})
-            return ActionResult.refused(Refusal.NOT_FOUND, "no debtor has this RUT: ask for it again")
+        if card is None or not await self._debtors.phone_ends_with(card.debtor_id, command.phone_last4):
+            # Which of the two did not match is not told: that would say who is in collections.
+            self._failed("lookup_customer", "no debtor has this RUT" if card is None
+                         else "the phone digits do not match")
+            return ActionResult.refused(Refusal.NOT_FOUND, "the RUT and the phone digits do not match a debtor "
+                                        "together: ask for both again")
         await self._identified(card, "lookup_customer")
         return ActionResult.done(f"ok: identified. {self._conversations.debtor_brief(card)}")
 
@@ -130,3 +169,15 @@ class CallParty:
         if call.name == ToolName.TRANSFER_TO_AGENT and result.ok:
             self.transfer_reason = str(call.arguments.get("reason", ""))
         return result
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _ClaimedIdentity:
+    """A RUT a caller gave (`card` None when no debtor has it), confirmed by `CallParty.confirm`."""
+
+    party: CallParty
+    card: DebtorCard | None
+    how: str
+
+    async def confirm(self, digits: str) -> DebtorAgent | None:
+        return await self.party.confirm(self.card, self.how, digits)

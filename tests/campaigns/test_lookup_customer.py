@@ -9,8 +9,11 @@ import random
 import uuid
 from datetime import date, timedelta
 
+import pytest
+
+from agent.identify_agent import IdentificationLocked
 from agent.llm import ChatLlm
-from agent.tools import INBOUND_TOOL_SCHEMAS
+from agent.tools import INBOUND_TOOL_SCHEMAS, LookupCustomer
 from ari_app.calls.dialogue import ConversationFactory
 from ari_app.calls.party import CallParty
 from ari_app.settings import Settings
@@ -43,13 +46,18 @@ async def test_the_model_identifies_an_unknown_caller_by_rut_and_learns_the_debt
         await conn.execute("UPDATE debtors SET national_id = %s, full_name = 'Rosa Díaz Soto', amount_owed = 185000, "
                            "max_date = %s WHERE id = %s",
                            (rut.replace(".", ""), date.today() + timedelta(days=30), desk.debtor_id))
+        cur = await conn.execute("SELECT right(e164, 4) FROM phones WHERE debtor_id = %s LIMIT 1", (desk.debtor_id,))
+        (last4,) = await cur.fetchone()
+    wrong4 = "0000" if last4 != "0000" else "1111"
     attempt = uuid.uuid4()
     await CallLog(db_pool).open_attempt(attempt_id=attempt, direction=Direction.INBOUND, channel_id=f"in-{attempt}")
     journal: list[tuple[str, dict]] = []
     replies = [
-        ScriptedReply(tool_calls=[("lookup_customer", {"rut": wrong_rut})]),
-        ScriptedReply(text="No encuentro ese RUT. ¿Me lo repite?"),
-        ScriptedReply(tool_calls=[("lookup_customer", {"rut": rut})]),
+        ScriptedReply(tool_calls=[("lookup_customer", {"rut": wrong_rut, "phone_last4": last4})]),
+        ScriptedReply(text="Ese RUT no es válido. ¿Me lo repite?"),
+        ScriptedReply(tool_calls=[("lookup_customer", {"rut": rut, "phone_last4": wrong4})]),
+        ScriptedReply(text="Esos datos no coinciden. ¿Me los repite?"),
+        ScriptedReply(tool_calls=[("lookup_customer", {"rut": rut, "phone_last4": last4})]),
         ScriptedReply(text="Gracias, Rosa. Su deuda es de 185000 pesos. ¿Qué día puede pagar?"),
         ScriptedReply(tool_calls=[("register_promise", {"date": pay_on.isoformat(), "amount": 185000})]),
         ScriptedReply(text="Su compromiso quedó registrado. Gracias."),
@@ -71,22 +79,26 @@ async def test_the_model_identifies_an_unknown_caller_by_rut_and_learns_the_debt
                     item.result = await party.on_tool(item)
             return " ".join(said)
 
-        assert "RUT" in await turn(f"Hola, mi RUT es {wrong_rut}")
+        assert "RUT" in await turn(f"Hola, mi RUT es {wrong_rut}, y mi teléfono termina en {last4}")
         assert party.debtor_id is None  # a wrong check digit identifies nobody
-        said = await turn(f"Perdón, es {rut}")
+        assert "coinciden" in await turn(f"Perdón, es {rut}, y el teléfono termina en {wrong4}")
+        assert party.debtor_id is None  # the right RUT alone identifies nobody either
+        said = await turn(f"Ah no, termina en {last4}")
         assert "185000" in said and party.debtor_id == desk.debtor_id
         said = await turn(f"El {pay_on.day}, todo")
         assert "quedó registrado" in said
 
     assert server.requests[0]["tools"] == INBOUND_TOOL_SCHEMAS
-    first, wrong, right = server.requests[0], server.requests[1], server.requests[3]
-    for request in (first, wrong):  # nothing of the debt before the RUT matched
+    first, wrong, mismatch, right = server.requests[0], server.requests[1], server.requests[3], server.requests[5]
+    for request in (first, wrong, mismatch):  # nothing of the debt before RUT and phone digits matched
         sent = str(request["messages"])
         assert "Rosa" not in sent and "185000" not in sent and company not in sent
     (refused,) = [m for m in wrong["messages"] if m["role"] == "tool"]
     assert refused["content"].startswith("refused: invalid_id")
+    refused = [m for m in mismatch["messages"] if m["role"] == "tool"][-1]
+    assert refused["content"].startswith("refused: not_found")
     found = [m for m in right["messages"] if m["role"] == "tool"][-1]
-    assert found["tool_call_id"] == server.sent_tool_call_ids[2][0]
+    assert found["tool_call_id"] == server.sent_tool_call_ids[4][0]
     assert found["content"].startswith("ok: identified.")
     assert "Rosa Díaz Soto" in found["content"] and "185000" in found["content"] and company in found["content"]
     assert f"max_date): {(date.today() + timedelta(days=30)).isoformat()}" in found["content"]
@@ -98,3 +110,35 @@ async def test_the_model_identifies_an_unknown_caller_by_rut_and_learns_the_debt
         assert await cur.fetchone() == (desk.debtor_id, pay_on)
     assert ("identified", {"by": "lookup_customer", "debtor_id": desk.debtor_id}) in journal
     assert any(kind == "identify_failed" and data["by"] == "lookup_customer" for kind, data in journal)
+
+
+async def test_a_number_that_failed_six_times_today_is_refused_before_any_lookup(db_pool):
+    caller = f"+5695{random.randrange(1_000_000, 9_999_999)}"
+    log = CallLog(db_pool)
+    for _ in range(2):  # two earlier calls from this number, three failed tries each
+        earlier = uuid.uuid4()
+        await log.open_attempt(attempt_id=earlier, direction=Direction.INBOUND, channel_id=f"in-{earlier}",
+                               remote_number=caller)
+        for _ in range(3):
+            await log.add_event(earlier, "identify_failed", {"by": "dtmf", "reason": "no debtor has this RUT"})
+    attempt = uuid.uuid4()
+    await log.open_attempt(attempt_id=attempt, direction=Direction.INBOUND, channel_id=f"in-{attempt}",
+                           remote_number=caller)
+    journal: list[tuple[str, dict]] = []
+    factory = ConversationFactory(Settings(), tts=None, stt=None, llm=None)  # type: ignore[arg-type]
+    party = CallParty(CallContext(attempt), lambda kind, data: journal.append((kind, data)),
+                      actions=CallActions(db_pool), debtors=DebtorDirectory(db_pool), conversations=factory,
+                      caller=caller)
+    rut, _ = _rut()
+    with pytest.raises(IdentificationLocked):
+        await party.identify(rut, "dtmf")
+    result = await party.lookup_customer(LookupCustomer(rut, "1234"))
+    assert not result.ok and result.text.startswith("refused: identify_locked"), result.text
+    assert [kind for kind, _ in journal] == ["identify_locked", "identify_locked"]
+    # Another number is not locked by this one's failures.
+    other = CallParty(CallContext(attempt), lambda kind, data: None, actions=CallActions(db_pool),
+                      debtors=DebtorDirectory(db_pool), conversations=factory, caller=caller + "1")
+    assert (await other.identify(rut, "dtmf")).card is None
+    async with db_pool.connection() as conn:  # nobody was identified: the call is still nobody's
+        cur = await conn.execute("SELECT debtor_id FROM call_attempts WHERE id = %s", (attempt,))
+        assert await cur.fetchone() == (None,)

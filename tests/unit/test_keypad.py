@@ -3,13 +3,14 @@ the agents read them (menu keys as words, a RUT to identify an unknown caller)."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from agent.flow import DebtorFacts, load_flow
-from agent.identify_agent import IdentifyingAgent, InvalidRut
+from agent.identify_agent import IdentificationLocked, IdentifyingAgent, InvalidRut
 from agent.llm import ToolCall
 from agent.rule_agent import RuleAgent, Step
 from countries.cl import normalise_rut
@@ -80,40 +81,77 @@ async def test_back_from_an_unanswered_transfer_the_debtor_is_offered_a_callback
 
 
 class Directory:
-    """What the application's lookup does, over a dict: the RUT check digit, then who has it."""
+    """What the application's lookup does, over a dict: the RUT check digit, then who has it, confirmed by
+    the last four digits of their phone on file."""
 
     def __init__(self) -> None:
         self.asked: list[tuple[str, str]] = []
+        self.confirmed: list[str] = []
 
-    async def lookup(self, rut: str, how: str) -> RuleAgent | None:
+    async def lookup(self, rut: str, how: str) -> Claimed:
         self.asked.append((rut, how))
         try:
             national_id = normalise_rut(rut)
         except InvalidIdentity as exc:
             raise InvalidRut(str(exc)) from exc
-        return rule_agent() if national_id == "12345678-5" else None
+        return Claimed(self, national_id)
+
+
+@dataclass
+class Claimed:
+    directory: Directory
+    national_id: str
+
+    async def confirm(self, digits: str) -> RuleAgent | None:
+        self.directory.confirmed.append(digits)
+        return rule_agent() if (self.national_id, digits) == ("12345678-5", "4521") else None
 
 
 def identifying(directory: Directory) -> IdentifyingAgent:
     return IdentifyingAgent(directory.lookup, clock=lambda: NOW)
 
 
-async def test_an_unknown_caller_keys_their_rut_and_hears_their_own_debt():
+async def test_an_unknown_caller_keys_their_rut_and_a_phones_last_digits_and_hears_their_own_debt():
     directory = Directory()
     a = identifying(directory)
     assert "RUT" in a.greeting() and a.keys_expected == 9
     said, _ = await said_and_tools(a.keys("123456784"))  # wrong check digit
     assert "no es válido" in said and a.identified_agent is None
-    said, _ = await said_and_tools(a.keys("222222222"))  # valid, nobody's
-    assert "No encuentro" in said
-    said, _ = await said_and_tools(a.keys("123456785"))
+    said, _ = await said_and_tools(a.keys("123456785"))  # a valid RUT: the second factor is asked
+    assert "cuatro dígitos" in said and a.keys_expected == 4 and a.identified_agent is None
+    said, _ = await said_and_tools(a.keys("4521"))
     assert "grabada" in said and a.identified_agent is not None
     assert a.keys_expected == 1  # from now on the debtor's own menu
     said, _ = await said_and_tools(a.keys("1"))  # "¿Tiene un momento?" -> 1: yes, their own debt
     assert "185000" in said
     _, tools = await said_and_tools(a.keys("0"))
     assert [t.name for t in tools] == ["transfer_to_agent"] and a.finished
-    assert directory.asked == [("123456784", "dtmf"), ("222222222", "dtmf"), ("123456785", "dtmf")]
+    assert directory.asked == [("123456784", "dtmf"), ("123456785", "dtmf")] and directory.confirmed == ["4521"]
+
+
+async def test_a_rut_nobody_has_and_wrong_digits_sound_the_same_and_nothing_is_said():
+    # Whether someone with that RUT is in collections is not told: RUT and digits together match, or not.
+    for rut in ("222222222", "123456785"):
+        a = identifying(Directory())
+        said, _ = await said_and_tools(a.keys(rut))
+        assert "cuatro dígitos" in said
+        said, tools = await said_and_tools(a.keys("9999"))
+        assert said.startswith("Esos datos no coinciden") and not tools and a.keys_expected == 9
+        assert "185000" not in said and a.identified_agent is None
+    # The digits said aloud, in pairs as phone numbers are read.
+    a = identifying(Directory())
+    await said_and_tools(a.reply("mi rut es doce millones trescientos cuarenta y cinco mil seiscientos setenta y "
+                                 "ocho guion cinco"))
+    said, _ = await said_and_tools(a.reply("cuarenta y cinco veintiuno"))
+    assert "grabada" in said
+
+
+async def test_a_number_locked_for_the_day_is_not_asked_again_and_reaches_a_person():
+    async def locked(rut: str, how: str) -> Claimed:
+        raise IdentificationLocked
+    a = IdentifyingAgent(locked, clock=lambda: NOW)
+    said, tools = await said_and_tools(a.keys("123456785"))
+    assert "no puedo verificar" in said and [t.name for t in tools] == ["transfer_to_agent"] and a.finished
 
 
 @pytest.mark.parametrize(("source", "expected"), [

@@ -197,16 +197,25 @@ async def test_the_model_cannot_hang_up_on_a_promise_just_refused():
 async def test_an_inbound_caller_the_rut_menu_identified_in_a_failed_turn_stays_with_their_own_agent():
     debtor = RuleAgent(load_flow("temprana"), FACTS, clock=lambda: NOW)
 
-    async def lookup(rut: str, how: str):
-        return debtor if rut.replace(".", "").upper() == "12345678-5" else None
+    class Claimed:
+        def __init__(self, rut: str) -> None:
+            self.rut = rut
 
-    async with ScriptedOpenAIServer([ScriptedReply(status=500)]).running() as server, \
+        async def confirm(self, digits: str):
+            return debtor if (self.rut, digits) == ("12345678-5", "4521") else None
+
+    async def lookup(rut: str, how: str):
+        return Claimed(rut.replace(".", "").upper())
+
+    async with ScriptedOpenAIServer([ScriptedReply(status=500)] * 2).running() as server, \
             ChatLlm(base_url=server.base_url, api_key="k", model="scripted") as llm:
         asks_rut = IdentifyingAgent(lookup, clock=lambda: NOW)
         agent = LlmAgent(llm, "Atiendes una llamada entrante.", asks_rut, tools=INBOUND_TOOL_SCHEMAS)
         agent.greeting()
         said, _ = await _turn(agent, DryRunRecord(FACTS, NOW), "Mi RUT es 12.345.678-5")  # the model fails
+        assert "cuatro dígitos" in said and asks_rut.identified_agent is None
+        said, _ = await _turn(agent, DryRunRecord(FACTS, NOW), "Cuatro cinco dos uno")  # it fails again
         assert "Natura" in said and asks_rut.identified_agent is debtor
         said, _ = await _turn(agent, DryRunRecord(FACTS, NOW), "Sí, dígame")
-    assert len(server.requests) == 1  # the debtor's own agent answered; the unknown caller's model is done
+    assert len(server.requests) == 2  # the debtor's own agent answered; the unknown caller's model is done
     assert said and not agent.finished
