@@ -65,6 +65,12 @@ class ConversationConfig:
     # Answering fast makes such pauses common (measured: a 0.55 s pause was answered 0.34 s into it);
     # waiting longer on every turn would cost every caller that much.
     continuation_s: float = 1.0
+    # A call that goes on past this is closed politely once the agent's current reply is over: a
+    # conversation looping (a model, a caller playing with it) must not hold a channel and a worker
+    # for an hour. None: no limit.
+    max_duration_s: float | None = 600.0
+    time_up_line: str = ("Debo finalizar la llamada ahora. Si necesita algo más, puede llamarnos. "
+                         "Que tenga un buen día.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +126,8 @@ class Conversation:
         self._heard: list[asyncio.Future[Transcript | None]] = []
         self._agent_done_at = self._loop.time()
         self._continuation_s = config.continuation_s
+        self._ends_at = None if config.max_duration_s is None else self._loop.time() + config.max_duration_s
+        self._time_up_line = config.time_up_line
         self._onset_at = -float("inf")  # when the caller's latest speech began
         # The last turn taken: its marks, its words and when, while it can still turn out to be a pause.
         self._last_turn: tuple[TurnMetrics, list[Transcript], float] | None = None
@@ -187,7 +195,7 @@ class Conversation:
                     self._on_frame(item)
                 if (entry := self._keypad.expire(self._loop.time())) is not None:
                     self._key_turn(entry, self._loop.time())
-                self._check_no_input()
+                self._check_idle()
             if self._speaking is not None:  # let the farewell finish
                 await self._speaking
             return self.ended_because
@@ -322,10 +330,16 @@ class Conversation:
         if self._pending_turn is not None and not self._pending_turn.done():
             self._pending_turn.cancel()
 
-    def _check_no_input(self) -> None:
+    def _check_idle(self) -> None:
+        """Nothing going on (nobody talking, no turn pending): the call's time up, or a silent caller."""
         busy = self._is_agent_speaking() or self._segmenter.speaking or self._keypad.pending or (
             self._pending_turn is not None and not self._pending_turn.done())
         if busy:
+            return
+        if self._ends_at is not None and self._loop.time() >= self._ends_at:
+            log.warning("call reached its maximum duration: closing it")
+            self._say(self._time_up_line)
+            self.ended_because = "max_duration"
             return
         action = self._no_input.decide(self._loop.time() - self._agent_done_at, self._reprompts)
         if action == "reprompt":

@@ -32,7 +32,7 @@ from agent.tools import INBOUND_TOOL_SCHEMAS, TOOL_SCHEMAS
 from ari_app.settings import Settings
 from campaigns.campaign import zone
 from campaigns.debtors import DebtorCard
-from media.conversation import Conversation, ToolSink, TurnSink
+from media.conversation import Conversation, ConversationConfig, ToolSink, TurnSink
 from media.pacer import RtpPacer
 from media.preprocess import AudioPreprocessor
 from media.segmenter import SpeechSegmenter
@@ -194,6 +194,7 @@ class ConversationFactory:
             agent=self._agent(debtor, identify, after_failed_transfer),
             segmenter=SpeechSegmenter(vad, sample_rate=pacer.codec.sample_rate),
             no_input=NoInputPolicy(timeout_s=self._settings.no_input_timeout_s),
+            config=ConversationConfig(max_duration_s=self._settings.max_call_duration_s or None),
             on_turn=on_turn,
             on_tool_call=on_tool_call,
             on_line=on_line,

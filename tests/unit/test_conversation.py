@@ -13,7 +13,7 @@ from agent.llm import ChatLlm
 from agent.llm_agent import LlmAgent
 from agent.protocol import FallbackAgent
 from media.audio import AudioClip, read_wav, resample
-from media.conversation import Conversation
+from media.conversation import Conversation, ConversationConfig
 from media.g711 import CODECS
 from media.pacer import RtpPacer
 from media.rtp import RtpPacket
@@ -226,6 +226,23 @@ async def test_silence_reprompts_once_then_ends_politely(engines, tmp_path):
         ("agent", "Hola, buenas tardes.", False), ("agent", "¿Aló? ¿Me escucha?", False),
         ("agent", "Como no le escucho, voy a cortar. Le volveremos a llamar. Que tenga un buen día.", False)]
 
+
+async def test_a_call_past_its_maximum_duration_is_closed_politely(engines, tmp_path):
+    sent: list = []
+    lines: list = []
+    async with ScriptedOpenAIServer([]).running() as server:
+        conv, pacer, llm, turns = _conversation(engines, server, sent, on_line=lines.append,
+                                                no_input=NoInputPolicy(timeout_s=30),
+                                                config=ConversationConfig(max_duration_s=2.0))
+        feeder = asyncio.create_task(Line(conv).play([30.0]))
+        ended = await asyncio.wait_for(conv.run(), 20)
+        feeder.cancel()
+        await pacer.stop()
+        await llm.aclose()
+    assert ended == "max_duration" and conv.summary()["ended_because"] == "max_duration" and turns == []
+    # The greeting whole, then the closing line whole: the time was up while nobody was talking.
+    assert [(x.speaker, x.text, x.interrupted) for x in lines] == [
+        ("agent", "Hola, buenas tardes.", False), ("agent", ConversationConfig().time_up_line, False)]
 
 async def test_the_agents_own_echo_does_not_interrupt_it(engines, tmp_path):
     """The line returns the agent's voice 25 dB down after 60 ms, as a telephone hybrid does."""
