@@ -28,6 +28,7 @@ from media.vad import rms_dbfs, speech_segments
 from tests.integration.conftest import app_settings, seed_lab_debtor, spoken_company
 from tests.phones.audio import make_caller_script
 from tests.phones.baresip import BaresipPhone, BaresipResult
+from tests.phones.voices import VOICES
 
 DEBTOR_PHONE = "+56955551234"
 SECOND_PHONE = "+56955554321"
@@ -130,7 +131,8 @@ async def campaign_call(db_pool, database_url: str, tmp_path: Path, script: list
 async def test_a_debtor_promises_to_pay_and_the_promise_is_stored(database_url, db_pool, tmp_path):
     # She confirms who she is, promises 50,000 pesos on 15 December, hears it read back, agrees.
     result = await campaign_call(db_pool, database_url, tmp_path, [
-        *IDENTITY, "Le puedo pagar cincuenta mil pesos el quince de diciembre.", 14.0, *twice("Perfecto, de acuerdo.")])
+        # The promise is a neural voice's recording: espeak's "diciembre" came back "de mi siente" (CI).
+        *IDENTITY, VOICES / "promise_fifteenth_december.wav", 14.0, *twice("Perfecto, de acuerdo.")])
     today = datetime.now(result.campaign.tz).date()
     pay_on = date(today.year + (today.month == 12 and today.day >= 15), 12, 15)
     async with db_pool.connection() as conn:

@@ -74,14 +74,17 @@ def make_silence_wav(path: Path | str, seconds: float, rate: int = 8000) -> Path
     return path
 
 
-def make_caller_script(parts: list[str | float], path: Path | str, rate: int = 8000, *,
+def make_caller_script(parts: list[str | float | Path], path: Path | str, rate: int = 8000, *,
                        wpm: int | None = None) -> Path:
-    """One WAV of what a caller says: phrases (spoken by espeak-ng) and pauses (seconds), in order."""
+    """One WAV of what a caller says: phrases (spoken by espeak-ng), recorded lines (a WAV's path, as
+    tests/phones/voices/ keeps them) and pauses (seconds), in order."""
     path = Path(path)
     pcm = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, part in enumerate(parts):
-            if isinstance(part, str):
+            if isinstance(part, Path):
+                pcm.append(read_wav(part).resampled(rate).pcm)
+            elif isinstance(part, str):
                 clip = read_wav(make_spanish_wav(part, Path(tmp) / f"part{i}.wav", rate, wpm=wpm))
                 pcm.append(clip.pcm)
             else:

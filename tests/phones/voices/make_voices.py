@@ -20,6 +20,8 @@ STYLE = "jm_kumo"
 LEVEL_DBFS = -20.0  # the middle of the set's -28..-16 dBFS
 LINES = {
     "callback_friday_four.wav": "Estoy en el trabajo, llámeme el viernes a las cuatro de la tarde.",
+    # espeak's "diciembre" came back "de mi siente" in a clean-clone CI run (2026-12-03).
+    "promise_fifteenth_december.wav": "Le puedo pagar cincuenta mil pesos el quince de diciembre.",
 }
 
 
