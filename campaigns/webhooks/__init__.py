@@ -10,7 +10,15 @@ from campaigns.webhooks.delivery import SendResult, WebhookDelivery
 from campaigns.webhooks.egress import EgressPolicy, EgressRefused
 from campaigns.webhooks.events import EVENTS, NOTIFY_CHANNEL, call_summary, emit
 from campaigns.webhooks.retry import RetryPolicy
-from campaigns.webhooks.signing import SIGNATURE_HEADER, SignatureError, new_secret, sign, verify
+from campaigns.webhooks.signing import (
+    EVENT_ID_HEADER,
+    SIGNATURE_HEADER,
+    SignatureError,
+    new_secret,
+    sign,
+    verify,
+    verify_request,
+)
 from campaigns.webhooks.store import (
     DeliveryRecord,
     RegisteredEndpoint,
@@ -23,9 +31,9 @@ from campaigns.webhooks.store import (
 )
 
 __all__ = [
-    "EVENTS", "NOTIFY_CHANNEL", "SIGNATURE_HEADER", "DeliveryRecord", "EgressPolicy", "EgressRefused",
+    "EVENTS", "EVENT_ID_HEADER", "NOTIFY_CHANNEL", "SIGNATURE_HEADER", "DeliveryRecord", "EgressPolicy", "EgressRefused",
     "RegisteredEndpoint", "RetryPolicy",
     "SendResult", "SignatureError", "WebhookConfigError", "WebhookDelivery", "WebhookEndpoint",
     "WebhookNotFound", "WebhookStore", "call_summary", "emit", "new_secret", "sign", "validate_events",
-    "validate_url", "verify",
+    "validate_url", "verify", "verify_request",
 ]

@@ -37,7 +37,7 @@ from campaigns.webhooks.egress import EgressPolicy, EgressRefused
 from campaigns.webhooks.events import NOTIFY_CHANNEL, dumps
 from campaigns.webhooks.resolver import GuardedResolver
 from campaigns.webhooks.retry import RetryPolicy
-from campaigns.webhooks.signing import SIGNATURE_HEADER, sign
+from campaigns.webhooks.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, sign
 from campaigns.webhooks.store import WebhookNotFound, WebhookStore
 
 log = logging.getLogger(__name__)
@@ -221,7 +221,7 @@ class WebhookDelivery:
         headers = {
             "Content-Type": "application/json",
             SIGNATURE_HEADER: sign(secret, int(self._clock()), body),
-            "X-Event-Id": str(event_id),
+            EVENT_ID_HEADER: str(event_id),  # a copy of the signed body's id (`verify_request`)
             "X-Event-Type": event,
             "X-Delivery-Attempt": str(attempt),
         }

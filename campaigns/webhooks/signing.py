@@ -8,15 +8,23 @@ The timestamp is inside the signed text, so a receiver that checks it (`verify` 
 either way) refuses a captured request replayed later; within those minutes, X-Event-Id (the
 idempotency key) lets it drop a duplicate. Several `v1=` values may appear (a secret being rotated):
 one match is enough. A receiver must verify the raw bytes it received, before parsing the JSON.
+
+Headers are not signed, the body is, and the body carries the event's `id`: `verify_request` checks
+the signature and returns that signed id, refusing a request whose X-Event-Id header says otherwise
+(someone on the path could otherwise make a receiver drop a real event as a "duplicate", or take a
+replayed body as new).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
+from collections.abc import Mapping
 
 SIGNATURE_HEADER = "X-Signature"
+EVENT_ID_HEADER = "X-Event-Id"
 DEFAULT_TOLERANCE_S = 300
 
 
@@ -66,3 +74,19 @@ def verify(secret: str, header_value: str | None, body: bytes | str, *, now: flo
         raise SignatureError(
             f"stale timestamp ({int(now - timestamp)} s from now): a replay or a skewed clock")
     return timestamp
+
+
+def verify_request(secret: str, headers: Mapping[str, str], body: bytes | str, *, now: float,
+                   tolerance_s: float = DEFAULT_TOLERANCE_S) -> str:
+    """Check a received request whole: its signature and age (`verify`), and that X-Event-Id, when
+    sent, is the signed body's `id`. Returns that id: the one to drop duplicates by."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    verify(secret, lowered.get(SIGNATURE_HEADER.lower()), body, now=now, tolerance_s=tolerance_s)
+    try:
+        signed_id = json.loads(body)["id"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SignatureError("the signed body carries no event id") from exc
+    header_id = lowered.get(EVENT_ID_HEADER.lower())
+    if header_id is not None and header_id != signed_id:
+        raise SignatureError(f"{EVENT_ID_HEADER} differs from the signed body's id")
+    return str(signed_id)

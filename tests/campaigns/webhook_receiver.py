@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from campaigns.webhooks import EgressPolicy, SignatureError, verify
+from campaigns.webhooks import EgressPolicy, SignatureError, verify_request
 
 # The receiver listens on 127.0.0.1, which the webhook worker refuses by default (loopback): a worker
 # that is to reach it is given this allow-list explicitly, as an operator would a LAN receiver's.
@@ -81,7 +81,7 @@ class Receiver:
             await asyncio.sleep(self.delay_s)
         header = request.headers.get("X-Signature", "")
         try:
-            verify(self.secrets[request.path], header, raw, now=time.time())
+            verify_request(self.secrets[request.path], request.headers, raw, now=time.time())
             error = None
         except SignatureError as exc:
             error = str(exc)

@@ -23,6 +23,7 @@ from campaigns.webhooks import (
     validate_events,
     validate_url,
     verify,
+    verify_request,
 )
 from campaigns.webhooks.delivery import envelope
 from campaigns.webhooks.events import dumps
@@ -55,6 +56,19 @@ def test_verify_refuses_what_we_did_not_send_or_sent_long_ago(secret, header, bo
     with pytest.raises(SignatureError, match=why):
         verify(secret, header, body, now=now)
 
+
+def test_the_event_id_to_deduplicate_by_is_the_signed_one():
+    event_id = str(uuid.uuid4())
+    body = envelope(uuid.UUID(event_id), "call_started", None, {}, datetime(2026, 12, 3, tzinfo=UTC))
+    headers = {"x-signature": sign(SECRET, 1_000, body), "X-Event-Id": event_id}
+    assert verify_request(SECRET, headers, body, now=1_000) == event_id
+    assert verify_request(SECRET, {"X-Signature": headers["x-signature"]}, body, now=1_000) == event_id
+    # The header is not signed: changed on the way, a real event would be dropped as a "duplicate".
+    with pytest.raises(SignatureError, match="X-Event-Id differs"):
+        verify_request(SECRET, {**headers, "X-Event-Id": str(uuid.uuid4())}, body, now=1_000)
+    unsigned = b'{"type":"call_started"}'
+    with pytest.raises(SignatureError, match="no event id"):
+        verify_request(SECRET, {"X-Signature": sign(SECRET, 1_000, unsigned)}, unsigned, now=1_000)
 
 def test_a_rotated_secret_is_accepted_under_either_signature():
     old, new = sign(SECRET, 1_700_000_000, BODY), sign("whsec_the-new-secret-0123456789", 1_700_000_000, BODY)
