@@ -15,6 +15,18 @@ command -v envsubst >/dev/null || apt_ensure gettext-base
 for var in $CALLCENTER_TEMPLATE_VARS; do
     [ -n "${!var:-}" ] || die "template variable $var is empty (defaults in $LAB_DIR/defaults.env)"
 done
+# Production (CALLCENTER_MODE=production, as the app's own check): no lab secret, and each softphone
+# its own password of 12 characters or more. A phone's password opens calls to the agents' desks.
+if [ "${CALLCENTER_MODE:-lab}" = production ]; then
+    seen=" "
+    for var in ARI_PASSWORD SOFTPHONE_1001_PASSWORD SOFTPHONE_1002_PASSWORD SOFTPHONE_1003_PASSWORD; do
+        value=${!var}
+        case $value in lab-*) die "refusing to render production config: $var is a lab default" ;; esac
+        [ ${#value} -ge 12 ] || die "refusing to render production config: $var is shorter than 12 characters"
+        case $seen in *" $value "*) die "refusing to render production config: $var repeats another password" ;; esac
+        seen="$seen$value "
+    done
+fi
 # envsubst's SHELL-FORMAT argument: '${A} ${B} ...' restricts substitution to exactly these.
 # shellcheck disable=SC2016,SC2086  # literal ${NAME} wanted; the list is split on purpose
 shell_format=$(printf '${%s} ' $CALLCENTER_TEMPLATE_VARS)

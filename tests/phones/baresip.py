@@ -60,6 +60,11 @@ KEY_RELEASE = b"\x04"  # baresip's KEYCODE_REL
 KEY_DOWN_S = 0.12  # how long a key is held, as a finger does
 
 
+def softphone_password(user: str) -> str:
+    """Extension `user`'s password: SOFTPHONE_<user>_PASSWORD, else the lab's (asterisk/lab/defaults.env)."""
+    return os.environ.get(f"SOFTPHONE_{user}_PASSWORD", f"lab-phone-{user}")
+
+
 class BaresipError(PhoneError):
     """baresip could not start, or what a test waited for did not happen in time."""
 
@@ -142,8 +147,7 @@ class BaresipPhone:
         registrar: str = "127.0.0.1:5060",
     ) -> BaresipPhone:
         """Non-blocking `dial`: returns once baresip runs; use wait_* / stop()."""
-        if password is None:
-            password = os.environ.get("SOFTPHONE_PASSWORD", "lab-phone-secret")
+        password = password if password is not None else softphone_password(user)
         account = f"<sip:{user}@{registrar};transport=udp>;auth_pass={password};regint=60;audio_codecs=PCMU"
         listen = f"127.0.0.1:{free_phone_port()}"
         # The microphone outlasts -t so the call ends by the timer, not by the file's end.
@@ -172,8 +176,7 @@ class BaresipPhone:
     ) -> BaresipPhone:
         """A softphone extension (a human agent's desk phone): registers as `user` and answers calls
         automatically, speaking its WAV. Non-blocking; wait_registered() before calling it."""
-        if password is None:
-            password = os.environ.get("SOFTPHONE_PASSWORD", "lab-phone-secret")
+        password = password if password is not None else softphone_password(user)
         account = (f"<sip:{user}@{registrar};transport=udp>;auth_pass={password};regint=60;audio_codecs=PCMU;"
                    "answermode=auto")
         listen = f"127.0.0.1:{free_phone_port()}"

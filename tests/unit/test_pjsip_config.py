@@ -7,6 +7,7 @@ trunk was, and an INVITE from anywhere reached the agent: tests/integration/test
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -65,3 +66,36 @@ def test_phones_authenticate(pjsip) -> None:
     phones = [(name, o) for name, o in pjsip if o.get("type") == "endpoint" and o.get("context") == "from-phones"]
     assert phones and all(o.get("auth") == name for name, o in phones)
     assert all(o.get("identify_by", "username") == "username" for _, o in phones)
+
+
+def _render(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", str(ROOT / "asterisk/lab/render-config.sh"), str(tmp_path)], capture_output=True,
+                          text=True, timeout=120, check=False, env={**os.environ, **env})
+
+
+def test_each_softphone_has_its_own_password(pjsip) -> None:
+    auths = {o["username"]: o.get("password", "") for _, o in pjsip if o.get("type") == "auth"}
+    assert set(auths) == {"1001", "1002", "1003"}
+    assert all(auths.values()) and len(set(auths.values())) == 3, auths
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    ({}, "ARI_PASSWORD is a lab default"),
+    ({"ARI_PASSWORD": "k8#Vq2-long-random-ari"}, "SOFTPHONE_1001_PASSWORD is a lab default"),
+    ({"ARI_PASSWORD": "k8#Vq2-long-random-ari", "SOFTPHONE_1001_PASSWORD": "short-1",
+      "SOFTPHONE_1002_PASSWORD": "x" * 16, "SOFTPHONE_1003_PASSWORD": "y" * 16}, "shorter than 12"),
+    ({"ARI_PASSWORD": "k8#Vq2-long-random-ari", "SOFTPHONE_1001_PASSWORD": "same-password-16",
+      "SOFTPHONE_1002_PASSWORD": "same-password-16", "SOFTPHONE_1003_PASSWORD": "y" * 16}, "repeats another"),
+])
+def test_production_refuses_lab_short_or_shared_passwords(tmp_path, change, why) -> None:
+    run = _render(tmp_path, CALLCENTER_MODE="production", **change)
+    assert run.returncode != 0 and why in run.stderr, run.stderr
+
+
+def test_production_renders_with_real_distinct_passwords(tmp_path) -> None:
+    run = _render(tmp_path, CALLCENTER_MODE="production", ARI_PASSWORD="k8#Vq2-long-random-ari",
+                  SOFTPHONE_1001_PASSWORD="a" * 16, SOFTPHONE_1002_PASSWORD="b" * 16, SOFTPHONE_1003_PASSWORD="c" * 16)
+    assert run.returncode == 0, run.stderr
+    auths = {o["username"]: o["password"] for _, o in sections((tmp_path / "pjsip.conf").read_text())
+             if o.get("type") == "auth"}
+    assert auths == {"1001": "a" * 16, "1002": "b" * 16, "1003": "c" * 16}
