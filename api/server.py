@@ -68,7 +68,8 @@ class ApiServices:
         self.campaigns = CampaignStore(self.pool)
         self.planner = WavePlanner(self.pool)
         self.importer = DebtorImporter(self.pool, self.import_limits)
-        self.webhooks = WebhookStore(self.pool)
+        # Sealed with the worker's own box: what the API registers, the worker can open.
+        self.webhooks = WebhookStore(self.pool, box=self.webhook_delivery.secret_box)
         self.analyses = AnalysisStore(self.pool)
 
     async def health(self) -> dict[str, bool]:

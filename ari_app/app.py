@@ -47,7 +47,7 @@ from campaigns.planner import WavePlanner
 from campaigns.queue import CallQueue
 from campaigns.recordings import RecordingLedger, RecordingRetention
 from campaigns.scheduler import WaveScheduler
-from campaigns.webhooks import WebhookDelivery
+from campaigns.webhooks import WebhookDelivery, WebhookStore
 from countries.profile import warm_calendars
 from media.loop_lag import LoopLagMonitor
 from media.recordings import LocalRecordingStore
@@ -163,9 +163,15 @@ class CallCenterApp:
         self._events_task = asyncio.create_task(self.events.run(), name="ari-events")
         self._start_campaigns(pool)
         # Webhooks: the outbox is written with the facts; this worker delivers it (signed, retried).
+        # Secrets registered before WEBHOOK_SECRETS_KEY was set are sealed now: an upgraded deployment
+        # keeps none in plain text.
+        box = s.webhook_secret_box()
+        if sealed := await WebhookStore(pool, box=box).seal_plain_secrets():
+            log.info("sealed %d webhook secret(s) stored in plain text", sealed)
         self.webhooks = await self._stack.enter_async_context(
             WebhookDelivery(pool, listen_dsn=s.database_url.get_secret_value(),
-                            retention=timedelta(days=s.webhook_retention_days), egress=s.webhook_egress()))
+                            retention=timedelta(days=s.webhook_retention_days), egress=s.webhook_egress(),
+                            box=box))
         self._webhooks_task = asyncio.create_task(self.webhooks.run(), name="webhook-delivery")
         # Post-call analysis: answered calls are queued as they close; this worker analyses them.
         if s.analysis_enabled:

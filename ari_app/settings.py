@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from campaigns.db import LAB_DATABASE_PASSWORD, LAB_DATABASE_URL
 from campaigns.importer_files import ImportLimits
 from campaigns.webhooks.egress import EgressPolicy
+from campaigns.webhooks.secret_box import GENERATE_KEY, SecretBox
 
 # The lab's well-known secrets (asterisk/lab/defaults.env). Production must replace all of them.
 LAB_ARI_PASSWORD = "lab-ari-secret"
@@ -34,7 +35,10 @@ class InsecureConfiguration(RuntimeError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # hide_input_in_errors: a validation error would otherwise print the input it was given, which holds
+    # ARI_PASSWORD, DATABASE_URL, API_TOKENS and WEBHOOK_SECRETS_KEY, to the start-up log.
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      hide_input_in_errors=True)
 
     mode: Literal["lab", "production"] = Field("lab", validation_alias="CALLCENTER_MODE")
 
@@ -171,6 +175,9 @@ class Settings(BaseSettings):
     # cloud's metadata service or the LAN through us. A receiver on the LAN (or this host) is allowed
     # by listing its network here: comma-separated CIDRs, e.g. "10.20.0.0/16,192.168.1.7". Empty: none.
     webhook_allowed_networks: str = Field("", validation_alias="WEBHOOK_ALLOWED_NETWORKS")
+    # The Fernet key sealing the endpoints' HMAC secrets in the database (campaigns/webhooks/secret_box.py):
+    # a dump or a read-only account must not be able to sign forged webhooks. Empty (lab only): stored plain.
+    webhook_secrets_key: SecretStr = Field(SecretStr(""), validation_alias="WEBHOOK_SECRETS_KEY")
 
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
     # Diagnosis of event-loop stalls (media/loop_lag.py; the lag is always measured and exported):
@@ -186,6 +193,7 @@ class Settings(BaseSettings):
         if not urlsplit(self.ari_url).scheme.startswith("http"):
             raise ValueError(f"ARI_URL must be http(s)://host:port, got {self.ari_url!r}")
         self.webhook_egress()  # a mistyped network stops the start, instead of every delivery
+        self.webhook_secret_box()  # so does a malformed key
         if self.tts_engine == "coqui" and not self.tts_model_path:
             raise ValueError("TTS_ENGINE=coqui needs TTS_MODEL_PATH: the directory of a Coqui model "
                              "(config.json + model.pth); models are never downloaded at run time")
@@ -200,6 +208,10 @@ class Settings(BaseSettings):
     def webhook_egress(self) -> EgressPolicy:
         """Where the webhook worker may send requests: public addresses and WEBHOOK_ALLOWED_NETWORKS."""
         return EgressPolicy.parse(self.webhook_allowed_networks)
+
+    def webhook_secret_box(self) -> SecretBox:
+        """Seals webhook secrets under WEBHOOK_SECRETS_KEY (none when it is empty: the lab)."""
+        return SecretBox(self.webhook_secrets_key.get_secret_value())
 
     def import_limits(self) -> ImportLimits:
         return ImportLimits(max_rows=self.import_max_rows, max_cells=self.import_max_cells,
@@ -224,6 +236,9 @@ class Settings(BaseSettings):
         if not tokens or any(t in KNOWN_WEAK_SECRETS or len(t) < MIN_API_TOKEN_CHARS for t in tokens):
             reasons.append(f"API_TOKENS is empty, a lab default, or has a token shorter than "
                            f"{MIN_API_TOKEN_CHARS} characters")
+        if not self.webhook_secrets_key.get_secret_value():
+            reasons.append(f"WEBHOOK_SECRETS_KEY is empty: webhook secrets would be stored in plain text "
+                           f"(generate a key with: {GENERATE_KEY})")
         return reasons
 
     def tokens(self) -> list[str]:

@@ -37,6 +37,7 @@ from campaigns.webhooks.egress import EgressPolicy, EgressRefused
 from campaigns.webhooks.events import NOTIFY_CHANNEL, dumps
 from campaigns.webhooks.resolver import GuardedResolver
 from campaigns.webhooks.retry import RetryPolicy
+from campaigns.webhooks.secret_box import SecretBox, SecretBoxError
 from campaigns.webhooks.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, sign
 from campaigns.webhooks.store import WebhookNotFound, WebhookStore
 
@@ -143,8 +144,10 @@ class WebhookDelivery:
                  timeout_s: float = 10.0, batch_size: int = 20, poll_s: float = 2.0,
                  listen_dsn: str | None = None, rng: random.Random | None = None,
                  clock: Callable[[], float] = time.time, retention: timedelta | None = None,
-                 egress: EgressPolicy | None = None) -> None:
+                 egress: EgressPolicy | None = None, box: SecretBox | None = None) -> None:
         self._pool = pool
+        # Opens the endpoints' secrets as stored (sealed under WEBHOOK_SECRETS_KEY, or plain).
+        self.secret_box = box or SecretBox(None)
         # Where requests may go: public addresses only, unless the operator allows networks
         # (WEBHOOK_ALLOWED_NETWORKS). Never wider by default: see `egress`.
         self._egress = egress or EgressPolicy()
@@ -214,10 +217,17 @@ class WebhookDelivery:
             log.info("webhook %s %s to endpoint %s failed (attempt %d: %s); retry in %.1f s",
                      c["event"], c["event_id"], c["endpoint_id"], c["attempts"], what, delay)
 
-    async def _post(self, url: str, secret: str, event_id: uuid.UUID, event: str, body: bytes, *,
+    async def _post(self, url: str, stored_secret: str, event_id: uuid.UUID, event: str, body: bytes, *,
                     attempt: int) -> SendResult:
         if self._session is None:
             raise RuntimeError("WebhookDelivery is used outside its `async with` block")
+        try:
+            secret = self.secret_box.open(stored_secret)
+        except SecretBoxError as exc:
+            # Another key (or none) than the one the secret was sealed with: no retry can help, and one
+            # endpoint's row must not stop the others' deliveries. Dead, with the reason, until the
+            # right key is set and the deliveries are requeued.
+            return SendResult(None, str(exc), permanent=True)
         headers = {
             "Content-Type": "application/json",
             SIGNATURE_HEADER: sign(secret, int(self._clock()), body),
@@ -258,11 +268,11 @@ class WebhookDelivery:
             row = await cur.fetchone()
         if row is None:
             raise WebhookNotFound(f"no webhook endpoint {endpoint_id}")
-        url, secret = row
+        url, stored_secret = row
         event_id = uuid.uuid4()
         now = datetime.fromtimestamp(self._clock()).astimezone()
         body = envelope(event_id, "ping", None, {"endpoint_id": endpoint_id}, now)
-        return await self._post(url, secret, event_id, "ping", body, attempt=1)
+        return await self._post(url, stored_secret, event_id, "ping", body, attempt=1)
 
     # ---------------------------------------------------------------- the loop
     async def run(self) -> None:

@@ -1,7 +1,8 @@
 """The operator's webhook endpoints (register, list, enable, filter, delete) and their deliveries.
 
 An endpoint's secret is returned once, by `register`; listings never carry it (whoever can list
-endpoints must not thereby be able to forge our requests).
+endpoints must not thereby be able to forge our requests). It is stored sealed by the `SecretBox`
+(WEBHOOK_SECRETS_KEY), so whoever can read the table cannot either.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from campaigns.webhooks.events import EVENTS
+from campaigns.webhooks.secret_box import PREFIX, SecretBox, is_sealed
 from campaigns.webhooks.signing import new_secret
 
 _MIN_SECRET = 16
@@ -105,8 +107,9 @@ _ENDPOINT_COLUMNS = "id, url, events, enabled, description, created_at"
 class WebhookStore:
     """CRUD of endpoints and a view of their deliveries. All SQL is parameterised."""
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: AsyncConnectionPool, *, box: SecretBox | None = None) -> None:
         self._pool = pool
+        self._box = box or SecretBox(None)
 
     async def register(self, url: str, *, events: Iterable[str] = (), secret: str | None = None,
                        description: str = "", enabled: bool = True) -> RegisteredEndpoint:
@@ -114,16 +117,34 @@ class WebhookStore:
         chosen = validate_events(events)
         if secret is not None and len(secret) < _MIN_SECRET:
             raise WebhookConfigError(f"a webhook secret needs at least {_MIN_SECRET} characters")
+        if secret is not None and is_sealed(secret):  # stored plain (no key), it would read as sealed
+            raise WebhookConfigError(f"a webhook secret cannot start with {PREFIX!r}")
         secret = secret or new_secret()
         async with self._pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(
                 f"""INSERT INTO webhook_endpoints (url, secret, events, enabled, description)
                     VALUES (%s, %s, %s, %s, %s) RETURNING {_ENDPOINT_COLUMNS}""",
-                (url, secret, chosen, enabled, description))
+                (url, self._box.seal(secret), chosen, enabled, description))
             row = await cur.fetchone()
         assert row is not None
         return RegisteredEndpoint(WebhookEndpoint.from_row(row), secret)
+
+    async def seal_plain_secrets(self) -> int:
+        """Seal the secrets still stored plain (registered before a key was set); how many. Run at
+        start-up, so a deployment upgraded to WEBHOOK_SECRETS_KEY keeps no plain secret. Without a key,
+        nothing. Safe in several processes at once: a row is sealed by whichever locks it first."""
+        if not self._box.seals:
+            return 0
+        async with self._pool.connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                "SELECT id, secret FROM webhook_endpoints WHERE NOT starts_with(secret, %s) FOR UPDATE",
+                (PREFIX,))
+            plain = await cur.fetchall()
+            for endpoint_id, secret in plain:
+                await conn.execute("UPDATE webhook_endpoints SET secret = %s WHERE id = %s",
+                                   (self._box.seal(secret), endpoint_id))
+        return len(plain)
 
     async def endpoints(self) -> list[WebhookEndpoint]:
         """Every endpoint, without secrets."""

@@ -1,11 +1,14 @@
 import pytest
+from cryptography.fernet import Fernet
 
 from ari_app.settings import InsecureConfiguration, Settings
+
+WEBHOOK_KEY = Fernet.generate_key().decode()
 
 
 def _env(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
     for key in ("CALLCENTER_MODE", "ARI_PASSWORD", "DATABASE_URL", "RTP_PORT_MIN", "RTP_PORT_MAX", "ARI_URL",
-                "API_TOKENS", "API_HOST", "API_ENABLED"):
+                "API_TOKENS", "API_HOST", "API_ENABLED", "WEBHOOK_SECRETS_KEY"):
         monkeypatch.delenv(key, raising=False)
     for key, value in values.items():
         monkeypatch.setenv(key, value)
@@ -51,15 +54,34 @@ def test_several_api_tokens_for_rotation(monkeypatch):
 def test_production_starts_with_real_secrets(monkeypatch):
     _env(monkeypatch, CALLCENTER_MODE="production", ARI_PASSWORD="k8#Vq2-long-random",
          DATABASE_URL="postgresql://callcenter:Zx9!not-the-lab@db:5432/callcenter",
-         API_TOKENS="Q2f7-operator-token-long-enough")
+         API_TOKENS="Q2f7-operator-token-long-enough", WEBHOOK_SECRETS_KEY=WEBHOOK_KEY)
     settings = Settings()
     settings.ensure_safe_for_mode()
     assert settings.insecure_reasons() == []
+    assert settings.webhook_secret_box().seals
+
+
+def test_production_refuses_plain_webhook_secrets(monkeypatch):
+    _env(monkeypatch, CALLCENTER_MODE="production", ARI_PASSWORD="k8#Vq2-long-random",
+         DATABASE_URL="postgresql://callcenter:Zx9!not-the-lab@db:5432/callcenter",
+         API_TOKENS="Q2f7-operator-token-long-enough")
+    with pytest.raises(InsecureConfiguration, match="WEBHOOK_SECRETS_KEY is empty.*Fernet.generate_key"):
+        Settings().ensure_safe_for_mode()
+
+
+def test_a_malformed_webhook_key_is_a_clear_error_that_does_not_echo_it(monkeypatch):
+    _env(monkeypatch, WEBHOOK_SECRETS_KEY="not-a-fernet-key-but-someones-secret", ARI_PASSWORD="k8#Vq2-long-random")
+    with pytest.raises(ValueError, match="WEBHOOK_SECRETS_KEY is not a Fernet key") as info:
+        Settings()
+    # Nor any other secret: pydantic would print the whole input of a failed check.
+    assert "someones-secret" not in str(info.value) and "k8#Vq2" not in str(info.value)
 
 
 def test_secrets_do_not_leak_in_repr(monkeypatch):
-    _env(monkeypatch, ARI_PASSWORD="k8#Vq2-long-random")
-    assert "k8#Vq2" not in repr(Settings())
+    _env(monkeypatch, ARI_PASSWORD="k8#Vq2-long-random", WEBHOOK_SECRETS_KEY=WEBHOOK_KEY)
+    settings = Settings()
+    assert "k8#Vq2" not in repr(settings)
+    assert WEBHOOK_KEY not in repr(settings) and WEBHOOK_KEY not in repr(settings.webhook_secret_box())
 
 
 def test_bad_rtp_port_range_is_a_clear_error(monkeypatch):
