@@ -4,6 +4,10 @@ The upload is debtors' personal data: it waits on disk only while it is imported
 folder (0700, a 0600 file) made for this request and deleted with everything in it when the request
 ends, however it ends. Exactly the documented parts are accepted, one `file` among them: each extra
 part used to cost another temporary file of up to the size cap.
+
+A row whose company/empresa cell names a company other than the form's `company` is rejected (by
+line, like any bad row) unless `other_companies=true`: an operator's upload for one client must not
+overwrite another client's debtors.
 """
 
 from __future__ import annotations
@@ -21,14 +25,15 @@ from api.endpoint import ApiCall, Endpoint, json_response
 from api.errors import ApiError
 from campaigns.importer_rows import ImportFileError
 
-_FIELDS = ("company", "country", "timezone")
+_FIELDS = ("company", "country", "timezone", "other_companies")
 _FIELD_MAX_BYTES = 1024  # a company name or a zone; the body's own cap does not cover multipart parts
-_PARTS = "file (one spreadsheet), company, country, timezone"
+_PARTS = "file (one spreadsheet), company, country, timezone, other_companies"
+_BOOLEANS = {"true": True, "false": False}
 
 
 async def import_contacts(call: ApiCall) -> web.StreamResponse:
     if not call.request.content_type.startswith("multipart/"):
-        raise ApiError(400, "send the file as multipart/form-data (fields: file, company, country, timezone)")
+        raise ApiError(400, f"send the file as multipart/form-data (fields: {_PARTS})")
     services = call.services
     folder = _private_folder(services.upload_dir)
     try:
@@ -41,9 +46,13 @@ async def import_contacts(call: ApiCall) -> web.StreamResponse:
         country = form.get("country") or "CL"
         if len(country) != 2 or not country.isalpha() or not country.isupper():
             raise ApiError(422, f"country must be a two-letter code such as CL, AR, CO; got {country!r}")
+        other_companies = _BOOLEANS.get((form.get("other_companies") or "false").lower())
+        if other_companies is None:
+            raise ApiError(422, f"other_companies must be true or false; got {form['other_companies']!r}")
         try:
             report = await services.importer.import_file(
-                upload, company=company, country=country, timezone=form.get("timezone") or None)
+                upload, company=company, country=country, timezone=form.get("timezone") or None,
+                other_companies=other_companies)
         except ImportFileError as exc:
             raise ApiError(422, str(exc)) from None
     finally:
@@ -115,6 +124,9 @@ MULTIPART = {
         "company": {"type": "string", "minLength": 1},
         "country": {"type": "string", "pattern": "^[A-Z]{2}$", "default": "CL"},
         "timezone": {"type": "string", "description": "IANA zone; default: the country's"},
+        "other_companies": {"type": "boolean", "default": False,
+                            "description": "true: rows whose company/empresa names another company load into "
+                                           "that company; false: they are rejected by line"},
     },
 }
 ENDPOINTS = [

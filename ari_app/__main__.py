@@ -80,7 +80,8 @@ async def _campaign(settings: Settings, args: argparse.Namespace) -> int:
             if not args.company and campaign is None:
                 raise CliError("--company is needed to import a file for a new campaign")
             await campaign_cli.import_file(app.pool, args.file, args.company or "", args.country, args.timezone,
-                                           sys.stdout, settings.import_limits())
+                                           sys.stdout, settings.import_limits(),
+                                           other_companies=args.other_companies)
         if campaign is None:
             if not args.company:
                 raise CliError(f"no campaign {args.name!r}; give --company (and --file) to create it")
@@ -154,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     # The company is needed only to create the campaign; the trunk defaults to this process's.
     campaign_cli.add_campaign_options(campaign, company_required=False, default_trunk=None)
     campaign.add_argument("--file", default=None, help="import this .xlsx/.csv first")
+    campaign_cli.add_other_companies_option(campaign)
     campaign.add_argument("--schedule", action="store_true", help="keep running; waves fire at their times")
     campaign.add_argument("--interval", type=float, default=2.0, help="seconds between progress lines")
     reprocess = sub.add_parser("reprocess", help="transcribe calls again from their recordings (bigger model, "

@@ -41,6 +41,13 @@ class CliError(Exception):
     """A mistake the operator can fix; printed without a traceback."""
 
 
+def add_other_companies_option(p: argparse.ArgumentParser) -> None:
+    """The opt-in to a multi-company file, for every command that imports one."""
+    p.add_argument("--other-companies", action="store_true",
+                   help="load rows whose company/empresa column names another company (a multi-company file); "
+                        "without it they are rejected, so a file for one client cannot overwrite another's")
+
+
 def build_parser(prog: str = "python -m campaigns") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description="Debtors, campaigns and waves.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -50,6 +57,7 @@ def build_parser(prog: str = "python -m campaigns") -> argparse.ArgumentParser:
     p.add_argument("--company", required=True)
     p.add_argument("--country", default="CL", help="default country of the rows (CL, AR, CO)")
     p.add_argument("--timezone", default=None)
+    add_other_companies_option(p)
 
     p = sub.add_parser("create", help="create a campaign")
     add_campaign_options(p)
@@ -145,13 +153,14 @@ async def campaign_named(pool: AsyncConnectionPool, name: str) -> Campaign:
 
 
 async def import_file(pool: AsyncConnectionPool, path: str, company: str, country: str, timezone: str | None,
-                      out: TextIO, limits: ImportLimits | None = None) -> int:
+                      out: TextIO, limits: ImportLimits | None = None, *, other_companies: bool = False) -> int:
     def show(rows: int) -> None:
         out.write(f"\r  {rows:,} rows read...")
         out.flush()
 
     report = await DebtorImporter(pool, limits).import_file(path, company=company, country=country,
-                                                            timezone=timezone, progress=show)
+                                                            timezone=timezone, progress=show,
+                                                            other_companies=other_companies)
     out.write("\r" + report.summary() + "\n")
     return report.rows_read - report.rows_rejected
 
@@ -189,7 +198,8 @@ async def run(args: argparse.Namespace, pool: AsyncConnectionPool, out: TextIO =
     store = CampaignStore(pool)
     match args.command:
         case "import":
-            loaded = await import_file(pool, args.file, args.company, args.country, args.timezone, out, limits)
+            loaded = await import_file(pool, args.file, args.company, args.country, args.timezone, out, limits,
+                                       other_companies=args.other_companies)
             return 0 if loaded else 1
         case "create":
             try:

@@ -112,13 +112,16 @@ class DebtorImporter:
         country: str = "CL",
         timezone: str | None = None,
         progress: Callable[[int], None] | None = None,
+        other_companies: bool = False,
     ) -> ImportReport:
         """Import one file for `company`. Raises ImportFileError when the file as a whole is
-        unusable (nothing is loaded then); otherwise bad rows are in the report and the rest load."""
+        unusable (nothing is loaded then); otherwise bad rows are in the report and the rest load.
+        A row whose company/empresa names another company is one of those bad rows unless
+        `other_companies`: an operator's file for one client must not overwrite another's debtors."""
         path = Path(path)
         # `progress` is called on the event loop, as the child's counts arrive: callers may touch loop state.
         prepared = await prepare_in_child(path, company=company, country=country, timezone=timezone,
-                                          limits=self._limits, progress=progress)
+                                          limits=self._limits, progress=progress, other_companies=other_companies)
         parsed = prepared.parsed
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute(

@@ -164,9 +164,13 @@ def parse_rows(
     country: str = "CL",
     timezone: str | None = None,
     progress: Callable[[int], None] | None = None,
+    other_companies: bool = False,
 ) -> ParseResult:
     """Validate every row; the first non-empty row is the header. Raises ImportFileError when the
-    header lacks a required column; bad rows are reported and skipped, never fatal."""
+    header lacks a required column; bad rows are reported and skipped, never fatal.
+
+    A row's company/empresa cell may name only `company` unless `other_companies`: the upsert keys
+    on (company, national id), so a stray cell would otherwise overwrite another client's debtors."""
     default_country = parse_country(country)
     default_timezone = parse_timezone(timezone) if timezone else None
     company = company.strip()
@@ -180,7 +184,7 @@ def parse_rows(
     else:
         return ParseResult(None, [], 0, 0, [RowError(1, "the file has no rows")])
 
-    parser = _RowParser(columns, company, default_country, default_timezone)
+    parser = _RowParser(columns, company, default_country, default_timezone, other_companies)
     by_key: dict[tuple[str, str], ParsedDebtor] = {}
     errors: list[RowError] = []
     rows_read = rejected = 0
@@ -218,11 +222,22 @@ _OPTIONAL_FIELDS: tuple[tuple[str, Callable[[object], object]], ...] = (
 )
 
 
+# A foreign company cell is quoted in the row's reason; a whole paragraph pasted there need not be.
+_COMPANY_SHOWN = 60
+
+
+def _company_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
 class _RowParser:
     """One row -> (debtor or None, problems that reject it, warnings that do not)."""
 
-    def __init__(self, columns: ColumnMap, company: str, country: str, timezone: str | None) -> None:
+    def __init__(self, columns: ColumnMap, company: str, country: str, timezone: str | None,
+                 other_companies: bool = False) -> None:
         self.columns, self.company, self.country, self.timezone = columns, company, country, timezone
+        self.other_companies = other_companies
+        self._own = _company_key(company)
 
     def parse(self, line: int, cells: Sequence[object]) -> tuple[ParsedDebtor | None, list[str], list[str]]:
         fields = self.columns.fields
@@ -239,7 +254,7 @@ class _RowParser:
                 country = parse_country(raw_country)
             except ValueError as exc:
                 problems.append(str(exc))
-        company = " ".join(cell_text(cell("company")).split()) or self.company
+        company = self._company(cell_text(cell("company")), problems)
 
         national_id = ""
         try:
@@ -297,6 +312,17 @@ class _RowParser:
                               country=country, timezone=timezone or "", phones=phones,
                               delinquency_type=delinquency, variables=variables, **values)  # type: ignore[arg-type]
         return debtor, problems, warnings
+
+    def _company(self, text: str, problems: list[str]) -> str:
+        """The row's company: the import's unless the cell names another one and that was allowed."""
+        written = " ".join(text.split())
+        if not written or _company_key(written) == self._own:
+            return self.company  # "acme " in a file for "ACME" is ACME, not a second company
+        if not self.other_companies:
+            shown = written if len(written) <= _COMPANY_SHOWN else written[:_COMPANY_SHOWN] + "..."
+            problems.append(f"company {shown!r} is not this import's ({self.company!r}): import each company's "
+                            "file for it, or allow other companies explicitly")
+        return written
 
     @staticmethod
     def _safe(text: str, label: str, warnings: list[str]) -> str:

@@ -55,11 +55,12 @@ class Prepared:
 
 
 async def prepare_in_child(path: Path, *, company: str, country: str, timezone: str | None,
-                           limits: ImportLimits, progress: Callable[[int], None] | None = None) -> Prepared:
+                           limits: ImportLimits, progress: Callable[[int], None] | None = None,
+                           other_companies: bool = False) -> Prepared:
     """`prepare` in a child process. Raises ImportFileError when the file is refused or the child
     dies, ValueError for a bad company or country; `progress` is called here, on the event loop."""
     request = json.dumps({"path": str(path), "company": company, "country": country, "timezone": timezone,
-                          "limits": asdict(limits)}).encode()
+                          "other_companies": other_companies, "limits": asdict(limits)}).encode()
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", __name__, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE)
@@ -125,10 +126,11 @@ async def _tail(stream: asyncio.StreamReader) -> str:
 
 
 def prepare(path: Path, company: str, country: str, timezone: str | None, limits: ImportLimits,
-            progress: Callable[[int], None] | None = None) -> Prepared:
-    """Read, validate, and render the COPY payloads: all the import's work before the database."""
+            progress: Callable[[int], None] | None = None, *, other_companies: bool = False) -> Prepared:
+    """Read, validate, and render the COPY payloads: all the import's work before the database.
+    Rows naming another company are rejected unless `other_companies` (see `parse_rows`)."""
     parsed = parse_rows(read_table(path, limits), company=company, country=country, timezone=timezone,
-                        progress=progress)
+                        progress=progress, other_companies=other_companies)
     companies = sorted({company.strip()} | {d.company for d in parsed.debtors})
     debtors = _CopyBuffer()
     phones = _CopyBuffer()
@@ -201,7 +203,8 @@ def main() -> int:
     path = Path(request["path"])
     try:
         prepared = prepare(path, request["company"], request["country"], request["timezone"], limits,
-                           progress=lambda rows: send(_PROGRESS, str(rows).encode()))
+                           progress=lambda rows: send(_PROGRESS, str(rows).encode()),
+                           other_companies=request["other_companies"] is True)
         payload = pickle.dumps(prepared, protocol=pickle.HIGHEST_PROTOCOL)
     except ImportFileError as exc:
         send(_FILE_ERROR, str(exc).encode())

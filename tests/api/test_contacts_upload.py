@@ -108,3 +108,28 @@ async def test_a_refused_file_leaves_no_file(client, uploads):
     status, body, _ = await client.post("/api/v1/contacts/imports", data=form(b"nombre;monto\nAna;1\n", company="X"))
     assert status == 422 and "missing required column" in body["error"]["message"], body
     assert left_in(uploads) == []
+
+
+def _two_companies(own: str, other: str) -> bytes:
+    return (f"nombre;rut;telefono;empresa\nAna;12.345.678-5;987654321;{other}\n"
+            f"Juan;11.111.111-1;987654322;{own}\n").encode()
+
+
+async def test_a_row_for_another_company_is_rejected_unless_other_companies_is_true(client, uploads):
+    own, other = (f"Empresa {uuid.uuid4().hex[:6]}" for _ in range(2))
+    status, report, _ = await client.post("/api/v1/contacts/imports", data=form(_two_companies(own, other), company=own))
+    assert status == 201, report
+    assert (report["rows_read"], report["rows_rejected"], report["debtors_new"]) == (2, 1, 1)
+    assert report["errors"] == [{"line": 2, "warning": False, "reason": (
+        f"company '{other}' is not this import's ('{own}'): import each company's file for it, "
+        "or allow other companies explicitly")}]
+
+    status, report, _ = await client.post("/api/v1/contacts/imports", data=form(
+        _two_companies(own, other), company=own, other_companies="true"))
+    assert status == 201, report
+    assert (report["rows_rejected"], report["debtors_new"], report["errors"]) == (0, 1, [])  # Juan was loaded above
+
+    status, body, _ = await client.post("/api/v1/contacts/imports", data=form(
+        _two_companies(own, other), company=own, other_companies="yes"))
+    assert status == 422 and "other_companies must be true or false" in body["error"]["message"], body
+    assert left_in(uploads) == []

@@ -47,6 +47,16 @@ async def test_import_create_wave_list_and_why(db_pool, company, tmp_path):
     assert "EXCLUDED since" in await _cli(db_pool, "why", rut)
 
 
+async def test_import_loads_another_company_s_rows_only_with_other_companies(db_pool, company, tmp_path):
+    sheet = tmp_path / "mezcla.csv"
+    sheet.write_text(f"nombre;rut;telefono;empresa\nAna;12.345.678-5;987654321;{company}-otra\n", encoding="utf-8")
+    out = io.StringIO()
+    assert await run(build_parser().parse_args(["import", str(sheet), "--company", company]), db_pool, out) == 1
+    assert f"line 2: company '{company}-otra' is not this import's ('{company}')" in out.getvalue()
+    allowed = await _cli(db_pool, "import", str(sheet), "--company", company, "--other-companies")
+    assert "1 new debtors, 0 updated, 0 rows rejected" in allowed
+
+
 async def test_operator_mistakes_are_clear_errors(db_pool, company):
     with pytest.raises(CliError, match="no campaign"):
         await _cli(db_pool, "wave", "no such campaign")

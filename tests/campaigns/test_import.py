@@ -220,9 +220,34 @@ async def test_companies_are_created_from_the_company_column(db_pool, company, t
         f"Ana;12.345.678-5;987654321;{other}",
         "Ana;12.345.678-5;987654321;",
     ])
-    report = await DebtorImporter(db_pool).import_file(path, company=company)
+    report = await DebtorImporter(db_pool).import_file(path, company=company, other_companies=True)
     assert (report.debtors_new, report.errors) == (2, [])
     assert list(await debtors_of(db_pool, other)) == list(await debtors_of(db_pool, company)) == ["12345678-5"]
+
+
+async def test_a_file_for_one_company_cannot_write_another_company_s_debtors(db_pool, company, tmp_path):
+    other = f"{company}-otra"
+    importer = DebtorImporter(db_pool)
+    theirs = write_csv(tmp_path / "otra.csv", ["nombre;rut;telefono", "Ana;12.345.678-5;987654321"])
+    await importer.import_file(theirs, company=other)
+    path = write_csv(tmp_path / "mezcla.csv", [
+        "nombre;rut;telefono;empresa",
+        f"Impostora;12.345.678-5;912345678;{other}",
+        f"Juan;11.111.111-1;987654321;{company}",
+        "Eva;9.876.543-3;987654322;",
+    ])
+    report = await importer.import_file(path, company=company)
+
+    assert (report.rows_read, report.rows_rejected, report.debtors_new, report.debtors_updated) == (3, 1, 2, 0)
+    (error,) = report.errors
+    assert error.line == 2 and not error.warning
+    assert f"company '{other}' is not this import's ('{company}')" in error.reason
+    assert "allow other companies explicitly" in error.reason
+    assert sorted(await debtors_of(db_pool, company)) == ["11111111-1", "9876543-3"]
+    untouched = (await debtors_of(db_pool, other))["12345678-5"]
+    assert (untouched["full_name"], untouched["phones"]) == ("Ana", ["+56987654321"])
+    _, lines = await import_record(db_pool, report.import_id)
+    assert lines == [(2, error.reason)]
 
 
 async def test_progress_runs_on_the_event_loop_while_parsing_runs_elsewhere(db_pool, company, tmp_path):

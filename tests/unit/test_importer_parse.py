@@ -15,7 +15,7 @@ from campaigns.cells import (
     parse_timezone,
 )
 from campaigns.importer import read_table
-from campaigns.importer_rows import ColumnMap, ImportFileError, parse_rows
+from campaigns.importer_rows import ColumnMap, ImportFileError, RowError, parse_rows
 
 HEADER = ["Nombre", "RUT", "Teléfono", "Teléfono 2"]
 ANA = ["Ana Pérez", "12.345.678-5", "+56 9 8765 4321", "+56 9 9876 5432"]
@@ -197,9 +197,28 @@ def test_country_and_timezone_per_row_then_argument_then_country_default():
 
 
 def test_company_column_overrides_the_argument_and_keys_duplicates():
-    result = _parse(["nombre", "rut", "fono", "empresa"], [*ANA[:3], "Banco Uno"], [*ANA[:3], ""])
+    result = _parse(["nombre", "rut", "fono", "empresa"], [*ANA[:3], "Banco Uno"], [*ANA[:3], ""],
+                    other_companies=True)
     assert [(d.company, d.national_id) for d in result.debtors] == [("Banco Uno", "12345678-5"),
                                                                      ("ACME", "12345678-5")]
+
+
+def test_a_row_for_another_company_is_rejected_by_default_and_the_rest_load():
+    result = _parse(["nombre", "rut", "fono", "empresa"],
+                    [*ANA[:3], "Banco  Uno"],
+                    [*JUAN[:3], " acme "],  # the import's own company, however it is spelled
+                    [*ANA[:3], ""])
+    assert [(d.line, d.company, d.national_id) for d in result.debtors] == [(3, "ACME", "11111111-1"),
+                                                                            (4, "ACME", "12345678-5")]
+    assert (result.rows_read, result.rows_rejected) == (3, 1)
+    assert result.errors == [RowError(2, "company 'Banco Uno' is not this import's ('ACME'): import each "
+                                         "company's file for it, or allow other companies explicitly")]
+
+
+def test_the_import_s_own_company_is_one_company_even_with_other_companies_allowed():
+    result = _parse(["nombre", "rut", "fono", "empresa"], [*ANA[:3], "acme"], [*JUAN[:3], "Banco Uno"],
+                    other_companies=True)
+    assert [d.company for d in result.debtors] == ["ACME", "Banco Uno"] and result.errors == []
 
 
 def test_formula_cells_in_name_and_variables_are_neutralised_with_a_warning():
