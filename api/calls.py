@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from datetime import datetime
@@ -134,23 +133,18 @@ EXPORT_COLUMNS = ("id", "created_at", "direction", "campaign", "national_id", "d
 
 
 async def export_calls(call: ApiCall) -> web.StreamResponse:
-    """Streamed batch by batch; each batch is encoded in a thread, so a large export never holds the
-    event loop that paces live calls' audio."""
+    """Admitted while an export slot is free (else 429), read whole into a spool file, then sent: the
+    database connection is back in the pool before the first byte goes out (api/exports.py says why)."""
     csv_out = call.query.format == "csv"
-    resp = web.StreamResponse(headers={
-        "Content-Type": "text/csv; charset=utf-8" if csv_out else "application/json; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="calls.{call.query.format}"'})
-    await resp.prepare(call.request)
-    first = True
-    async for rows in call.services.supervision.export_batches(call.query.filter()):
-        chunk = await asyncio.to_thread(_csv_chunk if csv_out else _json_chunk, rows, first)
-        await resp.write(chunk.encode())
-        first = False
-    if csv_out and first:
-        await resp.write(_csv_chunk([], True).encode())  # no calls: the header alone
-    elif not csv_out:
-        await resp.write(b'{"items": []}' if first else b"]}")
-    await resp.write_eof()
+    exports = call.services.exports
+    async with exports.slot():
+        encode, tail = (_csv_chunk, _csv_tail) if csv_out else (_json_chunk, _json_tail)
+        batches = call.services.supervision.export_batches(call.query.filter())
+        with await exports.spool(batches, encode, tail) as spooled:
+            resp = web.StreamResponse(headers={
+                "Content-Type": "text/csv; charset=utf-8" if csv_out else "application/json; charset=utf-8",
+                "Content-Disposition": f'attachment; filename="calls.{call.query.format}"'})
+            await exports.stream(spooled, call.request, resp)
     return resp
 
 
@@ -163,9 +157,17 @@ def _csv_chunk(rows: list[dict[str, object]], header: bool) -> str:
     return out.getvalue()
 
 
+def _csv_tail(empty: bool) -> str:
+    return _csv_chunk([], True) if empty else ""  # no calls: the header alone
+
+
 def _json_chunk(rows: list[dict[str, object]], first: bool) -> str:
     body = ", ".join(dumps(row) for row in rows)
     return ('{"items": [' if first else ", ") + body
+
+
+def _json_tail(empty: bool) -> str:
+    return '{"items": []}' if empty else "]}"
 
 
 def _cell(value: object) -> object:
@@ -193,6 +195,7 @@ ENDPOINTS = [
              produces="audio/wav", errors=(404, 410)),
     Endpoint("GET", "/api/v1/calls/{call_id}/events", get_call_events, "The call's event journal",
              "calls", path_params=CALL, errors=(404,)),
-    Endpoint("GET", "/api/v1/export/calls", export_calls, "Calls with promise and analysis as CSV or JSON",
-             "calls", query=ExportQuery, produces="text/csv"),
+    Endpoint("GET", "/api/v1/export/calls", export_calls, "Calls with promise and analysis as CSV or JSON "
+             "(429 while API_EXPORTS_MAX exports are in progress; 503 when the database takes too long to "
+             "read it)", "calls", query=ExportQuery, produces="text/csv", errors=(429, 503)),
 ]

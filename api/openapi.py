@@ -16,7 +16,8 @@ _ERROR = {
         "status": {"type": "integer"}, "message": {"type": "string"}, "details": {}}}},
 }
 _ERROR_TEXT = {400: "bad input", 401: "missing or invalid token", 404: "not found", 409: "conflict",
-               410: "gone", 422: "input failed validation", 502: "the remote side failed", 503: "not ready"}
+               410: "gone", 422: "input failed validation", 429: "too many at once: retry after Retry-After",
+               502: "the remote side failed", 503: "not ready"}
 
 
 def document(endpoints: Sequence[Endpoint], *, version: str) -> dict[str, Any]:

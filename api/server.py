@@ -26,6 +26,7 @@ from api.auth import PUBLIC, TokenAuth
 from api.calls import Reprocessing
 from api.endpoint import SERVICES, ApiCall, Endpoint, json_response
 from api.errors import json_errors
+from api.exports import ExportLimits, Exports
 from api.openapi import document
 from campaigns.calls import CallLog
 from campaigns.campaign import CampaignStore
@@ -42,7 +43,10 @@ API_VERSION = "1.0.0"
 
 @dataclass(slots=True)
 class ApiServices:
-    """What the handlers use; built by the application from its own long-lived resources."""
+    """What the handlers use; built by the application from its own long-lived resources.
+
+    `pool` is the API's own (API_DATABASE_POOL_MAX), never the call path's: whatever clients ask of the
+    API, live calls still find a connection to write their turns and results."""
 
     pool: AsyncConnectionPool
     webhook_delivery: WebhookDelivery
@@ -54,6 +58,8 @@ class ApiServices:
     import_limits: ImportLimits = field(default_factory=ImportLimits)  # what one debtor import may cost
     upload_dir: str = ""  # where uploads wait while imported, each in its own private folder ("": system temp)
     upload_max_bytes: int = 100 << 20
+    export_limits: ExportLimits = field(default_factory=ExportLimits)  # exports at once, their time bounds
+    exports: Exports = field(init=False)
     analyses: AnalysisStore = field(init=False)
     call_log: CallLog = field(init=False)
     supervision: Supervision = field(init=False)
@@ -71,6 +77,7 @@ class ApiServices:
         # Sealed with the worker's own box: what the API registers, the worker can open.
         self.webhooks = WebhookStore(self.pool, box=self.webhook_delivery.secret_box)
         self.analyses = AnalysisStore(self.pool)
+        self.exports = Exports(self.export_limits, spool_dir=self.upload_dir)  # UPLOAD_DIR: debtors' data
 
     async def health(self) -> dict[str, bool]:
         try:

@@ -1,10 +1,11 @@
 """The process: owns every long-lived resource, each inside one `async with` block.
 
-Order of start-up: settings check -> database (migrated) -> the Stasis app's lease (no other live
-process serves it) -> TTS (warm) -> ARI REST -> close this node's orphaned attempts -> ARI events
-WebSocket (registers the Stasis app) -> campaign dialer (claims only while the events stream is up)
-and wave scheduler. Shutdown is the reverse: no new claims
-or waves, calls in progress hung up and their outcomes recorded and settled, then the rest.
+Order of start-up: settings check -> database (migrated; the call path's pool) -> the Stasis app's
+lease (no other live process serves it) -> TTS (warm) -> ARI REST -> close this node's orphaned
+attempts -> ARI events WebSocket (registers the Stasis app) -> campaign dialer (claims only while the
+events stream is up) and wave scheduler -> the operator API over a pool of its own. Shutdown is the
+reverse: no new claims or waves, calls in progress hung up and their outcomes recorded and settled,
+then the rest.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from analysis import load_classification
 from analysis.store import AnalysisStore
 from analysis.worker import AnalysisWorker, LlmEndpoint
 from api import ApiServices, OperatorApi
+from api.exports import ExportLimits
 from ari_app.ari import AriClient, AriError, EventStream, StasisStart
 from ari_app.calls.call import Call, CallServices
 from ari_app.calls.campaign_dialer import CampaignDialer
@@ -62,6 +64,14 @@ def analysis_worker(pool: AsyncConnectionPool, s: Settings) -> AnalysisWorker:
     llm = LlmEndpoint(s.llm_base_url, s.llm_api_key.get_secret_value(), s.llm_model) if s.llm_base_url else None
     return AnalysisWorker(AnalysisStore(pool), load_classification(s.analysis_classification_file), llm=llm)
 
+
+def api_database(s: Settings) -> contextlib.AbstractAsyncContextManager[AsyncConnectionPool]:
+    """The operator API's own pool (API_DATABASE_POOL_MAX). Opened after the call path's, which migrated
+    the schema: this one does not migrate again."""
+    return open_database(s.database_url.get_secret_value(), max_size=s.api_database_pool_max, migrate=False,
+                         name="callcenter-api")
+
+
 class CallCenterApp:
     def __init__(self, settings: Settings, *, api_optional: bool = False, beside: bool = False) -> None:
         settings.ensure_safe_for_mode()
@@ -73,6 +83,7 @@ class CallCenterApp:
         # when ARI_APP is served, this process serves ARI_APP-2 (-3...) instead of refusing to start.
         self._beside = beside
         self.api: OperatorApi | None = None
+        self.api_pool: AsyncConnectionPool | None = None  # the API's own connections, when it is enabled
         self._stack = contextlib.AsyncExitStack()
         self._events_task: asyncio.Task[None] | None = None
         self._dialer_task: asyncio.Task[None] | None = None
@@ -187,16 +198,21 @@ class CallCenterApp:
             await self._start_api(pool, recordings)
 
     async def _start_api(self, pool: AsyncConnectionPool, recordings: LocalRecordingStore) -> None:
-        """The operator API and dashboard, on API_HOST:API_PORT."""
+        """The operator API and dashboard, on API_HOST:API_PORT, over a pool of their own."""
         s = self.settings
         # Offline re-processing, asked for through the API: its own (bigger) model, loaded on first use.
+        # A worker like analysis (one job at a time, its load set by this process): on the call path's pool.
         self.reprocessor = await self._stack.enter_async_context(Reprocessor.from_settings(
             pool, recordings, s, self.analysis if s.analysis_enabled else None))
-        services = ApiServices(pool=pool, webhook_delivery=self.webhooks, recordings=recordings,
+        # Requests, whose load the clients set, get their own connections: a burst of them (or exports)
+        # waits for these, never for the ones live calls write their turns and results through.
+        self.api_pool = await self._stack.enter_async_context(api_database(s))
+        services = ApiServices(pool=self.api_pool, webhook_delivery=self.webhooks, recordings=recordings,
                                ari_connected=self.events.connected.is_set, currency=s.cost_currency,
                                reprocessor=self.reprocessor,
                                loop_lag=self.loop_lag, import_limits=s.import_limits(),
-                               upload_dir=s.upload_dir, upload_max_bytes=s.upload_max_mb << 20)
+                               upload_dir=s.upload_dir, upload_max_bytes=s.upload_max_mb << 20,
+                               export_limits=ExportLimits(concurrent=s.api_exports_max))
         try:
             self.api = await self._stack.enter_async_context(
                 OperatorApi(services, tokens=s.tokens(), host=s.api_host, port=s.api_port))

@@ -53,7 +53,10 @@ class Settings(BaseSettings):
     ari_reconnect_max_s: float = Field(10.0, validation_alias="ARI_RECONNECT_MAX_S")
 
     database_url: SecretStr = Field(SecretStr(LAB_DATABASE_URL), validation_alias="DATABASE_URL")
-    database_pool_max: int = Field(10, validation_alias="DATABASE_POOL_MAX")
+    # The call path's connections (turns, results, the dialer, webhooks, analysis). The operator API has
+    # its own, fewer (API_DATABASE_POOL_MAX): a burst of dashboard requests or exports must never make a
+    # live call wait for a connection to write its turn.
+    database_pool_max: int = Field(10, ge=1, validation_alias="DATABASE_POOL_MAX")
 
     # ExternalMedia: where Asterisk sends the call's RTP (this process) and which UDP ports we bind.
     rtp_host: str = Field("127.0.0.1", validation_alias="RTP_HOST")
@@ -156,6 +159,10 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", validation_alias="API_HOST")
     api_port: int = Field(8080, ge=0, le=65535, validation_alias="API_PORT")  # 0: any free port
     api_tokens: SecretStr = Field(SecretStr(LAB_API_TOKEN), validation_alias="API_TOKENS")
+    # The API's own connections, opened only when the API is; at most API_EXPORTS_MAX of them read an
+    # export at once (fewer than the pool, so that exports never take every connection from the dashboard).
+    api_database_pool_max: int = Field(4, ge=2, validation_alias="API_DATABASE_POOL_MAX")
+    api_exports_max: int = Field(2, ge=1, validation_alias="API_EXPORTS_MAX")
     # Debtor imports (campaigns/importer_files.py). The file is read in a child process whose address
     # space is capped at IMPORT_MEMORY_MB; a CSV streams up to IMPORT_MAX_ROWS records; a sheet whose
     # used range (rows x columns from A1) passes IMPORT_MAX_CELLS is refused before it is read, since
@@ -194,6 +201,9 @@ class Settings(BaseSettings):
             raise ValueError(f"ARI_URL must be http(s)://host:port, got {self.ari_url!r}")
         self.webhook_egress()  # a mistyped network stops the start, instead of every delivery
         self.webhook_secret_box()  # so does a malformed key
+        if self.api_exports_max >= self.api_database_pool_max:
+            raise ValueError(f"API_EXPORTS_MAX ({self.api_exports_max}) must be below API_DATABASE_POOL_MAX "
+                             f"({self.api_database_pool_max}): exports would take every API connection")
         if self.tts_engine == "coqui" and not self.tts_model_path:
             raise ValueError("TTS_ENGINE=coqui needs TTS_MODEL_PATH: the directory of a Coqui model "
                              "(config.json + model.pth); models are never downloaded at run time")

@@ -100,15 +100,19 @@ async def apply_migrations(conn: psycopg.AsyncConnection, migrations: list[Migra
 
 
 @asynccontextmanager
-async def open_database(url: str, *, max_size: int = 10, migrate: bool = True) -> AsyncIterator[AsyncConnectionPool]:
-    """Open a pool (after migrating the schema) for the lifetime of the `async with` block."""
+async def open_database(url: str, *, max_size: int = 10, migrate: bool = True,
+                        name: str = "callcenter") -> AsyncIterator[AsyncConnectionPool]:
+    """Open a pool (after migrating the schema) for the lifetime of the `async with` block.
+
+    A process with a second pool opens it with `migrate=False`: the first one migrated already.
+    `name` tells the pools apart in psycopg_pool's logs and statistics."""
     try:
         async with await psycopg.AsyncConnection.connect(url, connect_timeout=10) as conn:
             if migrate:
                 await apply_migrations(conn)
     except psycopg.OperationalError as exc:
         raise MigrationError(f"cannot reach PostgreSQL ({_redact(url)}): {exc}") from exc
-    pool = AsyncConnectionPool(url, min_size=1, max_size=max_size, open=False, name="callcenter")
+    pool = AsyncConnectionPool(url, min_size=1, max_size=max_size, open=False, name=name)
     await pool.open(wait=True, timeout=15)
     try:
         yield pool

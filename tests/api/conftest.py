@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from psycopg_pool import AsyncConnectionPool
 
 from api import ApiServices, OperatorApi
+from api.exports import ExportLimits
+from campaigns.db import open_database
 from campaigns.webhooks import EgressPolicy, WebhookDelivery
 from media.recordings import LocalRecordingStore
 from tests.campaigns.webhook_receiver import ALLOW_LOOPBACK
@@ -86,3 +90,23 @@ async def api(db_pool, ari: Ari, recordings_dir: Path, webhook_egress: EgressPol
         async with OperatorApi(services, tokens=[TOKEN], host="127.0.0.1", port=0) as server, \
                 aiohttp.ClientSession() as session:
             yield Client(session, server.url)
+
+
+@pytest.fixture
+async def api_pool(database_url: str) -> AsyncIterator[AsyncConnectionPool]:
+    """The API's own pool beside `db_pool` (the call path's), as the app opens it: 2 connections, no migration."""
+    async with open_database(database_url, max_size=2, migrate=False, name="callcenter-api") as pool:
+        yield pool
+
+
+@asynccontextmanager
+async def served(call_pool: AsyncConnectionPool, api_pool: AsyncConnectionPool, ari: Ari, recordings_dir: Path,
+                 limits: ExportLimits | None = None) -> AsyncIterator[tuple[Client, ApiServices]]:
+    """The API as the app serves it (ari_app/app.py's `_start_api`): the webhook worker on the call
+    path's pool, the handlers on `api_pool`."""
+    async with WebhookDelivery(call_pool, timeout_s=2.0) as delivery:
+        services = ApiServices(pool=api_pool, webhook_delivery=delivery, recordings=LocalRecordingStore(recordings_dir),
+                               ari_connected=ari.connected, currency="CLP", export_limits=limits or ExportLimits())
+        async with OperatorApi(services, tokens=[TOKEN], host="127.0.0.1", port=0) as server, \
+                aiohttp.ClientSession() as session:
+            yield Client(session, server.url), services
