@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ari_app.ari import AriClient, AriError
 from ari_app.calls.channel_events import ChannelEventHandlers
+from ari_app.calls.dialplan import continue_and_return
 from ari_app.calls.journal import CallJournal
 from ari_app.calls.legs import InboundLeg, OutboundRequest
 from ari_app.calls.machine import AMD_WAIT_S, MachineCheck, first_of, leave_message
@@ -302,9 +303,8 @@ class Call(ChannelEventHandlers):
     async def _transfer(self) -> None:
         """Hand the caller to the human agents' dialplan context instead of hanging up."""
         try:
-            # If no person answers, the dialplan brings the caller back with this attempt's id.
-            await self._svc.ari.set_variable(self.channel_id, "CALLCENTER_ATTEMPT", str(self.attempt_id))
-            await self._svc.ari.continue_in_dialplan(self.channel_id, TRANSFER_CONTEXT)
+            # If no person answers, the dialplan brings the caller back to us with this attempt's id.
+            await continue_and_return(self._svc.ari, self.channel_id, TRANSFER_CONTEXT, self.attempt_id)
         except AriError as exc:
             log.error("%s: transfer failed, hanging up instead: %s", self, exc)
             self.record("transfer_failed", {"error": str(exc)})

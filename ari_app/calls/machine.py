@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ari_app.ari import AriClient, AriError
+from ari_app.calls.dialplan import continue_and_return
 from ari_app.calls.legs import AmdVerdict
 from ari_app.calls.media import CallMedia
 from media.reply import ReplyPlayer
@@ -55,8 +56,7 @@ class MachineCheck:
         self.in_dialplan = True
         try:
             await self._ari.subscribe(self._channel_id)
-            await self._ari.set_variable(self._channel_id, "CALLCENTER_ATTEMPT", str(self._attempt_id))
-            await self._ari.continue_in_dialplan(self._channel_id, AMD_CONTEXT)
+            await continue_and_return(self._ari, self._channel_id, AMD_CONTEXT, self._attempt_id)
         except AriError as exc:
             self.in_dialplan = False
             self._record("amd_failed", {"error": str(exc)})

@@ -23,6 +23,7 @@ from tests.phones.sipp import SippCarrier
 LONG_GREETING = " ".join(["Hola, le habla el asistente de pruebas del laboratorio, esta llamada sigue en curso."] * 4)
 
 
+@pytest.mark.timeout(240)
 async def test_a_second_process_starting_leaves_the_first_ones_call_alone(database_url, tmp_path: Path):
     async with SippCarrier("answer", workdir=tmp_path / "carrier", port=5093) as carrier, \
             CallCenterApp(app_settings(database_url, GREETING=LONG_GREETING, ORIGINATE_TIMEOUT_S=8)) as first:
@@ -34,10 +35,19 @@ async def test_a_second_process_starting_leaves_the_first_ones_call_alone(databa
             async with CallCenterApp(app_settings(database_url)):
                 pass
         # Beside it (`make call`, `make campaign`): its own app and node, and no sweep of the first's call.
-        async with CallCenterApp(app_settings(database_url), beside=True) as second:
+        async with CallCenterApp(app_settings(database_url, ORIGINATE_TIMEOUT_S=8), beside=True) as second:
             await second.wait_ready()
             assert second.stasis_app == f"{first.stasis_app}-2" and second.node != first.node
             assert not call.finished.is_set()
+            # Its own call goes through answering-machine detection in the dialplan and comes back to its
+            # own app, not to the first's (which would hang it up as a channel it knows nothing of).
+            own = second.dialer.dial("+56955559302", trunk=f"trunk/sip:127.0.0.1:{carrier.port}",
+                                     answering_machine="hangup")
+            await finished(own, 60)
+            own_record = await second.call_log.get(own.attempt_id)
+            own_events = [e.kind for e in await second.call_log.events(own.attempt_id)]
+        assert own_record is not None and own_record.outcome is not None, own_events
+        assert own_record.outcome.value in ("answered", "voicemail"), (own_record.outcome, own_events)
         await finished(call, 60)
         events = [e.kind for e in await first.call_log.events(call.attempt_id)]
         record = await first.call_log.get(call.attempt_id)
@@ -46,6 +56,7 @@ async def test_a_second_process_starting_leaves_the_first_ones_call_alone(databa
     assert record.hangup_cause_txt != "process restarted during the call"
 
 
+@pytest.mark.timeout(300)  # two processes start, then six calls at most two at a time
 async def test_two_processes_dial_one_queue_once_per_job_within_the_shared_cap(database_url, db_pool, tmp_path: Path):
     company = f"Two {uuid.uuid4().hex[:6]}"
     async with SippCarrier("answer", workdir=tmp_path / "carrier", port=5095) as carrier:
