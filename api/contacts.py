@@ -53,7 +53,7 @@ async def import_contacts(call: ApiCall) -> web.StreamResponse:
             report = await services.importer.import_file(
                 upload, company=company, country=country, timezone=form.get("timezone") or None,
                 other_companies=other_companies)
-        except ImportFileError as exc:
+        except (ImportFileError, ValueError) as exc:  # ValueError: a country or zone we have no profile for
             raise ApiError(422, str(exc)) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 
 from ari_app.ari import (
+    ApplicationReplaced,
     AriEvent,
     Channel,
     ChannelDestroyed,
@@ -26,6 +27,7 @@ from ari_app.ari import (
     EventStream,
     IgnoredEvent,
     MalformedEvent,
+    StasisAppTaken,
     StasisEnd,
     StasisStart,
     parse_event,
@@ -118,8 +120,14 @@ def test_dial_is_about_the_dialed_channel_aris_peer():
     assert answer.caller is not None and answer.caller.id == "caller-chan"
 
 
+def test_application_replaced_is_read_as_such():
+    # Another process took the Stasis app: the events stream stops on it (StasisAppTaken), not a call.
+    parsed = parse_event(event("ApplicationReplaced"))
+    assert isinstance(parsed, ApplicationReplaced) and parsed.application == "callcenter"
+
+
 @pytest.mark.parametrize("kind", ["ChannelVarset", "ChannelDialplan", "ChannelEnteredBridge", "BridgeCreated",
-                                  "ApplicationReplaced", "SomethingAsterisk23Adds"])
+                                  "SomethingAsterisk23Adds"])
 def test_events_no_call_acts_on_are_ignored_not_dropped(kind):
     raw = event(kind, channel=channel(), variable="X", value="1")
     parsed = parse_event(raw)
@@ -178,3 +186,19 @@ async def test_the_stream_skips_what_it_cannot_read_and_delivers_the_rest_in_ord
     assert [type(e) for e in delivered] == [IgnoredEvent, StasisStart, StasisEnd, ChannelDestroyed]
     assert sum("not a readable event" in r.getMessage() for r in caplog.records) == 3
     assert any("error handling ARI event StasisEnd" in r.getMessage() for r in caplog.records)
+
+
+async def test_the_stream_stops_when_another_process_takes_the_app():
+    delivered: list[AriEvent] = []
+
+    async def handler(parsed: AriEvent) -> None:
+        delivered.append(parsed)
+
+    stream = EventStream(None, "ws://ari", "user", "secret", "callcenter", handler)  # type: ignore[arg-type]
+    frames = [json.dumps(event("StasisStart", args=["inbound"], channel=channel())),
+              json.dumps(event("ApplicationReplaced")),
+              json.dumps(event("StasisEnd", channel=channel()))]
+    # Not taken back on a reconnect: the newer process serves the app and its calls' events now.
+    with pytest.raises(StasisAppTaken, match="taken by another process"):
+        await stream._pump(FakeWebSocket(frames))  # type: ignore[arg-type]
+    assert [type(e) for e in delivered] == [StasisStart]
