@@ -20,7 +20,9 @@ def scratch_database(base_url: str, prefix: str) -> Iterator[str]:
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(base_url, autocommit=True, connect_timeout=5) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        try:
-            yield urlunsplit(urlsplit(base_url)._replace(path=f"/{name}"))
-        finally:
+    try:
+        yield urlunsplit(urlsplit(base_url)._replace(path=f"/{name}"))
+    finally:
+        # A connection of its own: the server may have been restarted meanwhile (bench/chaos.py does).
+        with psycopg.connect(base_url, autocommit=True, connect_timeout=5) as admin:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
