@@ -32,6 +32,20 @@ fi
 shell_format=$(printf '${%s} ' $CALLCENTER_TEMPLATE_VARS)
 
 mkdir -p "$out"
+# The trunk's mode: by address only, or registering with digest authentication (asterisk/etc/trunk/).
+case "${TRUNK_REGISTER:-no}" in
+no) envsubst "$shell_format" <"$REPO_ROOT/asterisk/etc/trunk/ip.conf" >"$out/pjsip_trunk.conf" ;;
+yes)
+    [ -n "${TRUNK_USER:-}" ] && [ -n "${TRUNK_PASSWORD:-}" ] || die "TRUNK_REGISTER=yes needs TRUNK_USER and TRUNK_PASSWORD"
+    if [ "${CALLCENTER_MODE:-lab}" = production ] && [ ${#TRUNK_PASSWORD} -lt 12 ]; then
+        die "refusing to render production config: TRUNK_PASSWORD is shorter than 12 characters"
+    fi
+    export TRUNK_USER TRUNK_PASSWORD
+    envsubst "$shell_format \${TRUNK_USER} \${TRUNK_PASSWORD}" <"$REPO_ROOT/asterisk/etc/trunk/register.conf" \
+        >"$out/pjsip_trunk.conf"
+    ;;
+*) die "TRUNK_REGISTER must be yes or no, not '$TRUNK_REGISTER'" ;;
+esac
 shopt -s nullglob
 templates=("$REPO_ROOT"/asterisk/etc/*.conf "$REPO_ROOT"/dialplan/extensions.conf)
 [ ${#templates[@]} -gt 1 ] || die "no templates found under $REPO_ROOT/asterisk/etc"

@@ -42,13 +42,19 @@ def sections(text: str) -> list[tuple[str, dict[str, str]]]:
     return out
 
 
+def pjsip_text(rendered: Path) -> str:
+    """pjsip.conf as Asterisk reads it: its `#include`s expanded in place."""
+    return "".join((rendered / line.split()[1]).read_text() + "\n" if line.startswith("#include") else line
+                   for line in (rendered / "pjsip.conf").read_text().splitlines(keepends=True))
+
+
 @pytest.fixture(scope="module")
 def pjsip(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, dict[str, str]]]:
     out = tmp_path_factory.mktemp("rendered")
     run = subprocess.run(["bash", str(ROOT / "asterisk/lab/render-config.sh"), str(out)], capture_output=True,
                          text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stderr
-    return sections((out / "pjsip.conf").read_text())
+    return sections(pjsip_text(out))
 
 
 def test_every_endpoint_without_auth_is_identified_by_its_address_only(pjsip) -> None:
@@ -96,6 +102,30 @@ def test_production_renders_with_real_distinct_passwords(tmp_path) -> None:
     run = _render(tmp_path, CALLCENTER_MODE="production", ARI_PASSWORD="k8#Vq2-long-random-ari",
                   SOFTPHONE_1001_PASSWORD="a" * 16, SOFTPHONE_1002_PASSWORD="b" * 16, SOFTPHONE_1003_PASSWORD="c" * 16)
     assert run.returncode == 0, run.stderr
-    auths = {o["username"]: o["password"] for _, o in sections((tmp_path / "pjsip.conf").read_text())
-             if o.get("type") == "auth"}
+    auths = {o["username"]: o["password"] for _, o in sections(pjsip_text(tmp_path)) if o.get("type") == "auth"}
     assert auths == {"1001": "a" * 16, "1002": "b" * 16, "1003": "c" * 16}
+
+
+def test_the_trunk_by_address_neither_registers_nor_authenticates(pjsip) -> None:
+    assert not [name for name, o in pjsip if o.get("type") == "registration"]
+    (trunk,) = [o for name, o in pjsip if name == "trunk" and o.get("type") == "endpoint"]
+    assert "outbound_auth" not in trunk and trunk["identify_by"] == "ip"
+
+
+def test_a_registering_trunk_authenticates_and_is_still_identified_by_address(tmp_path) -> None:
+    run = _render(tmp_path, TRUNK_REGISTER="yes", TRUNK_USER="cc-4471", TRUNK_PASSWORD="carrier-secret-99")
+    assert run.returncode == 0, run.stderr
+    config = sections(pjsip_text(tmp_path))
+    (trunk,) = [o for name, o in config if name == "trunk" and o.get("type") == "endpoint"]
+    (registration,) = [o for name, o in config if o.get("type") == "registration"]
+    (auth,) = [o for name, o in config if name == "trunk-auth"]
+    assert trunk["outbound_auth"] == registration["outbound_auth"] == "trunk-auth"
+    assert (auth["username"], auth["password"]) == ("cc-4471", "carrier-secret-99")
+    assert registration["client_uri"].startswith("sip:cc-4471@") and registration["endpoint"] == "trunk"
+    assert trunk["identify_by"] == "ip"  # a From user still identifies nothing
+    missing = _render(tmp_path / "x", TRUNK_REGISTER="yes", TRUNK_USER="cc-4471")
+    assert missing.returncode != 0 and "needs TRUNK_USER and TRUNK_PASSWORD" in missing.stderr
+    weak = _render(tmp_path / "y", CALLCENTER_MODE="production", ARI_PASSWORD="k8#Vq2-long-random-ari",
+                   SOFTPHONE_1001_PASSWORD="a" * 16, SOFTPHONE_1002_PASSWORD="b" * 16,
+                   SOFTPHONE_1003_PASSWORD="c" * 16, TRUNK_REGISTER="yes", TRUNK_USER="u", TRUNK_PASSWORD="short")
+    assert weak.returncode != 0 and "TRUNK_PASSWORD is shorter" in weak.stderr
