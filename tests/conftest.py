@@ -12,6 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from ari_app.settings import Settings
 from campaigns.db import open_database
+from tests.campaigns.webhook_receiver import Receiver
 from tests.scratch_db import scratch_database
 
 
@@ -39,3 +40,12 @@ async def no_webhook_endpoints(db_pool: AsyncConnectionPool) -> AsyncIterator[No
     yield
     async with db_pool.connection() as conn:
         await conn.execute("DELETE FROM webhook_endpoints")
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A webhook receiver listening on 127.0.0.1, checking every request's signature."""
+    r = Receiver()
+    await r.start()
+    yield r
+    await r.stop()

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 
 from campaigns.calls import CallLog, Direction
 from campaigns.webhooks import EgressPolicy, WebhookDelivery, emit
-from tests.campaigns.webhook_receiver import ALLOW_LOOPBACK, Receiver
+from tests.campaigns.webhook_receiver import ALLOW_LOOPBACK
 
 pytestmark = pytest.mark.usefixtures("no_webhook_endpoints")
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    r = Receiver()
-    await r.start()
-    yield r
-    await r.stop()
 
 
 async def test_register_list_filter_disable_delete(api):

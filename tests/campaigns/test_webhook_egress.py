@@ -13,20 +13,12 @@ from typing import Any
 import pytest
 
 from campaigns.webhooks import EgressPolicy, RetryPolicy, WebhookDelivery, WebhookStore, emit
-from tests.campaigns.webhook_receiver import ALLOW_LOOPBACK, Receiver
+from tests.campaigns.webhook_receiver import ALLOW_LOOPBACK
 
 pytestmark = pytest.mark.usefixtures("no_webhook_endpoints")
 
 STRICT = EgressPolicy()  # the default: public addresses only
 LOOPBACK_REFUSED = "refused: 127.0.0.1 is a loopback address; allow it with WEBHOOK_ALLOWED_NETWORKS"
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    r = Receiver()
-    await r.start()
-    yield r
-    await r.stop()
 
 
 @pytest.fixture

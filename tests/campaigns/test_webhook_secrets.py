@@ -6,7 +6,6 @@ with its reason instead of the worker."""
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 
 import pytest
 from cryptography.fernet import Fernet
@@ -16,14 +15,6 @@ from campaigns.webhooks.secret_box import PREFIX
 from tests.campaigns.webhook_receiver import ALLOW_LOOPBACK, Receiver
 
 pytestmark = pytest.mark.usefixtures("no_webhook_endpoints")
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    r = Receiver()
-    await r.start()
-    yield r
-    await r.stop()
 
 
 @pytest.fixture
