@@ -11,7 +11,7 @@ import enum
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,10 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from campaigns.webhooks.events import call_summary, emit
+
+# An attempt still open after this long was left by a crash (a node's start-up sweep closes its own well
+# before): it no longer counts as a call up, neither for the trunk's channels nor for the person.
+STALE_OPEN_ATTEMPT = timedelta(hours=2)
 
 
 async def enqueue_analysis(conn: AsyncConnection[Any], attempt_id: uuid.UUID) -> None:

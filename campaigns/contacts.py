@@ -21,7 +21,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from agent.vocabulary import CallResult
-from campaigns.calls import CallOutcome
+from campaigns.calls import STALE_OPEN_ATTEMPT, CallOutcome
 from campaigns.campaign import Campaign, zone
 from campaigns.holds import load_holds
 from campaigns.policy import Attempt, ContactPolicy, DebtorState, Decision, Phone, Verdict
@@ -202,7 +202,7 @@ async def load_state(conn: psycopg.AsyncConnection, debtor_id: int, campaign: Ca
     attempts = [Attempt(at, pid, CallOutcome(o) if o else None, reached)
                 for at, pid, o, reached in await cur.fetchall()]
     promises, waiting = await load_holds(conn, debtor_id)
-    cur = await conn.execute(_IN_ANOTHER_CALL, {"debtor": debtor_id, "job": job_id})
+    cur = await conn.execute(_IN_ANOTHER_CALL, {"debtor": debtor_id, "job": job_id, "stale": STALE_OPEN_ATTEMPT})
     (in_call,) = await cur.fetchone()
     return DebtorState(phones=phones, attempts=attempts, timezone=zone(tz, campaign.tz), last_phone_id=last_phone_id,
                        excluded_reason=excluded, callback_at=callback_at, open_promises=promises,
@@ -210,15 +210,15 @@ async def load_state(conn: psycopg.AsyncConnection, debtor_id: int, campaign: Ca
 
 
 # Another job dialing the debtor (its gate passed, its lease alive: the attempt row may not exist yet),
-# or an attempt with them still open (outbound or an inbound call they made). An attempt left open by
-# a crash stops counting after two hours (the start-up sweep normally closes it well before).
+# or an attempt with them still open (outbound or an inbound call they made; not a crash's leftover:
+# STALE_OPEN_ATTEMPT).
 _IN_ANOTHER_CALL = """
 SELECT EXISTS (SELECT 1 FROM call_jobs
                 WHERE debtor_id = %(debtor)s AND id IS DISTINCT FROM %(job)s AND state = 'claimed'
                   AND dialing_at IS NOT NULL AND lease_expires_at > now())
     OR EXISTS (SELECT 1 FROM call_attempts
                 WHERE debtor_id = %(debtor)s AND job_id IS DISTINCT FROM %(job)s AND state <> 'ended'
-                  AND created_at > now() - interval '2 hours')
+                  AND created_at > now() - %(stale)s)
 """
 
 

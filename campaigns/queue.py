@@ -23,6 +23,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from campaigns.calls import STALE_OPEN_ATTEMPT
+
 log = logging.getLogger(__name__)
 
 
@@ -66,12 +68,12 @@ class ClaimedJob:
 
 
 # The trunk's channels in use: jobs under a live lease, and outbound calls still up whose job is not
-# (its lease taken back while the call went on: the channel is busy all the same). An attempt left
-# open by a crash stops counting after two hours; the start-up sweep closes it well before.
+# (its lease taken back while the call went on: the channel is busy all the same), a crash's leftover
+# aside (STALE_OPEN_ATTEMPT).
 _BUSY = """
 SELECT (SELECT count(*) FROM call_jobs WHERE state = 'claimed' AND trunk = %(trunk)s AND lease_expires_at > now())
      + (SELECT count(*) FROM call_attempts a
-         WHERE a.direction = 'outbound' AND a.state <> 'ended' AND a.created_at > now() - interval '2 hours'
+         WHERE a.direction = 'outbound' AND a.state <> 'ended' AND a.created_at > now() - %(stale)s
            AND right(a.endpoint, length(%(trunk)s) + 1) = '@' || %(trunk)s
            AND NOT EXISTS (SELECT 1 FROM call_jobs j WHERE j.id = a.job_id AND j.state = 'claimed'
                                                        AND j.lease_expires_at > now()))
@@ -115,7 +117,7 @@ class CallQueue:
             return []
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("trunk:" + trunk,))
-            cur = await conn.execute(_BUSY, {"trunk": trunk})
+            cur = await conn.execute(_BUSY, {"trunk": trunk, "stale": STALE_OPEN_ATTEMPT})
             (busy,) = await cur.fetchone()
             n = min(limit, cap - busy)
             if n <= 0:
