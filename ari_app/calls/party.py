@@ -86,23 +86,37 @@ class CallParty:
         """An unknown caller's RUT (keyed or said), to be confirmed by a phone's last digits.
         Raises `InvalidRut` for a wrong check digit (keyed again), `IdentificationLocked` when this
         number failed too often today."""
-        assert self._debtors is not None and self._conversations is not None
+        return _ClaimedIdentity(self, await self._claimed(rut, how), how)
+
+    async def confirm(self, card: DebtorCard | None, how: str, digits: str) -> DebtorAgent | None:
+        """The second factor: the debtor's agent when `digits` end a phone on file for them."""
+        assert self._conversations is not None
+        if not await self._proven(card, how, digits):
+            return None
+        assert card is not None
+        return self._conversations.debtor_agent(card)
+
+    async def _claimed(self, rut: str, how: str) -> DebtorCard | None:
+        """Who has the RUT a caller gave (None: nobody), once this number may still try today.
+        Raises `IdentificationLocked`, or `InvalidRut` for a wrong check digit."""
+        assert self._debtors is not None
         await self._refuse_when_locked(how)
         try:
             national_id = normalise_rut(rut)
         except InvalidIdentity as exc:
             self._failed(how, exc.reason)
             raise InvalidRut(exc.reason) from exc
-        return _ClaimedIdentity(self, await self._debtors.find_by_national_id(national_id), how)
+        return await self._debtors.find_by_national_id(national_id)
 
-    async def confirm(self, card: DebtorCard | None, how: str, digits: str) -> DebtorAgent | None:
-        """The second factor: the debtor's agent when `digits` end a phone on file for them."""
-        assert self._debtors is not None and self._conversations is not None
+    async def _proven(self, card: DebtorCard | None, how: str, digits: str) -> bool:
+        """The second factor checked; the call becomes the debtor's when it holds. Which of the two (the RUT
+        or the digits) did not match is recorded, never told: that would say who is in collections."""
+        assert self._debtors is not None
         if card is None or not await self._debtors.phone_ends_with(card.debtor_id, digits):
             self._failed(how, "no debtor has this RUT" if card is None else "the phone digits do not match")
-            return None
+            return False
         await self._identified(card, how)
-        return self._conversations.debtor_agent(card)
+        return True
 
     def _failed(self, how: str, reason: str) -> None:
         self._failures += 1
@@ -132,23 +146,16 @@ class CallParty:
         if self.context.debtor_id is not None:
             return ActionResult.done("ok: the caller is already identified")
         try:
-            await self._refuse_when_locked("lookup_customer")
+            card = await self._claimed(command.rut, "lookup_customer")
         except IdentificationLocked:
             return ActionResult.refused(Refusal.IDENTIFY_LOCKED, "too many failed identifications from this "
                                         "number today: do not ask again, offer a person (transfer_to_agent)")
-        try:
-            national_id = normalise_rut(command.rut)
-        except InvalidIdentity as exc:
-            self._failed("lookup_customer", exc.reason)
+        except InvalidRut:
             return ActionResult.refused(Refusal.INVALID_ID, "the check digit does not match: ask for it again")
-        card = await self._debtors.find_by_national_id(national_id)
-        if card is None or not await self._debtors.phone_ends_with(card.debtor_id, command.phone_last4):
-            # Which of the two did not match is not told: that would say who is in collections.
-            self._failed("lookup_customer", "no debtor has this RUT" if card is None
-                         else "the phone digits do not match")
+        if not await self._proven(card, "lookup_customer", command.phone_last4):
             return ActionResult.refused(Refusal.NOT_FOUND, "the RUT and the phone digits do not match a debtor "
                                         "together: ask for both again")
-        await self._identified(card, "lookup_customer")
+        assert card is not None
         return ActionResult.done(f"ok: identified. {self._conversations.debtor_brief(card)}")
 
     async def on_tool(self, call: ToolCall) -> ActionResult:
