@@ -150,7 +150,7 @@ class CallActions:
             await exclude_debtor(conn, debtor_id, "asked_not_to_be_called")
 
     async def send_payment_link(self, ctx: CallContext) -> None:
-        """The debtor asked for the payment link: delivered through the webhooks outbox (issue #6); the
+        """The debtor asked for the payment link: delivered through the webhooks outbox; the
         request is recorded now."""
         await self.note(ctx, CallResult.PAYMENT_LINK, "payment_link_requested")
 

@@ -1,4 +1,4 @@
-"""Webhooks: outside systems told about calls and their results (issue #6).
+"""Webhooks: outside systems told about calls and their results.
 
 `emit` writes an event in the caller's transaction (outbox + one delivery per subscribed endpoint);
 `WebhookDelivery` sends them, signed (`sign`/`verify`, see `signing`), with retries, in order per
