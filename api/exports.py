@@ -1,7 +1,7 @@
 """Exports: a few at once, each holding a database connection only while the database reads its rows.
 
 An export of up to a million calls is some hundreds of MB of CSV. The database reads it in tens of
-seconds (20,000 rows in 0.7 s, README's figures); a client takes it at whatever pace its link, or its
+seconds (20,000 rows in 0.7 s, docs/measured.md); a client takes it at whatever pace its link, or its
 owner's laptop going to sleep, allows. Streamed straight from a cursor, as exports were, the pooled
 connection (and its transaction) lived as long as the slowest reader: two or three stalled downloads
 emptied the pool the dashboard and, then, the live calls shared. So an export here is:

@@ -21,7 +21,7 @@ class CliSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
     database_url: SecretStr = Field(SecretStr(LAB_DATABASE_URL), validation_alias="DATABASE_URL")
     log_level: str = Field("WARNING", validation_alias="CAMPAIGNS_LOG_LEVEL")
-    # The same import limits as the call center's (ari_app/settings.py, README's Configuration).
+    # The same import limits as the call center's (ari_app/settings.py, docs/configuration.md).
     import_max_rows: int = Field(ImportLimits().max_rows, ge=1, validation_alias="IMPORT_MAX_ROWS")
     import_max_cells: int = Field(ImportLimits().max_cells, ge=1, validation_alias="IMPORT_MAX_CELLS")
     import_memory_mb: int = Field(ImportLimits().memory_mb, ge=64, validation_alias="IMPORT_MEMORY_MB")
