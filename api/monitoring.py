@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.endpoint import ApiCall, Endpoint, json_response
-from campaigns.supervision import Snapshot
+from campaigns.supervision import LatencyHistogram, Snapshot
 from media.loop_lag import BUCKETS_S, LoopLagMonitor
 
 
@@ -40,35 +40,48 @@ async def live(call: ApiCall) -> web.StreamResponse:
                           "waves": await call.services.supervision.waves(since)})
 
 
+def _histogram(name: str, doc: str, bounds_s: tuple[float, ...], cumulative: tuple[int, ...], count: int,
+               sum_s: float) -> HistogramMetricFamily:
+    return HistogramMetricFamily(name, doc, sum_value=sum_s, buckets=[
+        *((repr(b), n) for b, n in zip(bounds_s, cumulative, strict=True)), ("+Inf", count)])
+
+
 class _SnapshotCollector(Collector):
-    """Prometheus collector over one snapshot read from the database for this scrape."""
+    """Prometheus collector over one snapshot read from the database for this scrape.
+
+    By convention: what only grows is a counter (`_total`), a state's current size is a gauge, a
+    latency is a `_seconds` histogram (rate() and histogram_quantile() work on it; an average
+    computed here could not be aggregated across processes or windows)."""
 
     def __init__(self, snapshot: Snapshot, ari_connected: bool) -> None:
         self._s = snapshot
         self._ari = ari_connected
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily]:
         yield GaugeMetricFamily("callcenter_ari_connected", "1 while the ARI events stream is up",
                                 value=1.0 if self._ari else 0.0)
-        families = [
+        calls = CounterMetricFamily("callcenter_calls", "Call attempts placed or answered, by direction and "
+                                    "outcome (in_progress until the call ends)", labels=["direction", "outcome"])
+        for (direction, outcome), value in self._s.calls.items():
+            calls.add_metric([direction, outcome], value)
+        yield calls
+        states = [
             ("callcenter_calls_in_progress", "Calls not yet ended", ["direction"], self._s.live),
-            ("callcenter_calls", "Call attempts by direction and outcome (all time)",
-             ["direction", "outcome"], self._s.calls),
             ("callcenter_call_jobs", "Campaign jobs by state", ["state"], self._s.jobs),
             ("callcenter_webhook_deliveries", "Webhook deliveries by status", ["status"], self._s.webhooks),
             ("callcenter_analyses", "Post-call analyses by status", ["status"], self._s.analyses),
         ]
-        for name, doc, labels, values in families:
+        for name, doc, labels, values in states:
             family = GaugeMetricFamily(name, doc, labels=labels)
             for key, value in values.items():
                 family.add_metric(list(key) if isinstance(key, tuple) else [key], value)
             yield family
         yield GaugeMetricFamily("callcenter_ready_for_human", "Conversations waiting for a person",
                                 value=self._s.ready_for_human)
-        if self._s.voice_to_voice_ms_1h is not None:
-            yield GaugeMetricFamily("callcenter_voice_to_voice_ms_avg_1h",
-                                    "Average voice-to-voice latency over the last hour (ms)",
-                                    value=self._s.voice_to_voice_ms_1h)
+        v2v: LatencyHistogram = self._s.voice_to_voice
+        yield _histogram("callcenter_voice_to_voice_seconds", "From the end of the caller's speech to the "
+                         "agent's first audio on the line, per turn", v2v.bounds_s, v2v.cumulative, v2v.count,
+                         v2v.sum_s)
 
 
 class _LoopLagCollector(Collector):
@@ -79,10 +92,8 @@ class _LoopLagCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily | HistogramMetricFamily]:
         s = self._stats
-        yield HistogramMetricFamily(
-            "callcenter_event_loop_lag_seconds", "How late a 10 ms timer fired on the event loop",
-            buckets=[*((str(b), n) for b, n in zip(BUCKETS_S, s.buckets, strict=True)), ("+Inf", s.count)],
-            sum_value=s.sum_s)
+        yield _histogram("callcenter_event_loop_lag_seconds", "How late a 10 ms timer fired on the event loop",
+                         tuple(BUCKETS_S), tuple(s.buckets), s.count, s.sum_s)
         yield GaugeMetricFamily("callcenter_event_loop_lag_max_1m_seconds",
                                 "The event loop's largest lateness over the last minute", value=s.recent_max_s)
 
@@ -90,6 +101,8 @@ class _LoopLagCollector(Collector):
 async def prometheus(call: ApiCall) -> web.StreamResponse:
     snapshot = await call.services.supervision.snapshot()
     registry = CollectorRegistry(auto_describe=False)  # per scrape: no process-wide state
+    ProcessCollector(registry=registry)  # process_* (CPU, memory, open files) of the process serving the API
+    PlatformCollector(registry=registry)
     registry.register(_SnapshotCollector(snapshot, call.services.ari_connected()))
     if call.services.loop_lag is not None:
         registry.register(_LoopLagCollector(call.services.loop_lag))

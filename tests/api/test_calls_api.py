@@ -187,9 +187,20 @@ async def test_summary_figures_and_prometheus(api, db_pool):
     assert status == 200 and resp.content_type == "text/plain"
     metrics = text.decode()
     assert "callcenter_ari_connected 1.0" in metrics
-    answered = next(line for line in metrics.splitlines()
-                    if line.startswith('callcenter_calls{direction="outbound",outcome="answered"}'))
-    assert float(answered.split()[-1]) >= 2
+    def sample(prefix: str) -> float:
+        return float(next(line for line in metrics.splitlines() if line.startswith(prefix)).split()[-1])
+
+    # by convention: what only grows is a _total counter, latencies are _seconds histograms
+    assert "# TYPE callcenter_calls_total counter" in metrics
+    assert sample('callcenter_calls_total{direction="outbound",outcome="answered"}') >= 2
+    assert "# TYPE callcenter_voice_to_voice_seconds histogram" in metrics
+    # both calls' turns took 640 ms: inside the 0.7 s bucket, outside the 0.6 s one
+    assert (sample('callcenter_voice_to_voice_seconds_bucket{le="0.7"}')
+            - sample('callcenter_voice_to_voice_seconds_bucket{le="0.6"}')) >= 2
+    assert sample('callcenter_voice_to_voice_seconds_bucket{le="+Inf"}') == sample(
+        "callcenter_voice_to_voice_seconds_count")
+    assert sample("process_resident_memory_bytes") > 0  # the process collector
+    assert "_avg_" not in metrics
     status, _, _ = await api.get("/metrics", token=None)
     assert status == 401
     for hours in ("0", "2161", "soon"):
