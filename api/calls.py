@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.endpoint import ApiCall, Endpoint, dumps, json_response
+from api.endpoint import ApiCall, Endpoint, json_response
 from api.errors import ApiError
+from api.export_formats import WRITERS
 from campaigns.calls import CallOutcome, Direction
-from campaigns.cells import neutralise
 from campaigns.supervision import MAX_PAGE, CallFilter
 from campaigns.transcripts import TranscriptVersions
 from countries.privacy import mask_identifiers_in
@@ -38,7 +36,7 @@ class CallsQuery(BaseModel):
 
 
 class ExportQuery(CallsQuery):
-    format: Literal["csv", "json"] = "csv"
+    format: Literal["csv", "xlsx", "json"] = "csv"  # csv and xlsx for a Spanish-locale Excel; json for programs
     limit: int = Field(EXPORT_MAX, ge=1, le=EXPORT_MAX)
 
 
@@ -127,55 +125,20 @@ async def get_call_events(call: ApiCall) -> web.StreamResponse:
     return json_response({"events": [{"at": e.at, "kind": e.kind, "data": e.data} for e in events]})
 
 
-EXPORT_COLUMNS = ("id", "created_at", "direction", "campaign", "national_id", "debtor", "remote_number",
-                  "outcome", "result", "hangup_cause_txt", "duration_s", "cost", "promised_date",
-                  "promised_amount", "sentiment", "interest_level", "next_action", "needs_human", "summary")
-
-
 async def export_calls(call: ApiCall) -> web.StreamResponse:
     """Admitted while an export slot is free (else 429), read whole into a spool file, then sent: the
     database connection is back in the pool before the first byte goes out (api/exports.py says why)."""
-    csv_out = call.query.format == "csv"
     exports = call.services.exports
+    writer = WRITERS[call.query.format]
     async with exports.slot():
-        encode, tail = (_csv_chunk, _csv_tail) if csv_out else (_json_chunk, _json_tail)
         batches = call.services.supervision.export_batches(call.query.filter())
-        with await exports.spool(batches, encode, tail) as spooled:
+        with await exports.spool(batches, writer) as spooled:
+            charset = "; charset=utf-8" if writer.extension != "xlsx" else ""
             resp = web.StreamResponse(headers={
-                "Content-Type": "text/csv; charset=utf-8" if csv_out else "application/json; charset=utf-8",
-                "Content-Disposition": f'attachment; filename="calls.{call.query.format}"'})
+                "Content-Type": writer.media_type + charset,
+                "Content-Disposition": f'attachment; filename="llamadas.{writer.extension}"'})
             await exports.stream(spooled, call.request, resp)
     return resp
-
-
-def _csv_chunk(rows: list[dict[str, object]], header: bool) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
-    if header:
-        writer.writeheader()
-    writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
-    return out.getvalue()
-
-
-def _csv_tail(empty: bool) -> str:
-    return _csv_chunk([], True) if empty else ""  # no calls: the header alone
-
-
-def _json_chunk(rows: list[dict[str, object]], first: bool) -> str:
-    body = ", ".join(dumps(row) for row in rows)
-    return ('{"items": [' if first else ", ") + body
-
-
-def _json_tail(empty: bool) -> str:
-    return '{"items": []}' if empty else "]}"
-
-
-def _cell(value: object) -> object:
-    text = value.isoformat() if isinstance(value, datetime) else value
-    # A cell starting with = + - @ is a formula to a spreadsheet: never let a transcript run one. The one
-    # rule the importer applies too ("=1+HYPERLINK(...)" and "-2+3+cmd|..." start with a digit after the
-    # sign, and used to pass here).
-    return neutralise(text) if isinstance(text, str) else text
 
 
 CALL = {"call_id": "uuid"}
@@ -195,7 +158,8 @@ ENDPOINTS = [
              produces="audio/wav", errors=(404, 410)),
     Endpoint("GET", "/api/v1/calls/{call_id}/events", get_call_events, "The call's event journal",
              "calls", path_params=CALL, errors=(404,)),
-    Endpoint("GET", "/api/v1/export/calls", export_calls, "Calls with promise and analysis as CSV or JSON "
-             "(429 while API_EXPORTS_MAX exports are in progress; 503 when the database takes too long to "
+    Endpoint("GET", "/api/v1/export/calls", export_calls, "Calls with promise and analysis: `csv` (`;`, "
+             "a BOM, decimal comma and Spanish headers, as a Spanish-locale Excel opens it), `xlsx`, or `json` "
+             "(field names and raw values, for programs) (429 while API_EXPORTS_MAX exports are in progress; 503 when the database takes too long to "
              "read it)", "calls", query=ExportQuery, produces="text/csv", errors=(429, 503)),
 ]

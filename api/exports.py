@@ -30,11 +30,12 @@ import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
 
 from aiohttp import web
 
 from api.errors import ApiError
+from api.export_formats import ExportWriter, Rows
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,8 @@ SPOOL_IN_MEMORY = 4 << 20  # a small export never touches the disk
 STREAM_CHUNK = 256 << 10
 RETRY_AFTER_S = 30  # an export's usual length: the database's read and a LAN download
 
-Rows = list[dict[str, Any]]
-Encode = Callable[[Rows, bool], str]  # a batch of rows (and whether it is the first one) -> its text
-Tail = Callable[[bool], str]  # whether no row came -> the text that closes the document
+# The spool file -> the writer of one format (api/export_formats.py); add() and finish() run in a thread.
+WriterFactory = Callable[[IO[bytes]], ExportWriter]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,18 +74,17 @@ class Exports:
             finally:
                 self.in_progress -= 1
 
-    async def spool(self, batches: AsyncIterator[Rows], encode: Encode, tail: Tail) -> IO[bytes]:
+    async def spool(self, batches: AsyncIterator[Rows], writer: WriterFactory) -> IO[bytes]:
         """The whole export in a temporary file, positioned at its end; the caller closes it.
 
         `batches` is closed here whatever happens (aclosing): its connection is back in the pool on return."""
         file = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=self._spool_dir)  # noqa: SIM115
         try:
-            first = True
+            out = await asyncio.to_thread(writer, file)
             async with asyncio.timeout(self.limits.read_timeout_s), aclosing(batches):
                 async for rows in batches:
-                    await asyncio.to_thread(_append, file, encode, rows, first)
-                    first = False
-            await asyncio.to_thread(_write, file, tail(first))
+                    await asyncio.to_thread(out.add, rows)
+            await asyncio.to_thread(out.finish)
         except TimeoutError:
             file.close()
             # psycopg cancelled the query on the server when its await was cancelled.
@@ -94,6 +93,7 @@ class Exports:
         except BaseException:
             file.close()
             raise
+        file.seek(0, 2)  # a writer (the .xlsx's zip) may leave the position anywhere
         return file
 
     async def stream(self, file: IO[bytes], request: web.Request, resp: web.StreamResponse) -> None:
@@ -114,12 +114,3 @@ class Exports:
                 request.transport.abort()  # else aiohttp's own write_eof would wait on the same client
         except ConnectionError:
             log.info("export to %s: the client went away", request.remote)
-
-
-def _append(file: IO[bytes], encode: Encode, rows: Rows, first: bool) -> None:
-    _write(file, encode(rows, first))
-
-
-def _write(file: IO[bytes], text: str) -> None:
-    if text:
-        file.write(text.encode())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from api import ApiServices, OperatorApi
+from api.export_formats import COLUMNS
 from api.exports import ExportLimits
 from campaigns.db import open_database
 from campaigns.webhooks import EgressPolicy, WebhookDelivery
@@ -110,3 +113,11 @@ async def served(call_pool: AsyncConnectionPool, api_pool: AsyncConnectionPool, 
         async with OperatorApi(services, tokens=[TOKEN], host="127.0.0.1", port=0) as server, \
                 aiohttp.ClientSession() as session:
             yield Client(session, server.url), services
+
+
+def export_rows(raw: bytes) -> list[dict[str, str]]:
+    """The rows of a calls export in CSV (`;`, a BOM, Spanish headers), keyed by the export's field names."""
+    assert raw.startswith("\ufeff".encode()), "a Spanish-locale Excel needs the BOM to read UTF-8"
+    header, *rows = csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";")
+    assert header == [c.header for c in COLUMNS]
+    return [dict(zip((c.key for c in COLUMNS), row, strict=True)) for row in rows]

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from urllib.parse import urlsplit
 
 from api.server import ENDPOINTS
-from tests.api.conftest import TOKEN
+from tests.api.conftest import TOKEN, export_rows
 from tests.api.test_calls_api import answered_call
 
 
@@ -117,5 +115,5 @@ async def test_an_export_never_hands_a_spreadsheet_a_formula(api, db_pool):
                                "(SELECT debtor_id FROM call_attempts WHERE id = %s)", (name, attempt))
         status, raw, _ = await api.get("/api/v1/export/calls", params={"format": "csv"})
         assert status == 200
-        row = next(r for r in csv.DictReader(io.StringIO(raw.decode())) if r["id"] == str(attempt))
+        row = next(r for r in export_rows(raw) if r["id"] == str(attempt))
         assert row["debtor"] == shown, name

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import uuid
 import wave
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 
+from api.export_formats import COLUMNS
 from campaigns.calls import CallLog, CallOutcome, Direction
 from campaigns.recordings import RecordingLedger, RecordingRetention
 from media.recordings import LocalRecordingStore
+from tests.api.conftest import export_rows
 
 PHONE = "+56955550042"
 
@@ -155,18 +157,34 @@ async def test_filters_and_missing_things(api, db_pool):
         assert body["error"]["details"]
 
 
-async def test_export_as_csv_and_json(api, db_pool):
+async def test_export_as_csv_xlsx_and_json(api, db_pool):
     attempt = await answered_call(db_pool)
     async with db_pool.connection() as conn:  # a name that a spreadsheet would run as a formula
         await conn.execute("UPDATE debtors SET full_name = '=HYPERLINK(\"http://x\")' WHERE id = "
                            "(SELECT debtor_id FROM call_attempts WHERE id = %s)", (attempt,))
     status, raw, resp = await api.get("/api/v1/export/calls", params={"format": "csv"})
     assert status == 200 and resp.content_type == "text/csv"
-    rows = list(csv.DictReader(io.StringIO(raw.decode())))
-    row = next(r for r in rows if r["id"] == str(attempt))
-    assert row["promised_amount"] == "50000.00" and row["promised_date"] == "2026-12-15"
+    row = next(r for r in export_rows(raw) if r["id"] == str(attempt))
+    # as a Spanish-locale Excel reads it: decimal comma, Spanish words, dates it recognises
+    assert row["promised_amount"] == "50000,00" and row["promised_date"] == "2026-12-15"
+    assert (row["outcome"], row["direction"]) == ("contestada", "saliente")
     assert PHONE not in raw.decode() and row["remote_number"].endswith("042")
     assert row["debtor"] == "'=HYPERLINK(\"http://x\")"  # quoted: text, not a formula
+
+    status, raw, resp = await api.get("/api/v1/export/calls", params={"format": "xlsx"})
+    assert status == 200 and resp.content_type.endswith("spreadsheetml.sheet")
+    assert resp.headers["Content-Disposition"].endswith('llamadas.xlsx"')
+    sheet = openpyxl.load_workbook(io.BytesIO(raw)).active
+    header, *cells = sheet.iter_rows()
+    assert [c.value for c in header][:3] == ["ID llamada", "Fecha (UTC)", "Dirección"]
+    by_key = dict(zip((c.key for c in COLUMNS), next(r for r in cells if r[0].value == str(attempt)), strict=True))
+    assert by_key["promised_amount"].value == 50000 and isinstance(by_key["created_at"].value, datetime)
+    assert by_key["promised_date"].value.date() == date(2026, 12, 15)
+    # the name exactly as it was, stored as text: shown, never run
+    assert (by_key["debtor"].value, by_key["debtor"].data_type) == ('=HYPERLINK("http://x")', "s")
+    assert not any(c.data_type == "f" for r in cells for c in r)
+    assert PHONE not in str([c.value for r in cells for c in r])
+
     status, body, _ = await api.get("/api/v1/export/calls", params={"format": "json"})
     assert str(attempt) in [r["id"] for r in body["items"]]
     status, body, _ = await api.get("/api/v1/export/calls", params={"format": "xml"})

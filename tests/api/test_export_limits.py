@@ -62,16 +62,16 @@ async def test_a_reader_that_stops_holds_no_connection_and_is_cut_off(db_pool, a
         finally:
             resp.release()
         status, body, _ = await client.get(EXPORT, params={"since": (FAR + timedelta(days=1)).isoformat()})
-        assert status == 200 and body.decode().startswith("id,created_at")  # the slot serves the next one
+        assert status == 200 and body.decode("utf-8-sig").startswith("ID llamada;")  # the slot serves the next one
 
 
 async def test_a_reader_that_reads_gets_the_whole_export(db_pool, api_pool, ari, recordings_dir, big_calls):
     async with served(db_pool, api_pool, ari, recordings_dir) as (client, _):
         status, body, resp = await client.get(EXPORT, params={"since": FAR.isoformat()})
     assert status == 200 and len(body) == resp.content_length
-    header, *lines = body.decode().splitlines()  # not csv.reader: its cells stop at 128 KB
-    assert header.startswith("id,created_at") and [uuid.UUID(line.split(",")[0]) for line in lines] == big_calls
-    assert all(",x" + "x" * (CELL - 1) + "," in line for line in lines)
+    header, *lines = body.decode("utf-8-sig").splitlines()  # not csv.reader: its cells stop at 128 KB
+    assert header.startswith("ID llamada;") and [uuid.UUID(line.split(";")[0]) for line in lines] == big_calls
+    assert all(";x" + "x" * (CELL - 1) + ";" in line for line in lines)
 
 
 async def test_a_third_export_at_once_is_told_to_retry(db_pool, api_pool, ari, recordings_dir):
@@ -89,7 +89,7 @@ async def test_a_third_export_at_once_is_told_to_retry(db_pool, api_pool, ari, r
                 await api_pool.putconn(conn)
         async with asyncio.timeout(10):
             done = await asyncio.gather(*first)
-        assert [(s, b.decode().splitlines()[0].split(",")[0]) for s, b, _ in done] == [(200, "id")] * 2
+        assert [(s, b.decode("utf-8-sig").splitlines()[0].split(";")[0]) for s, b, _ in done] == [(200, "ID llamada")] * 2
         status, body, _ = await client.get(EXPORT, params={**since, "format": "json"})
         assert status == 200 and body == {"items": []}
 
