@@ -62,7 +62,8 @@ def analysis_worker(pool: AsyncConnectionPool, s: Settings) -> AnalysisWorker:
     """The post-call analysis worker the settings ask for (the LLM of `LLM_BASE_URL` when set, else the
     rules); a bad classification file fails here, at start-up, not per call."""
     llm = LlmEndpoint(s.llm_base_url, s.llm_api_key.get_secret_value(), s.llm_model) if s.llm_base_url else None
-    return AnalysisWorker(AnalysisStore(pool), load_classification(s.analysis_classification_file), llm=llm)
+    return AnalysisWorker(AnalysisStore(pool), load_classification(s.analysis_classification_file), llm=llm,
+                          llm_timeout_s=s.llm_analysis_timeout_s)
 
 
 def api_database(s: Settings) -> contextlib.AbstractAsyncContextManager[AsyncConnectionPool]:

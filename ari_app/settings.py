@@ -121,6 +121,12 @@ class Settings(BaseSettings):
     llm_base_url: str = Field("", validation_alias="LLM_BASE_URL")
     llm_api_key: SecretStr = Field(SecretStr(""), validation_alias="LLM_API_KEY")
     llm_model: str = Field("gpt-4o-mini", validation_alias="LLM_MODEL")
+    # How long a turn waits for the model: its first streamed token (the prompt read, on a local model
+    # the slow part), then any silence mid-answer. Past either, the rule engine answers that turn: a
+    # caller must not sit in silence. Post-call analysis is off the call and may wait longer.
+    llm_first_token_timeout_s: float = Field(4.0, gt=0, validation_alias="LLM_FIRST_TOKEN_TIMEOUT_S")
+    llm_stall_timeout_s: float = Field(4.0, gt=0, validation_alias="LLM_STALL_TIMEOUT_S")
+    llm_analysis_timeout_s: float = Field(60.0, gt=0, validation_alias="LLM_ANALYSIS_TIMEOUT_S")
     no_input_timeout_s: float = Field(6.0, validation_alias="NO_INPUT_TIMEOUT_S")
     # A conversation past this many seconds is closed politely after the agent's current reply (a loop,
     # or a caller playing with the agent, must not hold a channel for an hour). 0: no limit.

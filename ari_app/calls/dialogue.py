@@ -90,7 +90,8 @@ def call_vocabulary(debtor: DebtorCard | None, corrections: OperatorCorrections)
 def _warm_llm(settings: Settings) -> ChatLlm:
     """The LLM client, ready for a first turn (call in a worker thread: see `ConversationFactory.open`)."""
     llm = ChatLlm(base_url=settings.llm_base_url, api_key=settings.llm_api_key.get_secret_value() or "none",
-                  model=settings.llm_model)
+                  model=settings.llm_model, first_token_timeout_s=settings.llm_first_token_timeout_s,
+                  stall_timeout_s=settings.llm_stall_timeout_s)
     llm.warm_up()
     return llm
 
