@@ -197,8 +197,9 @@ start() {
     log "starting: chroot $ROOT /usr/sbin/asterisk -f -n -U asterisk -G asterisk"
     printf '\n==== %s start\n' "$(date '+%F %T')" >>"$CONSOLE_LOG"
     # -f: stay in the foreground of our background job (-c needs a terminal); -n: no colours.
-    # 9>&-: the daemon must not inherit (and hold forever) the lab lock.
-    setsid chroot "$ROOT" /usr/sbin/asterisk -f -n -U asterisk -G asterisk </dev/null >>"$CONSOLE_LOG" 2>&1 9>&- &
+    # 3>&- 9>&-: the daemon must not inherit (and hold forever) a lock: the lab's own (fd 9), or the one
+    # a caller took with `flock /tmp/lab.lock bash asterisk/lab/...` (flock(1) hands it on as fd 3).
+    setsid chroot "$ROOT" /usr/sbin/asterisk -f -n -U asterisk -G asterisk </dev/null >>"$CONSOLE_LOG" 2>&1 3>&- 9>&- &
     pid=$!
     echo "$pid" >"$PIDFILE"
     local deadline=$((SECONDS + BOOT_TIMEOUT))
