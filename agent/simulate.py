@@ -75,6 +75,9 @@ class Dialog:
                 due_date=date.fromisoformat(f["due_date"]) if f.get("due_date") else None,
                 max_date=date.fromisoformat(f["max_date"]) if f.get("max_date") else None,
                 country=str(f.get("country", "CL")).upper(), broken_promise=_broken_promise(data),
+                # The dialogs were written for a company that sends payment links by WhatsApp.
+                payment_link_via=str(f.get("payment_link_via", "WhatsApp")),
+                payment_instructions=str(f.get("payment_instructions", "")),
             )
             turns = tuple(str(t) for t in data["debtor_turns"])
         except KeyError as exc:
@@ -192,8 +195,11 @@ async def run_dialogs(dialogs: list[Dialog], use_llm: bool, flows_dir: str | Non
     base_url = os.environ.get("LLM_BASE_URL", "")
     if not base_url:
         raise SystemExit("error: --llm needs LLM_BASE_URL (an OpenAI-compatible endpoint)")
+    # The call center's own LLM settings (docs/configuration.md), so a model is tried as calls would use it.
     async with ChatLlm(base_url=base_url, api_key=os.environ.get("LLM_API_KEY") or "none",
-                       model=os.environ.get("LLM_MODEL", "gpt-4o-mini")) as llm:
+                       model=os.environ.get("LLM_MODEL", "gpt-4o-mini"),
+                       first_token_timeout_s=float(os.environ.get("LLM_FIRST_TOKEN_TIMEOUT_S") or 4.0),
+                       stall_timeout_s=float(os.environ.get("LLM_STALL_TIMEOUT_S") or 4.0)) as llm:
         return [await simulate(d, build_agent(d, llm=llm, flows_dir=flows_dir)) for d in dialogs]
 
 
