@@ -13,6 +13,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 
+from ari_app import preflight
 from ari_app.app import CallCenterApp, analysis_worker
 from ari_app.ari import StasisAppTaken
 from ari_app.reprocess import ReprocessError, Reprocessor
@@ -150,7 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     call = sub.add_parser("call", help="place one outbound call through the trunk and print its record")
     call.add_argument("number")
     call.add_argument("--wait", type=float, default=120.0, help="seconds to wait for the call to end")
-    sub.add_parser("check-config", help="validate the configuration and exit")
+    check = sub.add_parser("check-config", help="validate the configuration and exit")
+    check.add_argument("--connect", action="store_true",
+                       help="also reach ARI, the database, the trunk and the speech models: one line each, "
+                            "a problem with its fix; exit 1 on any problem")
     campaign = sub.add_parser("campaign", help="run the call center with a campaign: import, wave now, progress")
     # The company is needed only to create the campaign; the trunk defaults to this process's.
     campaign_cli.add_campaign_options(campaign, company_required=False, default_trunk=None)
@@ -176,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         settings.ensure_safe_for_mode()
         if args.command == "check-config":
             print(f"configuration OK (mode={settings.mode}, ARI {settings.ari_url}, app {settings.ari_app})")
+            if args.connect:
+                return preflight.print_report(asyncio.run(preflight.run_checks(settings)), sys.stdout)
             return 0
         if args.command == "call":
             return asyncio.run(_call(settings, args.number, args.wait))

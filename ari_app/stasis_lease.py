@@ -43,6 +43,21 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+async def serving_process(conn: psycopg.AsyncConnection, ari_url: str, app: str) -> str | None:
+    """The live process serving `app` on the Asterisk at `ari_url` ("node (pid N on host)"), or None
+    when the app is free: no lease, a stale one, or one held by a dead process on this machine."""
+    cur = await conn.execute(
+        """SELECT host, pid, node, heartbeat_at < now() - make_interval(secs => %s)
+             FROM stasis_app_leases WHERE ari_url = %s AND app = %s""", (STALE_S, ari_url, app))
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    host, pid, node, stale = row
+    if stale or (host == socket.gethostname() and not _pid_alive(pid)):
+        return None
+    return f"{node} (pid {pid} on {host})"
+
+
 class StasisAppLease:
     """``async with StasisAppLease(pool, ari_url, "callcenter", beside=False) as lease: lease.app``."""
 
@@ -84,15 +99,10 @@ class StasisAppLease:
             # One process at a time decides, per Asterisk: two starting together must not both find a name free.
             await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("stasis:" + self._ari_url,))
             for name in names:
-                cur = await conn.execute(
-                    """SELECT host, pid, node, heartbeat_at < now() - make_interval(secs => %s)
-                         FROM stasis_app_leases WHERE ari_url = %s AND app = %s""", (STALE_S, self._ari_url, name))
-                row = await cur.fetchone()
-                if row is not None:
-                    host, pid, node, stale = row
-                    if not stale and not (host == self._host and not _pid_alive(pid)):
-                        log.info("Stasis app %r is served by %s (pid %d on %s)", name, node, pid, host)
-                        continue
+                holder = await serving_process(conn, self._ari_url, name)
+                if holder is not None:
+                    log.info("Stasis app %r is served by %s", name, holder)
+                    continue
                 await conn.execute(
                     """INSERT INTO stasis_app_leases (ari_url, app, host, pid, node) VALUES (%s, %s, %s, %s, %s)
                        ON CONFLICT (ari_url, app) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid,

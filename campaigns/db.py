@@ -111,7 +111,7 @@ async def open_database(url: str, *, max_size: int = 10, migrate: bool = True,
             if migrate:
                 await apply_migrations(conn)
     except psycopg.OperationalError as exc:
-        raise MigrationError(f"cannot reach PostgreSQL ({_redact(url)}): {exc}") from exc
+        raise MigrationError(f"cannot reach PostgreSQL ({redact_url(url)}): {exc}") from exc
     pool = AsyncConnectionPool(url, min_size=1, max_size=max_size, open=False, name=name)
     await pool.open(wait=True, timeout=15)
     try:
@@ -120,7 +120,7 @@ async def open_database(url: str, *, max_size: int = 10, migrate: bool = True,
         await pool.close()
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """A DSN safe for logs: the password replaced."""
     parts = urlsplit(url)
     if parts.password:

@@ -70,6 +70,11 @@ class AriClient:
     async def asterisk_info(self) -> dict[str, Any]:
         return await self.request("GET", "/asterisk/info")
 
+    async def endpoint_state(self, technology: str, resource: str) -> str:
+        """"online", "offline" or "unknown": for PJSIP, whether the endpoint's contacts qualify."""
+        data = await self.request("GET", f"/endpoints/{technology}/{resource}")
+        return str(data.get("state") or "unknown")
+
     # --- channels ------------------------------------------------------------------------
     async def list_channels(self) -> list[Channel]:
         return [Channel.from_json(c) for c in await self.request("GET", "/channels")]
