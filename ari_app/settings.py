@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     ari_reconnect_max_s: float = Field(10.0, validation_alias="ARI_RECONNECT_MAX_S")
 
     database_url: SecretStr = Field(SecretStr(LAB_DATABASE_URL), validation_alias="DATABASE_URL")
+    # libpq's own PGPASSWORD, used when DATABASE_URL carries no password (docker-compose.yml passes it so,
+    # since a password with '@', ':' or '/' would break the URL); read here only to refuse a weak one.
+    database_password: SecretStr = Field(SecretStr(""), validation_alias="PGPASSWORD")
     # The call path's connections (turns, results, the dialer, webhooks, analysis). The operator API has
     # its own, fewer (API_DATABASE_POOL_MAX): a burst of dashboard requests or exports must never make a
     # live call wait for a connection to write its turn.
@@ -245,7 +248,8 @@ class Settings(BaseSettings):
         reasons = []
         if self.ari_password.get_secret_value() in KNOWN_WEAK_SECRETS:
             reasons.append("ARI_PASSWORD is empty or a lab default")
-        db_password = urlsplit(self.database_url.get_secret_value()).password or ""
+        db_password = (urlsplit(self.database_url.get_secret_value()).password
+                       or self.database_password.get_secret_value())
         if db_password in KNOWN_WEAK_SECRETS:
             reasons.append("the DATABASE_URL password is empty or a lab default")
         tokens = self.tokens()

@@ -8,7 +8,7 @@ WEBHOOK_KEY = Fernet.generate_key().decode()
 
 def _env(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
     for key in ("CALLCENTER_MODE", "ARI_PASSWORD", "DATABASE_URL", "RTP_PORT_MIN", "RTP_PORT_MAX", "ARI_URL",
-                "API_TOKENS", "API_HOST", "API_ENABLED", "WEBHOOK_SECRETS_KEY"):
+                "API_TOKENS", "API_HOST", "API_ENABLED", "WEBHOOK_SECRETS_KEY", "PGPASSWORD"):
         monkeypatch.delenv(key, raising=False)
     for key, value in values.items():
         monkeypatch.setenv(key, value)
@@ -35,6 +35,18 @@ def test_production_refuses_empty_database_password(monkeypatch):
     with pytest.raises(InsecureConfiguration, match="DATABASE_URL") as info:
         Settings().ensure_safe_for_mode()
     assert "ARI_PASSWORD" not in str(info.value)
+
+
+def test_production_takes_the_database_password_from_pgpassword_when_the_url_has_none(monkeypatch):
+    """docker-compose.yml passes the password apart from the URL: any character works there."""
+    real = {"CALLCENTER_MODE": "production", "ARI_PASSWORD": "k8#Vq2-long-random",
+            "DATABASE_URL": "postgresql://callcenter@db:5432/callcenter",
+            "API_TOKENS": "Q2f7-operator-token-long-enough", "WEBHOOK_SECRETS_KEY": WEBHOOK_KEY}
+    _env(monkeypatch, **real, PGPASSWORD="p@ss:w/rd#?%1")
+    assert Settings().insecure_reasons() == []
+    _env(monkeypatch, **real, PGPASSWORD="callcenter-lab")
+    with pytest.raises(InsecureConfiguration, match="DATABASE_URL password"):
+        Settings().ensure_safe_for_mode()
 
 
 def test_production_refuses_the_lab_api_token_and_short_ones(monkeypatch):
