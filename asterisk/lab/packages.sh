@@ -22,6 +22,8 @@ LAB_PACKAGES=(
     iproute2             # ss: the reconnect test drops ARI connections with `ss -K`
     chromium             # headless browser for the dashboard test (tests/browser.py)
     chromium-driver      # /usr/bin/chromedriver: Selenium drives chromium through it
+    docker.io            # the compose test (tests/deploy): Debian's Docker engine (dockerd)
+    docker-compose       # ... and compose 1.29, which docker-compose.yml is written for
 )
 # `packages.sh PKG...` ensures just the named packages (e.g. python3-venv for `make setup`).
 if [ $# -gt 0 ]; then
