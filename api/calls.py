@@ -12,6 +12,7 @@ from api.endpoint import ApiCall, Endpoint, json_response
 from api.errors import ApiError
 from api.export_formats import WRITERS
 from campaigns.calls import CallOutcome, Direction
+from campaigns.payment_links import link_messages
 from campaigns.supervision import MAX_PAGE, CallFilter
 from campaigns.transcripts import TranscriptVersions
 from countries.privacy import mask_identifiers_in
@@ -60,6 +61,7 @@ async def get_call(call: ApiCall) -> web.StreamResponse:
     found["transcript_versions"] = [{**v, "lines": [_masked_line(line) for line in v["lines"]]}
                                     for v in await versions.versions(attempt_id)]
     found["reprocessing"] = await versions.job(attempt_id)
+    found["payment_links"] = await link_messages(call.services.pool, attempt_id)  # and their delivery
     return json_response(found)
 
 
@@ -147,7 +149,8 @@ ENDPOINTS = [
              "calls", query=CallsQuery),
     Endpoint("GET", "/api/v1/calls/{call_id}", get_call, "One call: turns with latencies and the caller's "
              "sentiment, promise, usage and cost, analysis (and the transcript version it read), the transcript "
-             "versions and the re-processing job", "calls", path_params=CALL, errors=(404,)),
+             "versions, the re-processing job and the payment links sent (with their delivery)", "calls",
+             path_params=CALL, errors=(404,)),
     Endpoint("POST", "/api/v1/calls/{call_id}/reprocess", reprocess_call, "Transcribe the call again from its "
              "recording (the offline model, a wider beam) and re-run its analysis on that transcript; 202 with "
              "the job", "calls", path_params=CALL, ok=202, errors=(404, 409, 410)),

@@ -21,7 +21,7 @@ from aiohttp import web
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from analysis.store import AnalysisStore
-from api import calls, campaigns, contacts, dashboard, followups, monitoring, webhooks
+from api import calls, campaigns, contacts, dashboard, followups, monitoring, payment_links, webhooks
 from api.auth import PUBLIC, TokenAuth
 from api.calls import Reprocessing
 from api.endpoint import SERVICES, ApiCall, Endpoint, json_response
@@ -92,7 +92,7 @@ class ApiServices:
 
 ENDPOINTS: list[Endpoint] = [
     *monitoring.ENDPOINTS, *contacts.ENDPOINTS, *campaigns.ENDPOINTS, *calls.ENDPOINTS,
-    *followups.ENDPOINTS, *webhooks.ENDPOINTS, *dashboard.ENDPOINTS,
+    *followups.ENDPOINTS, *webhooks.ENDPOINTS, *payment_links.ENDPOINTS, *dashboard.ENDPOINTS,
 ]
 
 
