@@ -160,7 +160,8 @@ class CallCenterApp:
             results=ResultsConfig.from_settings(s),
         )
         self.router = CallRouter(self.ari, self._new_inbound_call)
-        self.dialer = OutboundDialer(self.services, self.router, s.trunk_endpoint, s.caller_id)
+        self.dialer = OutboundDialer(self.services, self.router, s.trunk_endpoint, s.caller_id,
+                                     number_format=s.trunk_number_format, dial_prefix=s.trunk_dial_prefix)
         await self._close_orphaned_attempts()
         self.events = EventStream(
             session,

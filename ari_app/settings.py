@@ -21,6 +21,7 @@ from campaigns.db import LAB_DATABASE_PASSWORD, LAB_DATABASE_URL
 from campaigns.importer_files import ImportLimits
 from campaigns.webhooks.egress import EgressPolicy
 from campaigns.webhooks.secret_box import GENERATE_KEY, SecretBox
+from countries.dialing import DIAL_PREFIX
 
 # The lab's well-known secrets (asterisk/lab/defaults.env). Production must replace all of them.
 LAB_ARI_PASSWORD = "lab-ari-secret"
@@ -71,6 +72,10 @@ class Settings(BaseSettings):
 
     # Outbound calls.
     trunk_endpoint: str = Field("trunk", validation_alias="TRUNK_ENDPOINT")
+    # How the carrier wants numbers (countries/dialing.py): +e164 (+5491123456789), e164 (5491123456789) or
+    # national (0111523456789), after TRUNK_DIAL_PREFIX (a technical prefix or "00"; digits, * and #).
+    trunk_number_format: Literal["+e164", "e164", "national"] = Field("+e164", validation_alias="TRUNK_NUMBER_FORMAT")
+    trunk_dial_prefix: str = Field("", validation_alias="TRUNK_DIAL_PREFIX")
     caller_id: str = Field("", validation_alias="CALLER_ID")
     originate_timeout_s: int = Field(30, validation_alias="ORIGINATE_TIMEOUT_S")
     # Campaign calls: how many this process may have up at once on its trunk (0: no campaign
@@ -208,6 +213,8 @@ class Settings(BaseSettings):
             raise ValueError(f"RTP port range {self.rtp_port_min}-{self.rtp_port_max} is not valid")
         if not urlsplit(self.ari_url).scheme.startswith("http"):
             raise ValueError(f"ARI_URL must be http(s)://host:port, got {self.ari_url!r}")
+        if not DIAL_PREFIX.fullmatch(self.trunk_dial_prefix):
+            raise ValueError(f"TRUNK_DIAL_PREFIX may hold only digits, '*' and '#', got {self.trunk_dial_prefix!r}")
         self.webhook_egress()  # a mistyped network stops the start, instead of every delivery
         self.webhook_secret_box()  # so does a malformed key
         if self.api_exports_max >= self.api_database_pool_max:

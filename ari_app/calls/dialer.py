@@ -8,14 +8,18 @@ from ari_app.calls.call import Call, CallServices
 from ari_app.calls.legs import OutboundRequest
 from ari_app.calls.stasis import CallRouter
 from campaigns.calls import Direction
+from countries.dialing import NumberFormat, trunk_number
 
 
 class OutboundDialer:
-    def __init__(self, services: CallServices, router: CallRouter, trunk: str, caller_id: str = "") -> None:
+    def __init__(self, services: CallServices, router: CallRouter, trunk: str, caller_id: str = "", *,
+                 number_format: NumberFormat = "+e164", dial_prefix: str = "") -> None:
         self._services = services
         self._router = router
         self._trunk = trunk
         self._caller_id = caller_id
+        self._number_format = number_format
+        self._dial_prefix = dial_prefix
 
     def dial(self, number: str, *, trunk: str | None = None, caller_id: str | None = None,
              variables: dict[str, str] | None = None, answering_machine: str = "off", **ids: int | None) -> Call:
@@ -35,7 +39,8 @@ class OutboundDialer:
             attempt_id=attempt_id,
             remote_number=number,
             outbound=OutboundRequest(
-                endpoint=f"PJSIP/{number}@{trunk or self._trunk}",
+                # The record keeps E.164; only what the carrier receives takes its format.
+                endpoint=f"PJSIP/{trunk_number(number, self._number_format, self._dial_prefix)}@{trunk or self._trunk}",
                 number=number,
                 caller_id=self._caller_id if caller_id is None else caller_id,
                 variables=dict(variables or {}),
