@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -16,6 +18,7 @@ from campaigns.payment_links import link_messages
 from campaigns.supervision import MAX_PAGE, CallFilter
 from campaigns.transcripts import TranscriptVersions
 from countries.privacy import mask_identifiers_in
+from media.recordings import RecordingStoreUnavailable
 
 EXPORT_MAX = 100_000
 
@@ -107,16 +110,44 @@ async def get_transcript(call: ApiCall) -> web.StreamResponse:
 
 
 async def get_recording(call: ApiCall) -> web.StreamResponse:
+    """The local copy when this host has one, else the object store's, streamed through here: the
+    dashboard's player fetches with its bearer token, which must never be sent on to the bucket
+    (nor need the bucket be reachable from the operators' browsers), so no redirect to a presigned URL."""
     attempt_id = call.path["call_id"]
     key = await _recording_key(call, attempt_id, ", past the recording retention (RECORDING_RETENTION_DAYS)")
+    headers = {"Content-Type": "audio/wav", "Content-Disposition": f'inline; filename="{attempt_id}.wav"'}
+    store = call.services.recordings
+    path = await asyncio.to_thread(store.local_file, key) if key else None  # None too for a key outside the store
+    if path is not None:
+        return web.FileResponse(path, headers=headers)
+    byte_range = call.request.headers.get("Range", "")
     try:
-        path = call.services.recordings.path(key) if key else None
-    except ValueError:  # a key that would leave the store's root: never served
-        path = None
-    if path is None or not path.is_file():
+        body = await asyncio.to_thread(store.fetch, key, byte_range if _ONE_RANGE.fullmatch(byte_range) else None) \
+            if key else None
+    except ValueError:  # a key that would leave the store: never served
+        body = None
+    except RecordingStoreUnavailable as exc:
+        raise ApiError(503, f"the recording of call {attempt_id} is in the object store, which did not answer; "
+                            "try again later") from exc
+    if body is None:
         raise ApiError(404, f"no recording for call {attempt_id}")
-    return web.FileResponse(path, headers={"Content-Type": "audio/wav",
-                                           "Content-Disposition": f'inline; filename="{attempt_id}.wav"'})
+    try:
+        resp = web.StreamResponse(status=206 if body.content_range else 200,
+                                  headers={**headers, "Accept-Ranges": "bytes"})
+        if body.content_range:
+            resp.headers["Content-Range"] = body.content_range
+        resp.content_length = body.size
+        await resp.prepare(call.request)
+        while chunk := await asyncio.to_thread(body.read, _STREAM_CHUNK):
+            await resp.write(chunk)
+        await resp.write_eof()
+    finally:
+        await asyncio.to_thread(body.close)
+    return resp
+
+
+_ONE_RANGE = re.compile(r"bytes=(\d+-\d*|-\d+)")  # what an <audio> element asks for; anything else: the whole
+_STREAM_CHUNK = 256 << 10
 
 
 async def get_call_events(call: ApiCall) -> web.StreamResponse:
@@ -157,8 +188,8 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/calls/{call_id}/transcript", get_transcript, "The transcript: speaker, text "
              "and offsets (ms from the answer)", "calls", path_params=CALL, errors=(404,)),
     Endpoint("GET", "/api/v1/calls/{call_id}/recording", get_recording, "The recording: stereo WAV, the "
-             "caller left and the agent right (410: deleted by the recording retention)", "calls", path_params=CALL,
-             produces="audio/wav", errors=(404, 410)),
+             "caller left and the agent right (410: deleted by the recording retention; 503: only in the object "
+             "store, which did not answer)", "calls", path_params=CALL, produces="audio/wav", errors=(404, 410, 503)),
     Endpoint("GET", "/api/v1/calls/{call_id}/events", get_call_events, "The call's event journal",
              "calls", path_params=CALL, errors=(404,)),
     Endpoint("GET", "/api/v1/export/calls", export_calls, "Calls with promise and analysis: `csv` (`;`, "

@@ -35,7 +35,7 @@ from campaigns.planner import WavePlanner
 from campaigns.supervision import Supervision
 from campaigns.webhooks import WebhookDelivery, WebhookStore
 from media.loop_lag import LoopLagMonitor
-from media.recordings import LocalRecordingStore
+from media.recordings import RecordingStore
 
 log = logging.getLogger(__name__)
 API_VERSION = "1.0.0"
@@ -50,7 +50,7 @@ class ApiServices:
 
     pool: AsyncConnectionPool
     webhook_delivery: WebhookDelivery
-    recordings: LocalRecordingStore
+    recordings: RecordingStore
     ari_connected: Callable[[], bool]
     currency: str
     reprocessor: Reprocessing | None = None  # offline re-processing (POST /api/v1/calls/{id}/reprocess)

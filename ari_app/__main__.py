@@ -16,13 +16,13 @@ from datetime import time as dt_time
 from ari_app import preflight
 from ari_app.app import CallCenterApp, analysis_worker
 from ari_app.ari import StasisAppTaken
+from ari_app.recordings import recording_store
 from ari_app.reprocess import ReprocessError, Reprocessor
 from ari_app.settings import InsecureConfiguration, Settings
 from campaigns import cli as campaign_cli
 from campaigns.cli import CliError
 from campaigns.db import MigrationError, open_database
 from countries.privacy import mask_phone
-from media.recordings import LocalRecordingStore
 
 
 async def _run(settings: Settings) -> None:
@@ -109,7 +109,7 @@ async def _reprocess(settings: Settings, args: argparse.Namespace) -> int:
     line per call. 0 when every call selected was re-processed, 1 when one failed."""
     async with open_database(settings.database_url.get_secret_value(), max_size=2) as pool, \
             analysis_worker(pool, settings) as analysis:
-        reprocessor = Reprocessor.from_settings(pool, LocalRecordingStore(settings.recordings_path), settings,
+        reprocessor = Reprocessor.from_settings(pool, recording_store(settings), settings,
                                                 analysis)
         versions = reprocessor.transcripts
         if args.call is not None:

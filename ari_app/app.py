@@ -36,6 +36,7 @@ from ari_app.calls.legs import InboundLeg
 from ari_app.calls.media import MediaConfig
 from ari_app.calls.results import ResultsConfig
 from ari_app.calls.stasis import CallRouter
+from ari_app.recordings import recording_store, recording_uploader
 from ari_app.reprocess import Reprocessor
 from ari_app.settings import Settings
 from ari_app.stasis_lease import StasisAppLease
@@ -52,7 +53,7 @@ from campaigns.scheduler import WaveScheduler
 from campaigns.webhooks import WebhookDelivery, WebhookStore
 from countries.profile import warm_calendars
 from media.loop_lag import LoopLagMonitor
-from media.recordings import LocalRecordingStore
+from media.recordings import RecordingStore
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class CallCenterApp:
         self._webhooks_task: asyncio.Task[None] | None = None
         self._analysis_task: asyncio.Task[None] | None = None
         self._retention_task: asyncio.Task[None] | None = None
+        self._uploads_task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Self:
         try:
@@ -116,7 +118,8 @@ class CallCenterApp:
                     await task
         await shutdown
         # The calls' last events are in the outbox now; what the worker did not send, the next run does.
-        for task in (self._events_task, self._webhooks_task, self._analysis_task, self._retention_task):
+        for task in (self._events_task, self._webhooks_task, self._analysis_task, self._retention_task,
+                     self._uploads_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -141,6 +144,8 @@ class CallCenterApp:
         session = await self._stack.enter_async_context(aiohttp.ClientSession())
         self.ari = AriClient(session, s.ari_url, s.ari_user, s.ari_password.get_secret_value(), self.stasis_app)
         self.call_log = CallLog(pool, node=self.node)
+        # One store for everything that touches recordings: the recorder, the API, re-processing, retention.
+        self.recordings = recording_store(s)
         self.tts = await self._stack.enter_async_context(make_tts(s))
         await self.tts.synthesize(s.greeting)  # warm the phrase cache: the first caller waits for nothing
         conversations = None
@@ -157,7 +162,7 @@ class CallCenterApp:
             conversations=conversations,
             actions=CallActions(pool),
             debtors=DebtorDirectory(pool),
-            results=ResultsConfig.from_settings(s),
+            results=ResultsConfig.from_settings(s, self.recordings),
         )
         self.router = CallRouter(self.ari, self._new_inbound_call)
         self.dialer = OutboundDialer(self.services, self.router, s.trunk_endpoint, s.caller_id,
@@ -191,7 +196,10 @@ class CallCenterApp:
             self.analysis = await self._stack.enter_async_context(analysis_worker(pool, s))
             self._analysis_task = asyncio.create_task(self.analysis.run(), name="call-analysis")
         # Past recordings are read (API) and expired (retention) even when RECORD_CALLS is now off.
-        recordings = LocalRecordingStore(s.recordings_path)
+        recordings = self.recordings
+        # With an object store: this node's ended calls' recordings are uploaded, and retried until they are.
+        if (uploader := recording_uploader(pool, recordings, self.node)) is not None:
+            self._uploads_task = asyncio.create_task(uploader.run(), name="recording-uploads")
         if s.recording_retention_days > 0:
             retention = RecordingRetention(RecordingLedger(pool), recordings,
                                            timedelta(days=s.recording_retention_days))
@@ -199,7 +207,7 @@ class CallCenterApp:
         if s.api_enabled:
             await self._start_api(pool, recordings)
 
-    async def _start_api(self, pool: AsyncConnectionPool, recordings: LocalRecordingStore) -> None:
+    async def _start_api(self, pool: AsyncConnectionPool, recordings: RecordingStore) -> None:
         """The operator API and dashboard, on API_HOST:API_PORT, over a pool of their own."""
         s = self.settings
         # Offline re-processing, asked for through the API: its own (bigger) model, loaded on first use.

@@ -32,7 +32,6 @@ import statistics
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
@@ -41,9 +40,9 @@ import psycopg
 from analysis.worker import AnalysisWorker
 from ari_app.settings import Settings
 from campaigns.transcripts import TranscriptVersions
-from media.recordings import LocalRecordingStore
+from media.recordings import RecordingStore, RecordingStoreUnavailable, readable_recording
 from media.stt import SttEngine, WhisperStt
-from media.stt.offline import CALLER_CHANNEL, caller_lines, read_channel, retranscribe_lines
+from media.stt.offline import CALLER_CHANNEL, AudioClip, caller_lines, read_channel, retranscribe_lines
 
 __all__ = ["ReprocessError", "ReprocessResult", "Reprocessor", "model_label", "offline_stt"]
 
@@ -96,7 +95,7 @@ class Reprocessor:
     """Re-processes calls one at a time: `reprocess()` now (CLI), or `submit()` to this object's queue
     (API), worked through by its task for the lifetime of an `async with` block."""
 
-    def __init__(self, transcripts: TranscriptVersions, recordings: LocalRecordingStore, stt: SttEngine,
+    def __init__(self, transcripts: TranscriptVersions, recordings: RecordingStore, stt: SttEngine,
                  analysis: AnalysisWorker | None, *, model: str, beam: int, live_model: str,
                  owns_stt: bool = False, poll_s: float = 5.0) -> None:
         self.transcripts = transcripts
@@ -111,7 +110,7 @@ class Reprocessor:
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
-    def from_settings(cls, pool: Any, recordings: LocalRecordingStore, settings: Settings,
+    def from_settings(cls, pool: Any, recordings: RecordingStore, settings: Settings,
                       analysis: AnalysisWorker | None, stt: SttEngine | None = None) -> Reprocessor:
         return cls(TranscriptVersions(pool, weak_confidence=settings.reprocess_weak_confidence), recordings,
                    stt or offline_stt(settings), analysis, model=model_label(settings.stt_offline_model_path),
@@ -182,6 +181,11 @@ class Reprocessor:
             await self.transcripts.finished(attempt_id)
             return result
 
+    def _caller_audio(self, key: str) -> AudioClip:
+        """The caller's channel of the recording (downloaded for the while when only the object store has it)."""
+        with readable_recording(self._recordings, key) as path:
+            return read_channel(path, CALLER_CHANNEL)
+
     async def _reprocess(self, attempt_id: uuid.UUID) -> ReprocessResult:
         source = await self.transcripts.source(attempt_id)
         if source is None:
@@ -191,11 +195,12 @@ class Reprocessor:
                                  f"({'deleted by the retention' if source.recording_deleted else 'not recorded'})")
         if not caller_lines(source.lines):
             raise ReprocessError(f"call {attempt_id} has no caller line with times to cut its recording by")
-        path: Path = self._recordings.path(source.recording_path)
         try:
-            audio = await asyncio.to_thread(read_channel, path, CALLER_CHANNEL)
+            audio = await asyncio.to_thread(self._caller_audio, source.recording_path)
         except FileNotFoundError as exc:
-            raise ReprocessError(f"the recording of call {attempt_id} is missing: {path}") from exc
+            raise ReprocessError(f"the recording of call {attempt_id} is missing: {exc}") from exc
+        except RecordingStoreUnavailable as exc:
+            raise ReprocessError(f"the recording of call {attempt_id} could not be read: {exc}") from exc
         t0 = time.perf_counter()
         decoded = await retranscribe_lines(self._stt, audio, source.lines)
         decode_s = time.perf_counter() - t0

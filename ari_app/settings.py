@@ -157,6 +157,19 @@ class Settings(BaseSettings):
     # Recordings older than this many days are deleted, hourly (the call's row, transcript and
     # promise stay). 0 keeps them for ever: deleting evidence is the operator's decision, not ours.
     recording_retention_days: int = Field(0, ge=0, validation_alias="RECORDING_RETENTION_DAYS")
+    # Where recordings are kept (docs/recordings.md): on this disk (local), in an S3-compatible bucket
+    # (s3: the local copy is deleted once the upload is verified), or both. Always written locally
+    # first; uploads are queued in the database and retried, so an outage of the store loses nothing.
+    # Empty credentials: boto3's own chain (AWS_* variables, a profile, the instance role).
+    recordings_store: Literal["local", "s3", "both"] = Field("local", validation_alias="RECORDINGS_STORE")
+    recordings_s3_bucket: str = Field("", validation_alias="RECORDINGS_S3_BUCKET")
+    recordings_s3_prefix: str = Field("", validation_alias="RECORDINGS_S3_PREFIX")
+    recordings_s3_endpoint_url: str = Field("", validation_alias="RECORDINGS_S3_ENDPOINT_URL")  # MinIO, Ceph...
+    recordings_s3_region: str = Field("", validation_alias="RECORDINGS_S3_REGION")
+    recordings_s3_access_key_id: str = Field("", validation_alias="RECORDINGS_S3_ACCESS_KEY_ID")
+    recordings_s3_secret_access_key: SecretStr = Field(SecretStr(""), validation_alias="RECORDINGS_S3_SECRET_ACCESS_KEY")
+    # Server-side encryption asked for on every upload: off, AES256 (SSE-S3) or aws:kms (the bucket's KMS key).
+    recordings_s3_sse: Literal["off", "AES256", "aws:kms"] = Field("off", validation_alias="RECORDINGS_S3_SSE")
     # The operator's rates (campaigns/costs.py), all 0 by default; carriers bill started minutes (60 s).
     cost_currency: str = Field("USD", validation_alias="COST_CURRENCY")
     cost_telephony_per_min: Decimal = Field(Decimal(0), ge=0, validation_alias="COST_TELEPHONY_PER_MIN")
@@ -220,10 +233,25 @@ class Settings(BaseSettings):
         if self.api_exports_max >= self.api_database_pool_max:
             raise ValueError(f"API_EXPORTS_MAX ({self.api_exports_max}) must be below API_DATABASE_POOL_MAX "
                              f"({self.api_database_pool_max}): exports would take every API connection")
+        self._check_recordings_store()
         if self.tts_engine == "coqui" and not self.tts_model_path:
             raise ValueError("TTS_ENGINE=coqui needs TTS_MODEL_PATH: the directory of a Coqui model "
                              "(config.json + model.pth); models are never downloaded at run time")
         return self
+
+    def _check_recordings_store(self) -> None:
+        """An object store that cannot work is refused at start, not at the first upload after a call."""
+        if self.recordings_store == "local":
+            return
+        if not self.recordings_s3_bucket:
+            raise ValueError(f"RECORDINGS_STORE={self.recordings_store} needs RECORDINGS_S3_BUCKET: the bucket "
+                             "recordings are uploaded to")
+        if bool(self.recordings_s3_access_key_id) != bool(self.recordings_s3_secret_access_key.get_secret_value()):
+            raise ValueError("set both RECORDINGS_S3_ACCESS_KEY_ID and RECORDINGS_S3_SECRET_ACCESS_KEY, or neither "
+                             "(boto3's own chain: AWS_* variables, a profile, the instance role)")
+        if self.recordings_s3_endpoint_url and not urlsplit(self.recordings_s3_endpoint_url).scheme.startswith("http"):
+            raise ValueError(f"RECORDINGS_S3_ENDPOINT_URL must be http(s)://host:port, got "
+                             f"{self.recordings_s3_endpoint_url!r}")
 
     @property
     def ari_ws_url(self) -> str:
@@ -263,6 +291,10 @@ class Settings(BaseSettings):
         if not tokens or any(t in KNOWN_WEAK_SECRETS or len(t) < MIN_API_TOKEN_CHARS for t in tokens):
             reasons.append(f"API_TOKENS is empty, a lab default, or has a token shorter than "
                            f"{MIN_API_TOKEN_CHARS} characters")
+        if self.recordings_store != "local" and urlsplit(self.recordings_s3_endpoint_url).scheme == "http" \
+                and not _is_loopback(urlsplit(self.recordings_s3_endpoint_url).hostname or ""):
+            reasons.append("RECORDINGS_S3_ENDPOINT_URL is plain http to another host: recordings would cross "
+                           "the network unencrypted (use https)")
         if not self.webhook_secrets_key.get_secret_value():
             reasons.append(f"WEBHOOK_SECRETS_KEY is empty: webhook secrets would be stored in plain text "
                            f"(generate a key with: {GENERATE_KEY})")

@@ -4,7 +4,7 @@ Collections recordings are personal data kept as evidence of what was agreed: an
 them as long as their law and their clients ask, and no longer. `RecordingLedger` says which calls
 are past the retention and forgets them (it reads and updates `call_attempts`); the files are the
 recording store's business (`media.recordings`, seen here only as something that can `delete`).
-`RecordingRetention` sweeps: files first (in a thread: disk, later network, never on the event
+`RecordingRetention` sweeps: files first (in a thread: disk, the object store, never on the event
 loop that paces live calls' audio), rows second, so a crash in between leaves a row that the next
 sweep deletes again, never an orphaned recording. A call's row outlives its recording: the transcript, the outcome and the
 promise stay, `recording_path` becomes NULL and `recording_deleted_at` says when and why it is gone.

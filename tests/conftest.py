@@ -13,6 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 from ari_app.settings import Settings
 from campaigns.db import open_database
 from tests.campaigns.webhook_receiver import Receiver
+from tests.s3_server import S3Server
 from tests.scratch_db import scratch_database
 
 
@@ -49,3 +50,12 @@ async def receiver() -> AsyncIterator[Receiver]:
     await r.start()
     yield r
     await r.stop()
+
+
+@pytest.fixture
+def s3_server() -> Iterator[S3Server]:
+    """An S3-protocol server (moto, its own process on 127.0.0.1) with an empty bucket."""
+    server = S3Server()
+    server.start()
+    yield server
+    server.stop()

@@ -15,7 +15,6 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +25,7 @@ from ari_app.settings import Settings
 from campaigns.calls import CallLine, CallLog
 from campaigns.costs import CostRates, price_call
 from media.recorder import CallRecorder, Recording
-from media.recordings import LocalRecordingStore, RecordingStore, recording_key
+from media.recordings import RecordingStore, recording_key
 from media.rtp_session import RtpSession
 from media.transcript import TranscriptLine
 from media.turn_metrics import TurnMetrics
@@ -43,8 +42,9 @@ class ResultsConfig:
     rates: CostRates = field(default_factory=CostRates)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ResultsConfig:
-        return cls(recording_store(settings), cost_rates(settings))
+    def from_settings(cls, settings: Settings, recordings: RecordingStore) -> ResultsConfig:
+        """The process's recording store (`ari_app.recordings`), used only while RECORD_CALLS is on."""
+        return cls(recordings if settings.record_calls else None, cost_rates(settings))
 
 
 def cost_rates(settings: Settings) -> CostRates:
@@ -57,11 +57,6 @@ def cost_rates(settings: Settings) -> CostRates:
         llm_per_1k_prompt_tokens=settings.cost_llm_per_1k_prompt_tokens,
         llm_per_1k_completion_tokens=settings.cost_llm_per_1k_completion_tokens,
     )
-
-
-def recording_store(settings: Settings) -> LocalRecordingStore | None:
-    """Where recordings go (RECORDINGS_DIR), or None when RECORD_CALLS is off."""
-    return LocalRecordingStore(Path(settings.recordings_path)) if settings.record_calls else None
 
 
 class CallResults:
