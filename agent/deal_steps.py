@@ -76,8 +76,7 @@ class DealSteps:
         if intent is Intent.DISPUTE:
             return self._end([self._tool(ToolName.END_CALL, outcome=CallResult.DISPUTE)], "dispute_noted")
         if intent is Intent.PAYMENT_LINK:
-            return self._remember([self._tool(ToolName.SEND_PAYMENT_LINK), self._say("payment_link"),
-                                   self._say("ask_date_short")])
+            return self._remember([*self._how_to_pay(), self._say("ask_date_short")])
         if intent is Intent.ASK_DEBT or (intent is Intent.GREETING and heard.matched == "greeting:quien"):
             answer = self._answer(text)
             if answer == self._last[:1] and (person := self._frustrated()):  # the same question again
@@ -116,7 +115,7 @@ class DealSteps:
             return self._say("ask_first_date")
         return self._say("ask_date_short")
 
-    def _answer(self, text: str) -> list[str]:
+    def _answer(self, text: str) -> list[AgentOutput]:
         """A question about the debt, answered from the record (never invented)."""
         facts = self.facts
         if "desde cuando" in text and facts.due_date:
@@ -126,8 +125,15 @@ class DealSteps:
         if re.search(r"\bde (?:que|donde)\b|\bque deuda\b|\bpor que\b", text) and facts.installments_owed:
             return [self._say("answer_what")]
         if re.search(r"\bcomo (?:\w+ )?pag|\bdonde (?:\w+ )?pag", text):
-            return [self._say("answer_how")]
+            return self._how_to_pay()
         return [self._say("answer_amount" if facts.amount_owed is not None else "answer_company")]
+
+    def _how_to_pay(self) -> list[AgentOutput]:
+        """The link, when the company has something that sends it; else what exists (a transfer's data,
+        read slowly, or paying the company directly): never a message that will not come."""
+        if self.facts.payment_link_via:
+            return [self._tool(ToolName.SEND_PAYMENT_LINK), self._say("payment_link")]
+        return [self._say("pay_by_transfer" if self.facts.payment_instructions else "answer_how")]
 
     def _in_the_week_said(self, day: date, text: str) -> date:
         """"La otra semana" then "el miércoles": next week's Wednesday, not this one's."""
@@ -327,6 +333,9 @@ class DealSteps:
 
     def _refused(self, tool: ToolCall, refusal: ActionResult) -> list[AgentOutput] | None:
         """The answer to a tool the record refused, instead of what was planned after it; None: go on."""
+        if tool.name == ToolName.SEND_PAYMENT_LINK and refusal.code == Refusal.NO_PAYMENT_CHANNEL:
+            self._learn(payment_link_via="")  # the gateway went away since the call began: say how else to pay
+            return self._remember([*self._how_to_pay(), self._say("ask_date_short")])
         if tool.name != ToolName.REGISTER_PROMISE:
             return None
         self.step = self.negotiate_step

@@ -5,7 +5,7 @@ promise the record would refuse must be refused there too, or a simulated conver
 confirm what a real call cannot. `DryRunRecord` runs any tool call through the bounds
 `campaigns.actions.CallActions.register_promise` applies (`agent.record_bounds`: an amount above
 zero, a date not past and not after the debt's maximum date, no more than the debt, a plan counting
-its total), and answers as the call's runner does (`ari_app.calls.tools`): a typed
+its total; a payment link only where the company sends them), and answers as the call's runner does (`ari_app.calls.tools`): a typed
 `media.responder.ActionResult`, the same codes (`agent.vocabulary.Refusal`) and the same texts.
 """
 
@@ -16,7 +16,8 @@ from datetime import datetime
 from agent.flow import DebtorFacts
 from agent.llm import ToolCall
 from agent.record_bounds import promise_refusal
-from agent.tools import RegisterPromise, ScheduleCallback, ToolArgumentError, command_from
+from agent.tools import RegisterPromise, ScheduleCallback, SendPaymentLink, ToolArgumentError, command_from
+from agent.vocabulary import Refusal
 from media.responder import ActionResult
 
 __all__ = ["DryRunRecord"]
@@ -51,6 +52,8 @@ class DryRunRecord:
                 return refusal
             self._promises += 1
             return ActionResult.done(command.reply(self._promises))
+        if isinstance(command, SendPaymentLink) and not self._facts.payment_link_via:
+            return ActionResult.refused(Refusal.NO_PAYMENT_CHANNEL, "the debtor's company sends no payment links")
         if isinstance(command, ScheduleCallback):  # booked as asked (the record moves it into the law's hours)
             return ActionResult.done(command.reply(command.when))
         return ActionResult.done(command.reply(None))

@@ -9,6 +9,7 @@ identity check, whoever the brain is.
 from __future__ import annotations
 
 import functools
+import re
 import string
 import tomllib
 from collections.abc import Mapping
@@ -66,7 +67,9 @@ DEFAULT_PROMPTS = {
     "answer_what": "Son {installments_owed} cuotas impagas con {company}.",
     "answer_since": "Está vencida desde el {due_date}.",
     "answer_company": "Le llamo de parte de {company}.",
-    "answer_how": "Le enviaremos el enlace de pago por WhatsApp.",
+    # How to pay, when the company sends no payment link (with one, the link is sent: "payment_link").
+    "answer_how": "Puede pagar directamente con {company}.",
+    "pay_by_transfer": "Puede pagar por transferencia. Le doy los datos, despacio: {payment_instructions}.",
     "ask_date_short": "¿Qué día puede pagar?",
     "offer_person": "¿Quiere que le comunique con un ejecutivo?",
     "cannot_pay_goodbye": "Entiendo. Le volveremos a contactar. Que tenga un buen día.",
@@ -119,6 +122,10 @@ class DebtorFacts:
     extra: Mapping[str, str] = field(default_factory=dict)
     country: str | None = None  # CL, AR, CO: the debtor's calendar and calling hours
     broken_promise: BrokenPromise | None = None  # set: the call reminds the debtor of it
+    # How the company's debtors pay (campaigns.payment_links): the channel a payment link goes out on
+    # ("WhatsApp"; empty: nothing sends links, so none is offered), and a bank transfer's data.
+    payment_link_via: str = ""
+    payment_instructions: str = ""
 
     @property
     def purpose(self) -> str:
@@ -142,6 +149,8 @@ class DebtorFacts:
             "overdue_installments": (f"{self.installments_owed} cuota{'s' if self.installments_owed != 1 else ''} "
                                      f"vencida{'s' if self.installments_owed != 1 else ''}")
             if self.installments_owed is not None else "",
+            "payment_link_via": self.payment_link_via,
+            "payment_instructions": slowly(self.payment_instructions),
         }
         if (promise := self.broken_promise) is not None:
             values |= {"promised_day": spoken_date(promise.day), "promised_amount": str(promise.amount),
@@ -187,6 +196,15 @@ class Flow:
     def say(self, key: str, variables: Mapping[str, str]) -> str:
         """The prompt with the variables filled in; an unknown or empty variable leaves no '{x}' behind."""
         return string.Formatter().vformat(self.prompts[key], (), _Blank(variables)).strip()
+
+
+def slowly(text: str) -> str:
+    """Long digit strings (an account number, a RUT) said in pairs with a pause between them: "12345678"
+    -> "12, 34, 56, 78". A voice reading "12345678" says twelve million...; nobody can write that down."""
+    def pairs(match: re.Match[str]) -> str:
+        digits = match.group().replace(".", "")
+        return ", ".join(digits[i:i + 2] for i in range(0, len(digits), 2))
+    return re.sub(r"\d[\d.]{4,}\d", pairs, text)
 
 
 class _Blank(dict):

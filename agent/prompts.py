@@ -144,8 +144,14 @@ def debtor_brief(flow: Flow, facts: DebtorFacts) -> str:
         figures.append(f"saldo (amount_owed): {facts.amount_owed} pesos")
     if facts.max_date is not None:
         figures.append(f"fecha máxima de pago (max_date): {facts.max_date.isoformat()}")
+    if facts.payment_link_via:
+        paying = f"Enlace de pago: send_payment_link lo envía por {facts.payment_link_via} a este número."
+    else:  # nothing would send it: the model must not promise a message
+        paying = ("No hay envío de enlaces de pago: no ofrezcas enviar nada por mensaje; para pagar: "
+                  + (f"transferencia ({facts.payment_instructions})." if facts.payment_instructions
+                     else "directamente con la empresa."))
     return (f"Flujo: {flow.name} ({flow.description}). {limits} "
-            + (f"{'; '.join(figures)}. " if figures else "") + f"Datos: {known}.")
+            + (f"{'; '.join(figures)}. " if figures else "") + f"{paying} Datos: {known}.")
 
 
 def system_prompt(flow: Flow, facts: DebtorFacts, *, now: datetime, country: str | None = None) -> str:

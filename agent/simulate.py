@@ -75,6 +75,9 @@ class Dialog:
                 due_date=date.fromisoformat(f["due_date"]) if f.get("due_date") else None,
                 max_date=date.fromisoformat(f["max_date"]) if f.get("max_date") else None,
                 country=str(f.get("country", "CL")).upper(), broken_promise=_broken_promise(data),
+                # The dialogs were written for a company that sends payment links by WhatsApp.
+                payment_link_via=str(f.get("payment_link_via", "WhatsApp")),
+                payment_instructions=str(f.get("payment_instructions", "")),
             )
             turns = tuple(str(t) for t in data["debtor_turns"])
         except KeyError as exc:

@@ -135,7 +135,9 @@ class ScheduleCallback(ToolCommand):
 @dataclass(frozen=True, slots=True)
 class SendPaymentLink(ToolCommand):
     name: ClassVar[ToolName] = ToolName.SEND_PAYMENT_LINK
-    schema: ClassVar[dict[str, Any]] = _function(name, "Enviar al deudor el enlace de pago (por WhatsApp o SMS).")
+    schema: ClassVar[dict[str, Any]] = _function(
+        name, "Enviar al deudor el enlace de pago por el canal de la empresa (WhatsApp o SMS); se rechaza si la "
+        "empresa no envía enlaces.")
     action: ClassVar[str] = "send_payment_link"
 
 

@@ -116,3 +116,5 @@ class Refusal(StrEnum):
     IDENTIFY_LOCKED = "identify_locked"
     # lookup_customer: this call keeps no debtors (no database), so nobody can be looked up.
     NO_DIRECTORY = "no_directory"
+    # send_payment_link: the debtor's company has no payment link or no messaging gateway to send it.
+    NO_PAYMENT_CHANNEL = "no_payment_channel"

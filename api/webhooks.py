@@ -78,6 +78,8 @@ async def update_webhook(call: ApiCall) -> web.StreamResponse:
             await call.services.webhooks.set_enabled(endpoint.id, body.enabled)
     except WebhookNotFound as exc:
         raise ApiError(404, str(exc)) from None
+    except WebhookConfigError as exc:  # a private event asked for by an endpoint of no company
+        raise ApiError(422, str(exc)) from None
     return json_response(_endpoint(await _existing(call)))
 
 
@@ -118,7 +120,7 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/webhooks/{webhook_id}", get_webhook, "One endpoint", "webhooks",
              path_params=ONE, errors=(404,)),
     Endpoint("PATCH", "/api/v1/webhooks/{webhook_id}", update_webhook, "Enable, disable, change the "
-             "event filter", "webhooks", path_params=ONE, body=WebhookPatch, errors=(404,)),
+             "event filter", "webhooks", path_params=ONE, body=WebhookPatch, errors=(404, 422)),
     Endpoint("DELETE", "/api/v1/webhooks/{webhook_id}", delete_webhook, "Delete an endpoint and its "
              "pending deliveries", "webhooks", path_params=ONE, ok=204, errors=(404,)),
     Endpoint("POST", "/api/v1/webhooks/{webhook_id}/test", test_webhook, "Send a signed ping now",

@@ -13,6 +13,7 @@ from campaigns.cli import CliError, build_parser, run
 from campaigns.db import LAB_DATABASE_URL, MigrationError, open_database
 from campaigns.importer_files import ImportLimits
 from campaigns.importer_rows import ImportFileError
+from campaigns.webhooks.secret_box import SecretBox
 
 
 class CliSettings(BaseSettings):
@@ -25,6 +26,8 @@ class CliSettings(BaseSettings):
     import_max_rows: int = Field(ImportLimits().max_rows, ge=1, validation_alias="IMPORT_MAX_ROWS")
     import_max_cells: int = Field(ImportLimits().max_cells, ge=1, validation_alias="IMPORT_MAX_CELLS")
     import_memory_mb: int = Field(ImportLimits().memory_mb, ge=64, validation_alias="IMPORT_MEMORY_MB")
+    # Seals a payment-link gateway's signing secret, as the call center seals every webhook secret.
+    webhook_secrets_key: SecretStr = Field(SecretStr(""), validation_alias="WEBHOOK_SECRETS_KEY")
 
 
 async def _main(argv: list[str] | None) -> int:
@@ -33,7 +36,8 @@ async def _main(argv: list[str] | None) -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     async with open_database(settings.database_url.get_secret_value(), max_size=2) as pool:
         limits = ImportLimits(settings.import_max_rows, settings.import_max_cells, settings.import_memory_mb)
-        return await run(args, pool, limits=limits)
+        box = SecretBox(settings.webhook_secrets_key.get_secret_value() or None)
+        return await run(args, pool, limits=limits, webhook_box=box)
 
 
 def main(argv: list[str] | None = None) -> int:

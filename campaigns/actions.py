@@ -26,6 +26,7 @@ from agent.record_bounds import promise_refusal
 from agent.vocabulary import CallResult, Refusal
 from campaigns.campaign import CampaignStore
 from campaigns.contacts import exclude_debtor
+from campaigns.payment_links import queue_link_message
 from campaigns.policy import ContactPolicy
 from campaigns.webhooks.events import EVENTS, call_summary, emit
 
@@ -150,9 +151,16 @@ class CallActions:
             await exclude_debtor(conn, debtor_id, "asked_not_to_be_called")
 
     async def send_payment_link(self, ctx: CallContext) -> None:
-        """The debtor asked for the payment link: delivered through the webhooks outbox; the
-        request is recorded now."""
-        await self.note(ctx, CallResult.PAYMENT_LINK, "payment_link_requested")
+        """The debtor asked for the payment link: its message goes to the company's messaging gateway
+        (`campaigns.payment_links`), in the same transaction as the call's result; refused when the
+        company has nothing that sends links (the agent then says how else to pay)."""
+        debtor_id = self._debtor(ctx)
+        async with self._pool.connection() as conn, conn.transaction():
+            message = await queue_link_message(conn, attempt_id=ctx.attempt_id, debtor_id=debtor_id,
+                                               phone_id=ctx.phone_id)
+            if message is None:
+                raise ActionRefused(Refusal.NO_PAYMENT_CHANNEL, "the debtor's company sends no payment links")
+            await self._result(conn, ctx, CallResult.PAYMENT_LINK, "payment_link_requested", {"via": message["via"]})
 
     async def transfer_to_agent(self, ctx: CallContext, reason: str = "") -> None:
         """The caller goes to a person; the call itself moves them (the dialplan's `[human-agents]`)."""

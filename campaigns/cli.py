@@ -9,6 +9,8 @@
     python -m campaigns stop 12.345.678-5                   # "stop calling me", at once
     python -m campaigns promise-kept 12.345.678-5           # the payment arrived: no reminder call
     python -m campaigns dnc +56912345678 --reason registry  # do-not-call list
+    python -m campaigns payment-link Natura --gateway https://gw.example.cl/wa \
+        --template 'https://pagos.natura.cl/d/{debtor_id}?monto={amount}'  # links the agent can send
 
 The calls themselves are placed by the call center process (`python -m ari_app run`), which
 consumes the queue and fires the scheduled waves; `python -m ari_app campaign` runs both at once.
@@ -30,9 +32,12 @@ from campaigns.campaign import Campaign, CampaignSpec, CampaignStore, Selection
 from campaigns.contacts import add_do_not_call, stop_calling
 from campaigns.holds import PromiseError, mark_promise, pick_promise
 from campaigns.importer import DebtorImporter, ImportLimits
+from campaigns.payment_links import PaymentLinkError, PaymentLinkSettings
 from campaigns.planner import WavePlanner, WaveResult
 from campaigns.policy import ContactPolicyConfig
 from campaigns.report import Progress, explain, progress
+from campaigns.webhooks import WebhookStore
+from campaigns.webhooks.secret_box import SecretBox
 from countries import default_timezone
 from countries.identity import InvalidIdentity, normalise_national_id, normalise_phone
 
@@ -99,6 +104,19 @@ def build_parser(prog: str = "python -m campaigns") -> argparse.ArgumentParser:
     for name in ("pause", "resume", "finish"):
         p = sub.add_parser(name, help=f"{name} a campaign")
         p.add_argument("campaign")
+
+    p = sub.add_parser("payment-link", help="the company's payment link and the messaging gateway that sends it "
+                       "(prints the gateway's signing secret once)")
+    p.add_argument("company")
+    p.add_argument("--gateway", required=True, help="http(s) URL of the WhatsApp/SMS gateway")
+    p.add_argument("--template", required=True, help="the link; may name {debtor_id} {attempt_id} {national_id} "
+                   "{amount} {company}")
+    p.add_argument("--via", default="WhatsApp", help="the channel the agent names (default: WhatsApp)")
+    p = sub.add_parser("payment-instructions", help="what the agent says when no link can be sent (a transfer's data)")
+    p.add_argument("company")
+    p.add_argument("instructions")
+    p = sub.add_parser("payment-link-off", help="no more payment links for the company")
+    p.add_argument("company")
     return parser
 
 
@@ -194,8 +212,9 @@ async def watch(pool: AsyncConnectionPool, campaign: Campaign, out: TextIO, *, i
 
 
 async def run(args: argparse.Namespace, pool: AsyncConnectionPool, out: TextIO = sys.stdout,
-              limits: ImportLimits | None = None) -> int:
+              limits: ImportLimits | None = None, webhook_box: SecretBox | None = None) -> int:
     store = CampaignStore(pool)
+    payments = PaymentLinkSettings(pool, WebhookStore(pool, box=webhook_box))
     match args.command:
         case "import":
             loaded = await import_file(pool, args.file, args.company, args.country, args.timezone, out, limits,
@@ -233,11 +252,30 @@ async def run(args: argparse.Namespace, pool: AsyncConnectionPool, out: TextIO =
                 raise CliError(str(exc)) from exc
             await add_do_not_call(pool, number, args.reason)
             out.write("number added to the do-not-call list\n")
+        case "payment-link" | "payment-instructions" | "payment-link-off":
+            await _payment_links(payments, args, out)
         case "pause" | "resume" | "finish":
             status = {"pause": "paused", "resume": "active", "finish": "finished"}[args.command]
             await store.set_status((await campaign_named(pool, args.campaign)).id, status)
             out.write(f"campaign {args.campaign!r} is {status}\n")
     return 0
+
+
+async def _payment_links(payments: PaymentLinkSettings, args: argparse.Namespace, out: TextIO) -> None:
+    try:
+        if args.command == "payment-link":
+            made = await payments.configure(args.company, gateway_url=args.gateway, template=args.template,
+                                            via=args.via)
+            out.write(f"{args.company}: payment links by {args.via} through {made.endpoint.url} (webhook "
+                      f"{made.endpoint.id}); the gateway's signing secret, shown once: {made.secret}\n")
+        elif args.command == "payment-instructions":
+            await payments.set_instructions(args.company, args.instructions)
+            out.write(f"{args.company}: payment instructions set\n")
+        else:
+            disabled = await payments.disable(args.company)
+            out.write(f"{args.company}: no more payment links ({disabled} gateway(s) disabled)\n")
+    except PaymentLinkError as exc:
+        raise CliError(str(exc)) from exc
 
 
 async def _mark_promise(pool: AsyncConnectionPool, args: argparse.Namespace, status: str, out: TextIO) -> None:

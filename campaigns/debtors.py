@@ -11,6 +11,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from campaigns.campaign import CampaignStore
+from campaigns.payment_links import PaymentOptions, payment_options
 from countries.identity import InvalidIdentity, normalise_phone
 
 
@@ -44,6 +45,7 @@ class DebtorCard:
     variables: dict[str, str] = field(default_factory=dict)
     purpose: str = "collection"  # the job's (`JobPurpose`): 'collection' or 'promise_reminder'
     promise: PromiseDue | None = None  # for a 'promise_reminder': the promise it is about
+    payment: PaymentOptions = field(default_factory=PaymentOptions)  # how the company's debtors can pay
 
 
 class DebtorDirectory:
@@ -67,6 +69,7 @@ class DebtorDirectory:
         if row is None:
             return None
         campaign = await self._campaigns.get(campaign_id) if campaign_id is not None else None
+        payment = await payment_options(self._pool, debtor_id)
         return DebtorCard(
             debtor_id=row["id"], full_name=row["full_name"], company=row["company"], timezone=row["timezone"],
             delinquency_type=row["delinquency_type"],
@@ -75,7 +78,8 @@ class DebtorDirectory:
             amount_owed=int(row["amount_owed"]) if row["amount_owed"] is not None else None,
             installments_owed=row["installments_owed"], due_date=row["due_date"], max_date=row["max_date"],
             variables={k: str(v) for k, v in (row["variables"] or {}).items()},
-            country=row["country"] or (campaign.country if campaign else None), purpose=purpose, promise=promise)
+            country=row["country"] or (campaign.country if campaign else None), purpose=purpose, promise=promise,
+            payment=payment)
 
     @staticmethod
     async def _job_purpose(cur: Any, job_id: int, debtor_id: int) -> tuple[str, PromiseDue | None]:

@@ -152,7 +152,8 @@ class ConversationFactory:
         broken = BrokenPromise(promise.promised_date, promise.amount, promise.installments) if promise else None
         facts = DebtorFacts(debtor.full_name, debtor.company, debtor.amount_owed, debtor.installments_owed,
                             debtor.due_date, debtor.max_date, debtor.variables, country=debtor.country,
-                            broken_promise=broken)
+                            broken_promise=broken, payment_link_via=debtor.payment.via,
+                            payment_instructions=debtor.payment.instructions)
         return flow, facts
 
     def debtor_brief(self, debtor: DebtorCard) -> str:

@@ -7,6 +7,8 @@ set -euo pipefail
 export LAB_NAME=render # read by lib.sh
 # shellcheck source=lib.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+# shellcheck source=pjsip-site.sh
+. "$LAB_DIR/pjsip-site.sh"
 
 [ $# -eq 1 ] || die "usage: $0 OUTDIR"
 out=$1
@@ -17,10 +19,12 @@ for var in $CALLCENTER_TEMPLATE_VARS; do
 done
 # Production (CALLCENTER_MODE=production, as the app's own check): no lab secret, and each softphone
 # its own password of 12 characters or more. A phone's password opens calls to the agents' desks.
+phone_vars=$(softphone_vars)
 if [ "${CALLCENTER_MODE:-lab}" = production ]; then
     seen=" "
-    for var in ARI_PASSWORD SOFTPHONE_1001_PASSWORD SOFTPHONE_1002_PASSWORD SOFTPHONE_1003_PASSWORD; do
-        value=${!var}
+    for var in ARI_PASSWORD $phone_vars; do
+        value=${!var:-}
+        [ -n "$value" ] || die "refusing to render production config: $var is not set"
         case $value in lab-*) die "refusing to render production config: $var is a lab default" ;; esac
         [ ${#value} -ge 12 ] || die "refusing to render production config: $var is shorter than 12 characters"
         case $seen in *" $value "*) die "refusing to render production config: $var repeats another password" ;; esac
@@ -32,20 +36,10 @@ fi
 shell_format=$(printf '${%s} ' $CALLCENTER_TEMPLATE_VARS)
 
 mkdir -p "$out"
-# The trunk's mode: by address only, or registering with digest authentication (asterisk/etc/trunk/).
-case "${TRUNK_REGISTER:-no}" in
-no) envsubst "$shell_format" <"$REPO_ROOT/asterisk/etc/trunk/ip.conf" >"$out/pjsip_trunk.conf" ;;
-yes)
-    [ -n "${TRUNK_USER:-}" ] && [ -n "${TRUNK_PASSWORD:-}" ] || die "TRUNK_REGISTER=yes needs TRUNK_USER and TRUNK_PASSWORD"
-    if [ "${CALLCENTER_MODE:-lab}" = production ] && [ ${#TRUNK_PASSWORD} -lt 12 ]; then
-        die "refusing to render production config: TRUNK_PASSWORD is shorter than 12 characters"
-    fi
-    export TRUNK_USER TRUNK_PASSWORD
-    envsubst "$shell_format \${TRUNK_USER} \${TRUNK_PASSWORD}" <"$REPO_ROOT/asterisk/etc/trunk/register.conf" \
-        >"$out/pjsip_trunk.conf"
-    ;;
-*) die "TRUNK_REGISTER must be yes or no, not '$TRUNK_REGISTER'" ;;
-esac
+# The site's part of pjsip.conf (asterisk/lab/pjsip-site.sh): NAT and media address, the trunk, the phones.
+render_pjsip_network >"$out/pjsip_network.conf"
+render_pjsip_trunk "$shell_format" >"$out/pjsip_trunk.conf"
+render_pjsip_phones >"$out/pjsip_phones.conf"
 shopt -s nullglob
 templates=("$REPO_ROOT"/asterisk/etc/*.conf "$REPO_ROOT"/dialplan/extensions.conf)
 [ ${#templates[@]} -gt 1 ] || die "no templates found under $REPO_ROOT/asterisk/etc"

@@ -30,7 +30,11 @@ EVENTS: frozenset[str] = frozenset({
     "transfer_requested",
     "sentiment_alert",
     "payment_link_requested",
+    "payment_link_message",
 })
+# Events that carry what only their addressee may know (the debtor's full phone): delivered only to the
+# endpoints bound to the event's company that name the event in their filter, never to "every event".
+PRIVATE_EVENTS: frozenset[str] = frozenset({"payment_link_message"})
 
 # The LISTEN/NOTIFY channel the delivery workers wait on.
 NOTIFY_CHANNEL = "webhook_outbox"
@@ -44,7 +48,9 @@ d AS (
     INSERT INTO webhook_deliveries (endpoint_id, event_id, seq, call_key)
     SELECT e.id, %(event_id)s, o.id, %(call_key)s
       FROM webhook_endpoints e CROSS JOIN o
-     WHERE e.enabled AND (cardinality(e.events) = 0 OR %(event)s = ANY (e.events))
+     WHERE e.enabled
+       AND CASE WHEN %(private)s THEN %(event)s = ANY (e.events) AND e.company_id = %(company_id)s
+                ELSE cardinality(e.events) = 0 OR %(event)s = ANY (e.events) END
     RETURNING 1)
 SELECT pg_notify(%(channel)s, '') WHERE EXISTS (SELECT 1 FROM d)
 """
@@ -64,8 +70,10 @@ def dumps(value: Any) -> str:
 
 
 async def emit(conn: AsyncConnection[Any], event: str, payload: Mapping[str, Any], *,
-               call_key: str | uuid.UUID | None = None) -> uuid.UUID:
+               call_key: str | uuid.UUID | None = None, company_id: int | None = None) -> uuid.UUID:
     """Record `event` for delivery; its event id (the receivers' idempotency key).
+
+    A private event (`PRIVATE_EVENTS`) goes only to `company_id`'s endpoints that ask for it by name.
 
     Runs on `conn` as it is: the caller's open transaction, so the event shares the fact's fate.
     Events with the same `call_key` reach each endpoint in outbox id order. For a call's events that
@@ -81,6 +89,8 @@ async def emit(conn: AsyncConnection[Any], event: str, payload: Mapping[str, Any
         "call_key": None if call_key is None else str(call_key),
         "payload": Jsonb(dict(payload), dumps=dumps),
         "channel": NOTIFY_CHANNEL,
+        "private": event in PRIVATE_EVENTS,
+        "company_id": company_id,
     })
     return event_id
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from campaigns.webhooks.events import EVENTS
+from campaigns.webhooks.events import EVENTS, PRIVATE_EVENTS
 from campaigns.webhooks.secret_box import PREFIX, SecretBox, is_sealed
 from campaigns.webhooks.signing import new_secret
 
@@ -67,11 +67,12 @@ class WebhookEndpoint:
     enabled: bool
     description: str
     created_at: datetime
+    company_id: int | None = None  # a company's messaging gateway (its payment links); None: the operator's
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> WebhookEndpoint:
         return cls(row["id"], row["url"], tuple(row["events"]), row["enabled"], row["description"],
-                   row["created_at"])
+                   row["created_at"], row.get("company_id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +102,15 @@ class DeliveryRecord:
     delivered_at: datetime | None
 
 
-_ENDPOINT_COLUMNS = "id, url, events, enabled, description, created_at"
+_ENDPOINT_COLUMNS = "id, url, events, enabled, description, created_at, company_id"
+
+
+def _private_needs_company(events: Iterable[str], company_id: int | None) -> None:
+    private = sorted(set(events) & PRIVATE_EVENTS)
+    if private and company_id is None:
+        raise WebhookConfigError(
+            f"{', '.join(private)} carries a debtor's full phone: only a company's messaging gateway "
+            "receives it (python -m ari_app payment-links set --company ...)")
 
 
 class WebhookStore:
@@ -112,9 +121,11 @@ class WebhookStore:
         self._box = box or SecretBox(None)
 
     async def register(self, url: str, *, events: Iterable[str] = (), secret: str | None = None,
-                       description: str = "", enabled: bool = True) -> RegisteredEndpoint:
+                       description: str = "", enabled: bool = True,
+                       company_id: int | None = None) -> RegisteredEndpoint:
         url = validate_url(url)
         chosen = validate_events(events)
+        _private_needs_company(chosen, company_id)
         if secret is not None and len(secret) < _MIN_SECRET:
             raise WebhookConfigError(f"a webhook secret needs at least {_MIN_SECRET} characters")
         if secret is not None and is_sealed(secret):  # stored plain (no key), it would read as sealed
@@ -123,9 +134,9 @@ class WebhookStore:
         async with self._pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(
-                f"""INSERT INTO webhook_endpoints (url, secret, events, enabled, description)
-                    VALUES (%s, %s, %s, %s, %s) RETURNING {_ENDPOINT_COLUMNS}""",
-                (url, self._box.seal(secret), chosen, enabled, description))
+                f"""INSERT INTO webhook_endpoints (url, secret, events, enabled, description, company_id)
+                    VALUES (%s, %s, %s, %s, %s, %s) RETURNING {_ENDPOINT_COLUMNS}""",
+                (url, self._box.seal(secret), chosen, enabled, description, company_id))
             row = await cur.fetchone()
         assert row is not None
         return RegisteredEndpoint(WebhookEndpoint.from_row(row), secret)
@@ -174,8 +185,10 @@ class WebhookStore:
 
     async def set_events(self, endpoint_id: int, events: Iterable[str]) -> None:
         """Change the filter for events emitted from now on (empty: all)."""
-        await self._update("UPDATE webhook_endpoints SET events = %s WHERE id = %s",
-                           (validate_events(events), endpoint_id), endpoint_id)
+        chosen = validate_events(events)
+        _private_needs_company(chosen, (await self.get(endpoint_id)).company_id)
+        await self._update("UPDATE webhook_endpoints SET events = %s WHERE id = %s", (chosen, endpoint_id),
+                           endpoint_id)
 
     async def requeue_dead(self, endpoint_id: int) -> int:
         """Give the endpoint's dead deliveries a fresh set of attempts (once the receiver is fixed)."""

@@ -123,3 +123,23 @@ async def test_internal_targets_are_refused_and_nothing_of_theirs_comes_back(api
     (dead,) = body["items"]
     assert (dead["status"], dead["attempts"], dead["last_status_code"]) == ("dead", 1, None)
     assert dead["last_error"].startswith("refused: 169.254.169.254 is a link-local address")
+
+
+async def test_a_companys_payment_link_is_set_through_the_api_and_its_secret_shown_once(api, db_pool):
+    company = "Pagos API S.A."
+    async with db_pool.connection() as conn:
+        await conn.execute("INSERT INTO companies (name) VALUES (%s) ON CONFLICT DO NOTHING", (company,))
+    body = {"company": company, "gateway_url": "https://gw.example.cl/whatsapp",
+            "template": "https://pagos.example.cl/d/{debtor_id}", "via": "WhatsApp"}
+    status, made, _ = await api.request("PUT", "/api/v1/payment-links", json=body)
+    assert status == 201 and made["secret"].startswith("whsec_") and made["via"] == "WhatsApp"
+    status, listed, _ = await api.get("/api/v1/webhooks")
+    gateway = next(e for e in listed["items"] if e["id"] == made["gateway"]["webhook_id"])
+    assert gateway["events"] == ["payment_link_message"] and "secret" not in gateway
+    status, bad, _ = await api.request("PUT", "/api/v1/payment-links",
+                                       json={**body, "template": "https://p.example.cl/{rut}"})
+    assert status == 422 and "rut" in bad["error"]["message"]
+    status, _, _ = await api.request("PUT", "/api/v1/payment-links", json={**body, "company": "Nadie"})
+    assert status == 422
+    status, off, _ = await api.post("/api/v1/payment-links/disable", json={"company": company})
+    assert status == 200 and off["gateways_disabled"] == 1

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from campaigns.cli import CliError, build_parser, run
+from campaigns.payment_links import payment_options
 from countries.cl import rut_check_digit
+from tests.campaigns.test_contacts import Desk
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -78,3 +80,19 @@ def test_the_module_reports_a_bad_file_without_a_traceback(database_url, tmp_pat
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: deudores.xlsx is not a valid .xlsx file")
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.usefixtures("no_webhook_endpoints")
+async def test_payment_links_are_set_and_turned_off_from_the_cli(db_pool, company, tmp_path):
+    desk = await Desk.open(db_pool, company)
+    said = await _cli(db_pool, "payment-link", company, "--gateway", "https://gw.example.cl/wa",
+                      "--template", "https://pagos.example.cl/d/{debtor_id}", "--via", "SMS")
+    assert "payment links by SMS" in said and "whsec_" in said  # the secret, shown this once
+    assert (await payment_options(db_pool, desk.debtor_id)).via == "SMS"
+    await _cli(db_pool, "payment-instructions", company, "cuenta corriente 12345678")
+    assert "no more payment links (1 gateway(s) disabled)" in await _cli(db_pool, "payment-link-off", company)
+    options = await payment_options(db_pool, desk.debtor_id)
+    assert not options.can_send_link and options.instructions == "cuenta corriente 12345678"
+    with pytest.raises(CliError, match="may name"):
+        await _cli(db_pool, "payment-link", company, "--gateway", "https://gw.example.cl/wa",
+                   "--template", "https://pagos.example.cl/{rut}")

@@ -13,6 +13,8 @@ from agent.vocabulary import Refusal
 from ari_app.calls.tools import CallToolRunner
 from campaigns.actions import CallActions, CallContext
 from campaigns.calls import CallLog, Direction
+from campaigns.payment_links import PaymentLinkSettings
+from campaigns.webhooks import WebhookStore
 from media.responder import ActionResult
 from tests.campaigns.test_actions import _answered_call
 from tests.campaigns.test_contacts import Desk
@@ -61,8 +63,11 @@ async def test_each_tool_reads_back_records_its_result_and_writes_its_event(db_p
     assert (result, kind, data["booked"], data["reason"]) == ("callback", "callback_scheduled", when.isoformat(),
                                                               "manejando")
 
+    await PaymentLinkSettings(db_pool, WebhookStore(db_pool)).configure(
+        company, gateway_url="https://gw.example.cl/wa", template="https://pagos.example.cl/{debtor_id}")
     assert await run(_call("send_payment_link"), now) == "ok"
-    assert await _result_and_last_event(db_pool, ctx.attempt_id) == ("payment_link", "payment_link_requested", {})
+    assert await _result_and_last_event(db_pool, ctx.attempt_id) == ("payment_link", "payment_link_requested",
+                                                                      {"via": "WhatsApp"})
 
     assert await run(_call("transfer_to_agent", reason="wants a person"), now) == "ok"
     assert await _result_and_last_event(db_pool, ctx.attempt_id) == (
@@ -108,6 +113,7 @@ async def test_refusals_and_bad_arguments_are_recorded_and_logged_never_raised(d
         (_call("schedule_callback", when="2026-11-30T10:00:00"), "schedule_callback: 'when' needs a timezone offset"),
         (_call("end_call", outcome="whatever"), "end_call: unknown outcome 'whatever'"),
         (_call("format_disk"), "unknown tool 'format_disk'"),
+        (_call("send_payment_link"), "no_payment_channel: the debtor's company sends no payment links"),
     ]
     for call, reason in cases:
         result = await runner.run(call, now)

@@ -21,7 +21,7 @@ from tests.standins.openai_server import ScriptedOpenAIServer, ScriptedReply
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("America/Santiago"))  # a Monday, 10:00 (UTC-3)
 FACTS = DebtorFacts("María José Pérez", "Natura", amount_owed=185000, installments_owed=3,
-                    due_date=date(2026, 10, 5), max_date=date(2026, 12, 31))
+                    due_date=date(2026, 10, 5), max_date=date(2026, 12, 31), payment_link_via="WhatsApp")
 DIALOG = {"now": "2026-11-23T10:00:00-03:00",
           "facts": {"full_name": "Camila Rojas", "company": "Natura", "amount_owed": 150000, "installments_owed": 2,
                     "due_date": "2026-11-05", "max_date": "2026-12-10", "country": "CL"},

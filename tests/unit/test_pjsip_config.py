@@ -87,7 +87,9 @@ def test_each_softphone_has_its_own_password(pjsip) -> None:
 
 @pytest.mark.parametrize(("change", "why"), [
     ({}, "ARI_PASSWORD is a lab default"),
-    ({"ARI_PASSWORD": "k8#Vq2-long-random-ari"}, "SOFTPHONE_1001_PASSWORD is a lab default"),
+    ({"ARI_PASSWORD": "k8#Vq2-long-random-ari"}, "SOFTPHONE_1001_PASSWORD is not set"),
+    ({"ARI_PASSWORD": "k8#Vq2-long-random-ari", "SOFTPHONE_1001_PASSWORD": "lab-phone-1001"},
+     "SOFTPHONE_1001_PASSWORD is a lab default"),
     ({"ARI_PASSWORD": "k8#Vq2-long-random-ari", "SOFTPHONE_1001_PASSWORD": "short-1",
       "SOFTPHONE_1002_PASSWORD": "x" * 16, "SOFTPHONE_1003_PASSWORD": "y" * 16}, "shorter than 12"),
     ({"ARI_PASSWORD": "k8#Vq2-long-random-ari", "SOFTPHONE_1001_PASSWORD": "same-password-16",

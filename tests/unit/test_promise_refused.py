@@ -132,3 +132,36 @@ def test_a_refusal_is_worded_with_the_records_bound_even_with_no_flow_known():
     # With the flow and the card: the flow's own words, the record's bound over the card's.
     formal = refusal_words(load_flow("prejudicial"), FACTS)(late)
     assert formal.startswith("Lamentablemente") and spoken_date(date(2026, 12, 10)) in formal
+
+
+async def test_a_payment_link_is_offered_only_where_something_sends_it():
+    """With a gateway the link is sent and named by its channel; without one the agent says how else to
+    pay (a transfer's data, digits in pairs) and asks for the date: never a message that will not come."""
+    for via, instructions, sent, words in (
+            ("WhatsApp", "", True, "por WhatsApp"),
+            ("", "", False, "directamente con Natura"),
+            ("", "cuenta corriente 12345678 del Banco Estado", False, "12, 34, 56, 78 del Banco Estado")):
+        facts = replace(FACTS, payment_link_via=via, payment_instructions=instructions)
+        record = DryRunRecord(facts, NOW)
+        agent = RuleAgent(load_flow("temprana"), facts, clock=lambda: NOW)
+        agent.greeting()
+        await turn(agent, "Sí, soy yo", record)
+        said, tools = await turn(agent, "mándeme el link de pago por whatsapp", record)
+        assert [t.name for t in tools] == (["send_payment_link"] if sent else []), via
+        assert words in said and "qué día" in said.lower(), said
+        assert sent or "enlace" not in said.lower(), said
+
+
+async def test_a_link_the_record_refuses_mid_call_is_replaced_by_how_else_to_pay():
+    # The card said WhatsApp; the company's gateway was disabled since the call began.
+    facts = replace(FACTS, payment_link_via="WhatsApp", payment_instructions="cuenta 987654321")
+    record = DryRunRecord(replace(facts, payment_link_via=""), NOW)
+    agent = RuleAgent(load_flow("temprana"), facts, clock=lambda: NOW)
+    agent.greeting()
+    await turn(agent, "Sí, soy yo", record)
+    said, tools = await turn(agent, "mándeme el link de pago", record)
+    (link,) = tools
+    assert link.result is not None and link.result.code == Refusal.NO_PAYMENT_CHANNEL
+    assert "WhatsApp" not in said and "98, 76, 54, 32, 1" in said and "qué día" in said.lower()
+    said, tools = await turn(agent, "¿y cómo pago?", record)  # asked again: no second try at the link
+    assert not tools and "98, 76" in said

@@ -56,7 +56,8 @@ def test_refusal_codes_are_the_strings_stored_today():
     # tool_refused events carry them; the agents answer each: never rename one.
     assert [r.value for r in Refusal] == ["amount", "installments", "date_past", "date_after_max",
                                           "amount_over_debt", "unidentified", "no_campaign", "bad_arguments",
-                                          "invalid_id", "not_found", "identify_locked", "no_directory"]
+                                          "invalid_id", "not_found", "identify_locked", "no_directory",
+                                          "no_payment_channel"]
 
 
 def test_every_tool_has_one_command_and_one_schema_under_its_name():
