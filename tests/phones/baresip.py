@@ -101,9 +101,12 @@ class BaresipPhone:
         workdir: Path | str | None = None,
         speak_after_s: float = 0.0,
         sip_trace: bool = False,
+        address: str = "127.0.0.1",
     ) -> None:
         """`play_wav`: what the phone says once the call is up (any WAV; converted to 8 kHz mono
-        16-bit), after `speak_after_s` of silence. None: the phone stays silent."""
+        16-bit), after `speak_after_s` of silence. None: the phone stays silent. `address`: the
+        phone's own IP for SIP and RTP (another loopback address plays a phone on another host)."""
+        self.address = address
         self.play_wav = Path(play_wav) if play_wav else None
         self.speak_after_s = speak_after_s
         self.sip_trace = sip_trace
@@ -149,7 +152,7 @@ class BaresipPhone:
         """Non-blocking `dial`: returns once baresip runs; use wait_* / stop()."""
         password = password if password is not None else softphone_password(user)
         account = f"<sip:{user}@{registrar};transport=udp>;auth_pass={password};regint=60;audio_codecs=PCMU"
-        listen = f"127.0.0.1:{free_phone_port()}"
+        listen = f"{self.address}:{free_phone_port(self.address)}"
         # The microphone outlasts -t so the call ends by the timer, not by the file's end.
         self._prepare(account, listen, rtp_ports=DIAL_RTP_PORTS, mic_total_s=duration_s + 5)
         argv = self._argv() + ["-e", f"/dial {uri}", "-t", str(max(1, round(duration_s)))]
@@ -179,7 +182,7 @@ class BaresipPhone:
         password = password if password is not None else softphone_password(user)
         account = (f"<sip:{user}@{registrar};transport=udp>;auth_pass={password};regint=60;audio_codecs=PCMU;"
                    "answermode=auto")
-        listen = f"127.0.0.1:{free_phone_port()}"
+        listen = f"{self.address}:{free_phone_port(self.address)}"
         self._prepare(account, listen, rtp_ports=AGENT_RTP_PORTS, mic_total_s=hangup_after_s)
         self._start(self._argv(), listen)
         return self
@@ -277,7 +280,7 @@ class BaresipPhone:
                     "poll_method epoll",
                     f"sip_listen {listen}",
                     "sip_transports udp",
-                    "net_interface 127.0.0.1",
+                    f"net_interface {self.address}",
                     f"rtp_ports {rtp_ports.start}-{rtp_ports.stop - 1}",
                     f"audio_source aufile,{mic}",
                     "audio_srate 8000",
