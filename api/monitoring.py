@@ -12,6 +12,7 @@ from prometheus_client.registry import Collector
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.endpoint import ApiCall, Endpoint, json_response
+from campaigns.recording_uploads import RecordingUploads
 from campaigns.supervision import LatencyHistogram, Snapshot
 from media.loop_lag import BUCKETS_S, LoopLagMonitor
 
@@ -98,6 +99,22 @@ class _LoopLagCollector(Collector):
                                 "The event loop's largest lateness over the last minute", value=s.recent_max_s)
 
 
+class _UploadsCollector(Collector):
+    """Recordings waiting for their upload to the object store; a growing `failing` means the store is
+    down or refuses them, and the local disk (their only copy meanwhile) is filling."""
+
+    def __init__(self, waiting: int, failing: int) -> None:
+        self._counts = {"waiting": waiting, "failing": failing}
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("callcenter_recording_uploads_pending", "Recordings not yet in the object "
+                                   "store: waiting for a first try, or failed and waiting for the next",
+                                   labels=["state"])
+        for state, value in self._counts.items():
+            family.add_metric([state], value)
+        yield family
+
+
 async def prometheus(call: ApiCall) -> web.StreamResponse:
     snapshot = await call.services.supervision.snapshot()
     registry = CollectorRegistry(auto_describe=False)  # per scrape: no process-wide state
@@ -106,6 +123,8 @@ async def prometheus(call: ApiCall) -> web.StreamResponse:
     registry.register(_SnapshotCollector(snapshot, call.services.ari_connected()))
     if call.services.loop_lag is not None:
         registry.register(_LoopLagCollector(call.services.loop_lag))
+    if call.services.recordings.uploads:  # RECORDINGS_STORE=s3|both: recordings not in the bucket yet
+        registry.register(_UploadsCollector(*await RecordingUploads(call.services.pool).backlog()))
     return web.Response(body=generate_latest(registry),
                         headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 

@@ -64,6 +64,16 @@ class RecordingUploads:
                 {"now": now, "node": self._node, "limit": limit})
             return [PendingUpload(*row) for row in await cur.fetchall()]
 
+    async def backlog(self) -> tuple[int, int]:
+        """(waiting for a first try, failed at least once) over every node: what /metrics exports."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                """SELECT count(*) FILTER (WHERE recording_upload_tries = 0), count(*) FILTER (WHERE recording_upload_tries > 0)
+                     FROM call_attempts
+                    WHERE recording_path IS NOT NULL AND recording_uploaded_at IS NULL AND state = 'ended'""")
+            waiting, failing = await cur.fetchone()
+            return waiting, failing
+
     async def done(self, upload: PendingUpload) -> bool:
         """Record the upload; False when the row no longer points at this recording (the retention
         deleted it meanwhile), so that the caller deletes the copy it just made."""

@@ -5,6 +5,7 @@ behind the token, whole or by range (the dashboard's <audio> player seeks by ran
 from __future__ import annotations
 
 import io
+import re
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -74,3 +75,19 @@ async def test_a_local_copy_is_served_from_the_disk_and_a_missing_one_is_404(
                            (unrecorded,))
     status, body, _ = await s3_api.get(f"/api/v1/calls/{unrecorded}/recording")
     assert status == 404 and "no recording" in body["error"]["message"]
+
+
+async def _uploads_pending(api: Client) -> dict[str, float]:
+    status, text, _ = await api.get("/metrics")
+    assert status == 200
+    found = re.findall(r'^callcenter_recording_uploads_pending\{state="(\w+)"\} (\S+)$', text.decode(),
+                       re.MULTILINE)
+    return {state: float(value) for state, value in found}
+
+
+async def test_metrics_count_the_recordings_not_in_the_bucket_yet(s3_api: Client, db_pool, recordings_dir: Path):
+    before = await _uploads_pending(s3_api)
+    assert set(before) == {"waiting", "failing"}
+    await answered_call(db_pool, recordings_dir)  # ended and recorded: its upload is pending
+    after = await _uploads_pending(s3_api)
+    assert (after["waiting"], after["failing"]) == (before["waiting"] + 1, before["failing"])

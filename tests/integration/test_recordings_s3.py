@@ -1,6 +1,6 @@
 """A call through the real Asterisk with RECORDINGS_STORE=s3: the app records it on its disk, its own
 uploader copies the recording to a real S3-protocol server (moto, its own process), the local copy goes
-once the upload is verified, and the API still plays the call."""
+once the upload is verified, and the API, and the dashboard's player in headless Chromium, still play it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import aiohttp
 
 from ari_app.app import CallCenterApp
 from ari_app.settings import LAB_API_TOKEN
+from campaigns.calls import CallLog
 from tests.integration.conftest import app_settings, assert_not_silent, finished
+from tests.integration.test_dashboard import _look
 from tests.phones.sipp import SippCarrier
 from tests.s3_server import ACCESS_KEY, REGION, SECRET_KEY, S3Server
 
@@ -51,3 +53,8 @@ async def test_a_call_recorded_with_the_store_in_s3_lands_in_the_bucket_and_play
                 headers={"Authorization": f"Bearer {LAB_API_TOKEN}"}) as resp:
             wav = await resp.read()
         assert resp.status == 200 and wav[:4] == b"RIFF" and len(wav) == head["ContentLength"]
+
+        lines = await CallLog(app.pool).lines(call.attempt_id)
+        seen = await asyncio.to_thread(_look, app.api.url, str(call.attempt_id), len(lines))
+    assert str(seen["audio_src"]).startswith("blob:"), seen  # the player fetched it, with the token, from S3
+    assert not seen["console_errors"], seen["console_errors"]
