@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -158,11 +158,13 @@ async def stored(db_pool, call: Call) -> Call:
 
 
 async def debtor_call(db_pool, database_url: str, tmp_path: Path, script: Sequence[Say | str], *,
-                      hangup_after_last: bool = True, wait_s: float = 150.0, **settings_: str) -> Call:
+                      hangup_after_last: bool = True, wait_s: float = 150.0,
+                      prepare: Callable[[str], Awaitable[object]] | None = None, **settings_: str) -> Call:
     """One campaign call to the reactive phone, which says `script` (a str is keys); the call as stored.
 
     `hangup_after_last`: the phone hangs up once the agent's answer to its last line is over; else it
-    stays on until the other side hangs up (a transfer)."""
+    stays on until the other side hangs up (a transfer). `prepare(company)` runs once the debtor is
+    seeded, before the app starts (a company's settings)."""
     lines = [Line(dtmf=item, label=f"keys {item}") if isinstance(item, str) else
              Line(audio=read_wav(VOICES / item.recorded if item.recorded else
                                  make_spanish_wav(item.text, tmp_path / f"line{i}.wav", wpm=WPM)),
@@ -175,6 +177,8 @@ async def debtor_call(db_pool, database_url: str, tmp_path: Path, script: Sequen
         debtor_id, campaign = await seed_lab_debtor(db_pool, company, (DEBTOR_PHONE,), trunk=trunk,
                                                      amount_owed=OWED)
         call = Call(campaign, debtor_id, company, phone)
+        if prepare is not None:
+            await prepare(company)
         settings = app_settings(database_url, AGENT_MODE="conversation", DIALER_CHANNELS=1, DIALER_POLL_S=0.3,
                                 TRUNK_ENDPOINT=trunk, NO_INPUT_TIMEOUT_S=25,
                                 RECORDINGS_DIR=str(tmp_path / "recordings"), **settings_)

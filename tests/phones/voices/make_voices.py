@@ -22,6 +22,8 @@ LINES = {
     "callback_friday_four.wav": "Estoy en el trabajo, llámeme el viernes a las cuatro de la tarde.",
     # espeak's "diciembre" came back "de mi siente" in a clean-clone CI run (2026-12-03).
     "promise_fifteenth_december.wav": "Le puedo pagar cincuenta mil pesos el quince de diciembre.",
+    # espeak's "Mándeme el enlace de pago por mensaje." came back "Mán de Melinda que me pago por mentir."
+    "payment_link_whatsapp.wav": "Envíeme el link para pagar por WhatsApp.",
 }
 
 
