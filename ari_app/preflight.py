@@ -39,8 +39,11 @@ class CheckResult:
     message: str  # what was found
     fix: str = ""  # for a problem: what to do about it
     skipped: bool = False  # not run: what it needs failed (a line of its own)
+    warning: bool = False  # passed, but something worth fixing (`fix` says what); not a problem
 
     def line(self) -> str:
+        if self.warning:
+            return f"warn  {self.name}: {self.message}; fix: {self.fix}"
         if self.ok:
             return f"ok    {self.name}: {self.message}"
         if self.skipped:
@@ -54,6 +57,10 @@ def _passed(name: str, message: str) -> CheckResult:
 
 def _problem(name: str, message: str, fix: str) -> CheckResult:
     return CheckResult(name, False, message, fix)
+
+
+def _warning(name: str, message: str, fix: str) -> CheckResult:
+    return CheckResult(name, True, message, fix, warning=True)
 
 
 def _skipped(name: str, needs: str) -> CheckResult:
@@ -93,7 +100,25 @@ async def check_trunk(ari: AriClient, settings: Settings) -> CheckResult:
                         f"check TRUNK_HOST and TRUNK_PORT, the firewall toward the carrier and, with "
                         f"registration, TRUNK_USER and TRUNK_PASSWORD; `asterisk -rx 'pjsip show endpoint "
                         f"{endpoint}'` shows the contact's status")
-    return _passed("trunk", f"PJSIP endpoint {endpoint!r} is online")
+    frequencies = await _qualify_frequencies(ari, endpoint)
+    if frequencies is not None and not any(frequencies):
+        # "online" then only means "not known to be down": nothing asks the carrier.
+        return _warning("trunk", f"PJSIP endpoint {endpoint!r} is online, but its qualify is off: Asterisk does not "
+                        f"check that the carrier answers",
+                        "set qualify_frequency on the trunk's AOR (TRUNK_QUALIFY_FREQUENCY with the templates), e.g. 60 "
+                        "seconds, so that Asterisk sends the carrier SIP OPTIONS")
+    every = f", qualified every {max(frequencies)} s" if frequencies else ""
+    return _passed("trunk", f"PJSIP endpoint {endpoint!r} is online{every}")
+
+
+async def _qualify_frequencies(ari: AriClient, endpoint: str) -> list[int] | None:
+    """Each of the endpoint's AORs' qualify_frequency, from Asterisk's own configuration; None if unknown."""
+    try:
+        aors = (await ari.config_object("res_pjsip", "endpoint", endpoint)).get("aors", "")
+        return [int((await ari.config_object("res_pjsip", "aor", aor.strip())).get("qualify_frequency", "0"))
+                for aor in aors.split(",") if aor.strip()] or None
+    except (AriError, ValueError):
+        return None
 
 
 async def check_database(settings: Settings) -> tuple[CheckResult, CheckResult | None]:
@@ -204,5 +229,7 @@ def print_report(results: list[CheckResult], out: TextIO) -> int:
     for result in results:
         print(result.line(), file=out)
     failed = sum(not r.ok and not r.skipped for r in results)
-    print("all checks passed" if not failed else f"{failed} problem(s)", file=out)
+    warned = sum(r.warning for r in results)
+    print(f"{failed} problem(s)" if failed else "all checks passed", file=out, end="")
+    print(f" ({warned} warning{'s' if warned > 1 else ''})" if warned else "", file=out)
     return 1 if failed else 0

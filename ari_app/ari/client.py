@@ -75,6 +75,11 @@ class AriClient:
         data = await self.request("GET", f"/endpoints/{technology}/{resource}")
         return str(data.get("state") or "unknown")
 
+    async def config_object(self, config_class: str, object_type: str, object_id: str) -> dict[str, str]:
+        """A configuration object as Asterisk holds it (e.g. res_pjsip, aor, trunk): its attributes by name."""
+        data = await self.request("GET", f"/asterisk/config/dynamic/{config_class}/{object_type}/{object_id}")
+        return {str(a["attribute"]): str(a["value"]) for a in data or ()}
+
     # --- channels ------------------------------------------------------------------------
     async def list_channels(self) -> list[Channel]:
         return [Channel.from_json(c) for c in await self.request("GET", "/channels")]

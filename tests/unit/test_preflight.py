@@ -32,10 +32,15 @@ async def test_nothing_reachable_gives_one_line_each_with_its_fix() -> None:
     assert all("; fix: " in line for line in lines if line.startswith("FAIL"))
 
 
-def test_all_passed_is_exit_code_0() -> None:
+def test_all_passed_is_exit_code_0_warnings_included() -> None:
     out = io.StringIO()
     assert print_report([CheckResult("ARI", True, "Asterisk 22")], out) == 0
     assert out.getvalue().splitlines() == ["ok    ARI: Asterisk 22", "all checks passed"]
+    out = io.StringIO()
+    warned = CheckResult("trunk", True, "online, but its qualify is off", "set TRUNK_QUALIFY_FREQUENCY", warning=True)
+    assert print_report([CheckResult("ARI", True, "Asterisk 22"), warned], out) == 0
+    assert out.getvalue().splitlines()[1:] == ["warn  trunk: online, but its qualify is off; fix: set TRUNK_QUALIFY_FREQUENCY",
+                                               "all checks passed (1 warning)"]
 
 
 async def test_an_offline_model_directory_without_its_model_is_the_speech_models_line() -> None:
