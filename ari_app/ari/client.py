@@ -181,6 +181,30 @@ class AriClient:
         return True
 
 
+    # --- stored recordings (files in Asterisk's recording spool: MixMonitor's, the dialplan's) ---------
+    async def stored_recording_file(self, name: str) -> bytes | None:
+        """The file of the stored recording `name` (no extension), None when there is none. Fetched over
+        ARI so that the app and Asterisk need no shared disk (they may be different containers)."""
+        path = f"/recordings/stored/{name}/file"
+        try:
+            async with self._session.get(self._base + path, headers=self._headers, timeout=self._timeout) as resp:
+                if resp.status == 404:
+                    return None
+                if resp.status >= 400:
+                    raise AriError("GET", path, resp.status, _error_message(await resp.text()))
+                return await resp.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise AriError("GET", path, None, f"{type(exc).__name__}: {exc}") from exc
+
+    async def delete_stored_recording(self, name: str) -> bool:
+        try:
+            await self.request("DELETE", f"/recordings/stored/{name}")
+        except AriError as exc:
+            if exc.not_found:
+                return False
+            raise
+        return True
+
 def basic_auth_header(user: str, password: str) -> dict[str, str]:
     """ARI's HTTP Basic credentials as a header (aiohttp's `auth=` argument is deprecated)."""
     token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ari_app.ari import AriClient, AriError
 from ari_app.calls.channel_events import ChannelEventHandlers
 from ari_app.calls.dialplan import continue_and_return
+from ari_app.calls.human_leg import collect_human_leg, desk_caller_name
 from ari_app.calls.journal import CallJournal
 from ari_app.calls.legs import InboundLeg, OutboundRequest
 from ari_app.calls.machine import AMD_WAIT_S, MachineCheck, first_of, leave_message
@@ -303,6 +304,13 @@ class Call(ChannelEventHandlers):
     async def _transfer(self) -> None:
         """Hand the caller to the human agents' dialplan context instead of hanging up."""
         try:
+            # The person's desk phone shows who is calling (app_queue passes the caller id on).
+            try:
+                card = await self.party.card(None) if self.party.debtor_id is not None else None
+            except Exception:  # the desk phone shows less; the caller still reaches a person
+                log.exception("%s: no debtor card for the desk phone", self)
+                card = None
+            await self._svc.ari.set_variable(self.channel_id, "CALLERID(name)", desk_caller_name(card))
             # If no person answers, the dialplan brings the caller back to us with this attempt's id.
             await continue_and_return(self._svc.ari, self.channel_id, TRANSFER_CONTEXT, self.attempt_id)
         except AriError as exc:
@@ -310,6 +318,8 @@ class Call(ChannelEventHandlers):
             self.record("transfer_failed", {"error": str(exc)})
             return
         self.record("transferred", {"context": TRANSFER_CONTEXT, "reason": self.party.transfer_reason})
+        collect_human_leg(self._svc.ari, self.channel_id, self.attempt_id, self._svc.call_log,
+                          self._svc.results.recordings)
         with contextlib.suppress(TimeoutError):  # StasisEnd: the channel is the dialplan's now
             await asyncio.wait_for(self.gone.wait(), 2.0)
 

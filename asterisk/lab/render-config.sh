@@ -31,9 +31,13 @@ if [ "${CALLCENTER_MODE:-lab}" = production ]; then
         seen="$seen$value "
     done
 fi
+# The human agents' queue members (queues.conf), one `member =>` line per device of HUMAN_AGENTS,
+# which keeps Dial's syntax (PJSIP/1001&PJSIP/1002) so one setting names them everywhere.
+HUMAN_AGENTS_QUEUE_MEMBERS=$(printf '%s\n' "$HUMAN_AGENTS" | tr '&' '\n' | awk 'NF { print "member => " $1 }')
+export HUMAN_AGENTS_QUEUE_MEMBERS
 # envsubst's SHELL-FORMAT argument: '${A} ${B} ...' restricts substitution to exactly these.
 # shellcheck disable=SC2016,SC2086  # literal ${NAME} wanted; the list is split on purpose
-shell_format=$(printf '${%s} ' $CALLCENTER_TEMPLATE_VARS)
+shell_format="$(printf '${%s} ' $CALLCENTER_TEMPLATE_VARS)\${HUMAN_AGENTS_QUEUE_MEMBERS}"
 
 mkdir -p "$out"
 # The site's part of pjsip.conf (asterisk/lab/pjsip-site.sh): NAT and media address, the trunk, the phones.
@@ -46,3 +50,21 @@ templates=("$REPO_ROOT"/asterisk/etc/*.conf "$REPO_ROOT"/dialplan/extensions.con
 for t in "${templates[@]}"; do
     envsubst "$shell_format" <"$t" >"$out/$(basename "$t")"
 done
+
+# Hold music for the queue (musiconhold.conf): a short, quiet melody made here with sox, so nothing is
+# downloaded and no music package is needed. 8 kHz mono 16-bit, Asterisk's own WAV format; no dither,
+# so the file is the same on every render.
+command -v sox >/dev/null || apt_ensure sox
+notes_dir=$(mktemp -d)
+notes=()
+for note in 523.25 659.25 783.99 659.25 587.33 698.46 880.00 698.46 523.25 0; do
+    f="$notes_dir/${#notes[@]}.wav"
+    if [ "$note" = 0 ]; then
+        sox -n -D -r 8000 -c 1 -b 16 -e signed-integer "$f" trim 0 1.2
+    else
+        sox -n -D -r 8000 -c 1 -b 16 -e signed-integer "$f" synth 0.42 sine "$note" fade q 0.02 0.42 0.12 vol 0.25
+    fi
+    notes+=("$f")
+done
+sox -D "${notes[@]}" "$out/callcenter-hold.wav"
+rm -rf "$notes_dir"

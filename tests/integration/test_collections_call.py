@@ -60,10 +60,13 @@ class CallResult:
 
 async def campaign_call(db_pool, database_url: str, tmp_path: Path, script: list[str | float] | Path, *,
                         answering_machine: str = "off", hangup_after_s: float = 90,
-                        keys: Sequence[tuple[float, str]] = (), until_hangup: bool = False) -> CallResult:
+                        keys: Sequence[tuple[float, str]] = (), until_hangup: bool = False,
+                        then_event: str | None = None) -> CallResult:
     """One debtor with two phones, a wave, the call center dialing; the debtor's phone plays `script`
     and presses `keys` ((seconds after answering, keys), ...). `until_hangup`: the call may outlive its
     job (a transfer), so wait for the debtor's phone to hang up too.
+    `then_event`: an event the app stores after the call (the human leg's recording), waited for
+    before the app stops.
 
     Answering-machine detection is off but where a test is about it: it holds a silent person's
     greeting for AMD's initial-silence window, which would shift the scripts' timing."""
@@ -111,6 +114,14 @@ async def campaign_call(db_pool, database_url: str, tmp_path: Path, script: list
                 await asyncio.sleep(0.3)
             if presser is not None:
                 await presser
+            for _ in range(100 if then_event else 0):
+                async with db_pool.connection() as conn:
+                    cur = await conn.execute(
+                        """SELECT 1 FROM call_events e JOIN call_attempts a ON a.id = e.attempt_id
+                            WHERE a.debtor_id = %s AND e.kind = %s""", (debtor_id, then_event))
+                    if await cur.fetchone():
+                        break
+                await asyncio.sleep(0.3)
     async with db_pool.connection() as conn:
         cur = await conn.execute(
             """SELECT t.user_text, t.agent_spoken FROM call_turns t JOIN call_attempts a ON a.id = t.attempt_id
@@ -315,18 +326,70 @@ async def test_a_transfer_nobody_answers_comes_back_to_the_agent_with_a_callback
     assert result.turns[-1][0] == "1" and "le volveremos a llamar" in result.turns[-1][1], result.turns
 
 
+def hold_music_s(clip: AudioClip, frame_s: float = 0.2) -> float:
+    """Seconds of `clip` in which one pure tone carries most of the sound: the queue's hold music (a
+    melody of sine notes, asterisk/lab/render-config.sh), which neither speech nor silence is."""
+    n = int(clip.sample_rate * frame_s)
+    samples = clip.pcm.astype(np.float64)
+    tonal = 0
+    for start in range(0, len(samples) - n, n):
+        frame = samples[start:start + n]
+        if rms_dbfs(frame.astype(np.int16)) < -45:
+            continue
+        power = np.abs(np.fft.rfft(frame * np.hanning(n))) ** 2
+        peak = int(np.argmax(power))
+        tonal += power[max(0, peak - 3):peak + 4].sum() > 0.8 * power.sum()
+    return tonal * frame_s
+
+
+async def test_a_desk_phone_nobody_picks_up_plays_hold_music_then_offers_a_callback(database_url, db_pool,
+                                                                                    tmp_path):
+    # Softphone 1001 is registered and rings, but nobody picks up: the caller waits in the queue with hold
+    # music for HUMAN_QUEUE_TIMEOUT (25 s in the lab), then comes back to the agent, who offers a callback.
+    desk_phone = BaresipPhone(workdir=tmp_path / "desk", sip_trace=True)
+    with desk_phone.register_and_answer("1001", answermode="manual"):
+        await asyncio.to_thread(desk_phone.wait_registered)
+        result = await campaign_call(db_pool, database_url, tmp_path, [1.0],
+                                     keys=[*IT_IS_ME_THEN_A_PERSON, (60.0, "1")], hangup_after_s=90,
+                                     until_hangup=True)
+    desk_log = desk_phone.result().log.read_text("utf-8", "replace")
+    assert 'From: "María José Pérez' in desk_log, desk_phone.diagnostics()  # it rang, showing who was calling
+    assert result.job[:2] == ("done", "transfer"), result.why()
+    assert "transferred" in result.events and "callback_scheduled" in result.events, result.why()
+    assert result.turns[-1][0] == "1" and "le volveremos a llamar" in result.turns[-1][1], result.turns
+    # The caller heard the hold music while the desk phone rang (nearly all of the 25 s; the melody has a
+    # 1.2 s rest every 5 s).
+    held = hold_music_s(read_wav(result.phone.heard_wav))
+    assert held >= 12, held
+
+
 async def test_pressing_0_reaches_a_human_agent_who_answers(database_url, db_pool, tmp_path):
     greeting = "Hola, le habla Pedro, ejecutivo de cobranza. ¿En qué le puedo ayudar?"
-    desk_phone = BaresipPhone(make_caller_script([0.5, greeting], tmp_path / "human.wav"), workdir=tmp_path / "desk")
+    desk_phone = BaresipPhone(make_caller_script([0.5, greeting], tmp_path / "human.wav"), workdir=tmp_path / "desk",
+                              sip_trace=True)  # the INVITE's From header, with the name, in its log
     with desk_phone.register_and_answer("1001", hangup_after_s=10):
         await asyncio.to_thread(desk_phone.wait_registered)
         result = await campaign_call(db_pool, database_url, tmp_path, [1.0], keys=IT_IS_ME_THEN_A_PERSON,
-                                     until_hangup=True)
+                                     until_hangup=True, then_event="human_leg_recorded")
     desk = desk_phone.result()
     assert desk.established, desk_phone.diagnostics()
     assert "transferred" in result.events and result.job[:2] == ("done", "transfer"), result.why()
+    # The desk phone was told who is calling: the debtor's name and debt as the caller's name.
+    assert 'From: "María José Pérez, debe 100.000, 3 cuotas"' in desk.log.read_text("utf-8", "replace"), \
+        desk_phone.diagnostics()
+    # The talk with the person was recorded by Asterisk, fetched over ARI and kept with the call: the
+    # desk phone's greeting is in it (the debtor's phone is silent by then).
+    async with db_pool.connection() as conn:
+        cur = await conn.execute(
+            """SELECT e.data FROM call_events e JOIN call_attempts a ON a.id = e.attempt_id
+                WHERE a.debtor_id = %s AND e.kind = 'human_leg_recorded'""", (result.debtor_id,))
+        rows = await cur.fetchall()
+    assert len(rows) == 1, result.why()
+    human_leg = read_wav(tmp_path / "recordings" / rows[0][0]["key"])
+    said = speech_segments(human_leg, hangover_ms=400)
     # The debtor heard the person: the last speech on their line is the desk phone's greeting.
     heard = speech_segments(read_wav(result.phone.heard_wav), hangover_ms=400)
     async with EspeakTts() as tts:
         greeting_s = (await tts.synthesize(greeting)).duration_s
     assert heard and abs((heard[-1][1] - heard[-1][0]) - greeting_s) <= 0.2 * greeting_s, (heard, greeting_s)
+    assert any(abs((end - start) - greeting_s) <= 0.2 * greeting_s for start, end in said), (said, greeting_s)

@@ -175,13 +175,14 @@ class BaresipPhone:
 
     def register_and_answer(
         self, user: str = "1001", *, password: str | None = None, registrar: str = "127.0.0.1:5060",
-        hangup_after_s: float = 120.0,
+        hangup_after_s: float = 120.0, answermode: str = "auto",
     ) -> BaresipPhone:
         """A softphone extension (a human agent's desk phone): registers as `user` and answers calls
-        automatically, speaking its WAV. Non-blocking; wait_registered() before calling it."""
+        automatically, speaking its WAV (`answermode="manual"`: it rings and nobody picks up).
+        Non-blocking; wait_registered() before calling it."""
         password = password if password is not None else softphone_password(user)
         account = (f"<sip:{user}@{registrar};transport=udp>;auth_pass={password};regint=60;audio_codecs=PCMU;"
-                   "answermode=auto")
+                   f"answermode={answermode}")
         listen = f"{self.address}:{free_phone_port(self.address)}"
         self._prepare(account, listen, rtp_ports=AGENT_RTP_PORTS, mic_total_s=hangup_after_s)
         self._start(self._argv(), listen)
