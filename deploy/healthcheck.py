@@ -23,6 +23,9 @@ def main() -> int:
         with urllib.request.urlopen(url, timeout=4) as response:
             print(response.read(200).decode(errors="replace"))
             return 0 if response.status == 200 else 1
+    except urllib.error.HTTPError as exc:  # 503: the body says which check failed
+        print(f"{url}: {exc.code} {exc.read(400).decode(errors='replace')}")
+        return 1
     except (urllib.error.URLError, OSError) as exc:
         print(f"{url}: {exc}")
         return 1

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.compose
 DEBTOR_PHONE = "+56955551234"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def docker_engine():
     reason = engine_up()
     if reason is not None:
@@ -74,6 +74,7 @@ async def test_compose_stack_answers_a_call_and_stores_its_result_and_recording(
             "SELECT outcome, recording_path FROM call_attempts WHERE id = %s", (record["attempt_id"],)).fetchone()
         lines = conn.execute("SELECT speaker, text FROM call_lines WHERE attempt_id = %s ORDER BY start_ms, id",
                              (record["attempt_id"],)).fetchall()
+    print(f"call {outcome}, recording {recording_path}, lines {lines}")
     assert outcome == "answered"
     speakers = {speaker for speaker, _ in lines}
     assert {"agent", "caller"} <= speakers, lines
