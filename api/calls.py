@@ -14,6 +14,7 @@ from api.endpoint import ApiCall, Endpoint, json_response
 from api.errors import ApiError
 from api.export_formats import WRITERS
 from campaigns.calls import CallOutcome, Direction
+from campaigns.operators import Role
 from campaigns.payment_links import link_messages
 from campaigns.supervision import MAX_PAGE, CallFilter
 from campaigns.transcripts import TranscriptVersions
@@ -164,6 +165,7 @@ async def export_calls(call: ApiCall) -> web.StreamResponse:
     exports = call.services.exports
     writer = WRITERS[call.query.format]
     async with exports.slot():
+        await call.audit()  # admitted: who exported what is written before a row is read
         batches = call.services.supervision.export_batches(call.query.filter())
         with await exports.spool(batches, writer) as spooled:
             charset = "; charset=utf-8" if writer.extension != "xlsx" else ""
@@ -189,11 +191,13 @@ ENDPOINTS = [
              "and offsets (ms from the answer)", "calls", path_params=CALL, errors=(404,)),
     Endpoint("GET", "/api/v1/calls/{call_id}/recording", get_recording, "The recording: stereo WAV, the "
              "caller left and the agent right (410: deleted by the recording retention; 503: only in the object "
-             "store, which did not answer)", "calls", path_params=CALL, produces="audio/wav", errors=(404, 410, 503)),
+             "store, which did not answer)", "calls", path_params=CALL, produces="audio/wav", errors=(404, 410, 503),
+             role=Role.SUPERVISOR, audit="listen"),
     Endpoint("GET", "/api/v1/calls/{call_id}/events", get_call_events, "The call's event journal",
              "calls", path_params=CALL, errors=(404,)),
     Endpoint("GET", "/api/v1/export/calls", export_calls, "Calls with promise and analysis: `csv` (`;`, "
              "a BOM, decimal comma and Spanish headers, as a Spanish-locale Excel opens it), `xlsx`, or `json` "
              "(field names and raw values, for programs) (429 while API_EXPORTS_MAX exports are in progress; 503 when the database takes too long to "
-             "read it)", "calls", query=ExportQuery, produces="text/csv", errors=(429, 503)),
+             "read it)", "calls", query=ExportQuery, produces="text/csv", errors=(429, 503),
+             role=Role.SUPERVISOR, audit="export", audit_in_handler=True),
 ]

@@ -17,7 +17,9 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from api.auth import PRINCIPAL
 from api.errors import ApiError
+from campaigns.operators import Principal, Role
 
 BIGINT_MAX = 2**63 - 1
 # Path parameter kinds: how each is parsed, and its OpenAPI schema.
@@ -36,10 +38,19 @@ class ApiCall:
     path: dict[str, Any]
     query: Any
     body: Any
+    audit_action: str = ""  # the endpoint's audited action, until it is written
 
     @property
     def services(self) -> Any:
         return self.request.app[SERVICES]
+
+    async def audit(self) -> None:
+        """Write the endpoint's audited action (who, what, from where), once."""
+        if not self.audit_action:
+            return
+        action, self.audit_action = self.audit_action, ""
+        await self.services.operators.audit(self.request[PRINCIPAL], action, _target(self.path, self.query),
+                                            {"path": self.request.path}, remote=self.request.remote or "")
 
 
 SERVICES: web.AppKey[Any] = web.AppKey("services", object)
@@ -59,7 +70,19 @@ class Endpoint:
     ok: int = 200
     produces: str = "application/json"
     public: bool = False  # no token needed (health checks, the OpenAPI document, the dashboard's files)
-    errors: tuple[int, ...] = ()  # besides 400/401/422, which any endpoint may answer
+    errors: tuple[int, ...] = ()  # besides 400/401/403/422, which any endpoint may answer
+    # The least role that may call it; None: a viewer may read (GET), a supervisor may change.
+    role: Role | None = None
+    # Written to the audit log, with who and what, before the handler runs (listen, export): if the log
+    # cannot be written, nothing is served. `audit_in_handler`: the handler writes it (`ApiCall.audit`) at
+    # its own moment (an export, once admitted: a write before would wait for a connection outside the
+    # export's admission); written after the handler if it did not.
+    audit: str = ""
+    audit_in_handler: bool = False
+
+    @property
+    def least_role(self) -> Role:
+        return self.role or (Role.VIEWER if self.method == "GET" else Role.SUPERVISOR)
 
     @property
     def operation_id(self) -> str:
@@ -73,8 +96,27 @@ class Endpoint:
             body = None
             if self.body is not None:
                 body = _validate(self.body, await _json_body(request), "body")
-            return await self.handler(ApiCall(request, path, query, body))
+            call = ApiCall(request, path, query, body)
+            if not self.public:
+                who: Principal = request[PRINCIPAL]
+                if who.role < self.least_role:
+                    raise ApiError(403, f"this needs the {self.least_role.label} role; {who.actor} is "
+                                        f"{who.role.label}")
+                call.audit_action = self.audit
+                if not self.audit_in_handler:
+                    await call.audit()
+            response = await self.handler(call)
+            await call.audit()  # a handler that was to write it and served without doing so
+            return response
         return handle
+
+
+def _target(path: Mapping[str, Any], query: BaseModel | None) -> str:
+    """What an audited request was about: its path's ids, and the filters it set."""
+    parts = [str(v) for v in path.values()]
+    if query is not None:
+        parts += [f"{k}={v}" for k, v in query.model_dump(exclude_defaults=True).items()]
+    return " ".join(parts)
 
 
 def _path_value(name: str, kind: str, raw: str) -> Any:

@@ -15,8 +15,8 @@ _ERROR = {
     "properties": {"error": {"type": "object", "required": ["status", "message"], "properties": {
         "status": {"type": "integer"}, "message": {"type": "string"}, "details": {}}}},
 }
-_ERROR_TEXT = {400: "bad input", 401: "missing or invalid token", 404: "not found", 409: "conflict",
-               410: "gone", 422: "input failed validation", 429: "too many at once: retry after Retry-After",
+_ERROR_TEXT = {400: "bad input", 401: "missing or invalid token", 403: "the caller's role may not do this",
+               404: "not found", 409: "conflict", 410: "gone", 422: "input failed validation", 429: "too many at once: retry after Retry-After",
                502: "the remote side failed", 503: "not ready"}
 
 
@@ -56,7 +56,7 @@ def _operation(ep: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
     ok_content = {ep.produces: {"schema": {"type": "string", "format": "binary"}
                                 if ep.produces not in ("application/json",) else {}}}
     responses: dict[str, Any] = {str(ep.ok): {"description": "success", "content": ok_content}}
-    codes = [400, 422, *ep.errors] + ([] if ep.public else [401])
+    codes = [400, 422, *ep.errors] + ([] if ep.public else [401, 403])
     for code in sorted(set(codes)):
         responses[str(code)] = {"description": _ERROR_TEXT.get(code, "error"), "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}

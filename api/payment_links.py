@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.endpoint import ApiCall, Endpoint, json_response
 from api.errors import ApiError
+from campaigns.operators import Role
 from campaigns.payment_links import TEMPLATE_FIELDS, PaymentLinkError, PaymentLinkSettings
 
 
@@ -74,10 +75,11 @@ async def disable_payment_link(call: ApiCall) -> web.StreamResponse:
 ENDPOINTS = [
     Endpoint("PUT", "/api/v1/payment-links", set_payment_link, "A company's payment link and its messaging "
              "gateway (a previous gateway of the company is disabled); the gateway's signing secret is returned "
-             "this once", "payment links", body=PaymentLinkSet, ok=201, errors=(422,)),
+             "this once", "payment links", body=PaymentLinkSet, ok=201, errors=(422,), role=Role.ADMIN),
     Endpoint("PUT", "/api/v1/payment-links/instructions", set_instructions, "What the agent says when no link "
              "can be sent (a bank transfer's data, read slowly)", "payment links", body=PaymentInstructions,
-             errors=(422,)),
+             errors=(422,), role=Role.ADMIN),
     Endpoint("POST", "/api/v1/payment-links/disable", disable_payment_link, "No more payment links for the "
-             "company: the agent stops offering them", "payment links", body=CompanyName, errors=(422,)),
+             "company: the agent stops offering them", "payment links", body=CompanyName, errors=(422,),
+             role=Role.ADMIN),
 ]

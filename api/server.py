@@ -21,8 +21,18 @@ from aiohttp import web
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from analysis.store import AnalysisStore
-from api import calls, campaigns, contacts, dashboard, followups, monitoring, payment_links, webhooks
-from api.auth import PUBLIC, TokenAuth
+from api import (
+    accounts,
+    calls,
+    campaigns,
+    contacts,
+    dashboard,
+    followups,
+    monitoring,
+    payment_links,
+    webhooks,
+)
+from api.auth import PUBLIC, Authenticator
 from api.calls import Reprocessing
 from api.endpoint import SERVICES, ApiCall, Endpoint, json_response
 from api.errors import json_errors
@@ -31,6 +41,7 @@ from api.openapi import document
 from campaigns.calls import CallLog
 from campaigns.campaign import CampaignStore
 from campaigns.importer import DebtorImporter, ImportLimits
+from campaigns.operators import OperatorStore
 from campaigns.planner import WavePlanner
 from campaigns.supervision import Supervision
 from campaigns.webhooks import WebhookDelivery, WebhookStore
@@ -67,6 +78,7 @@ class ApiServices:
     planner: WavePlanner = field(init=False)
     importer: DebtorImporter = field(init=False)
     webhooks: WebhookStore = field(init=False)
+    operators: OperatorStore = field(init=False)
 
     def __post_init__(self) -> None:
         self.call_log = CallLog(self.pool)
@@ -77,6 +89,7 @@ class ApiServices:
         # Sealed with the worker's own box: what the API registers, the worker can open.
         self.webhooks = WebhookStore(self.pool, box=self.webhook_delivery.secret_box)
         self.analyses = AnalysisStore(self.pool)
+        self.operators = OperatorStore(self.pool)
         self.exports = Exports(self.export_limits, spool_dir=self.upload_dir)  # UPLOAD_DIR: debtors' data
 
     async def health(self) -> dict[str, bool]:
@@ -91,7 +104,7 @@ class ApiServices:
 
 
 ENDPOINTS: list[Endpoint] = [
-    *monitoring.ENDPOINTS, *contacts.ENDPOINTS, *campaigns.ENDPOINTS, *calls.ENDPOINTS,
+    *monitoring.ENDPOINTS, *accounts.ENDPOINTS, *contacts.ENDPOINTS, *campaigns.ENDPOINTS, *calls.ENDPOINTS,
     *followups.ENDPOINTS, *webhooks.ENDPOINTS, *payment_links.ENDPOINTS, *dashboard.ENDPOINTS,
 ]
 
@@ -105,7 +118,7 @@ ENDPOINTS.append(Endpoint("GET", "/openapi.json", openapi_document, "This docume
 
 
 def build_app(services: ApiServices, tokens: Sequence[str]) -> web.Application:
-    auth = TokenAuth(tokens)
+    auth = Authenticator(tokens, services.operators.session)
     app = web.Application(middlewares=[json_errors, auth.middleware], client_max_size=1024 * 1024)
     app[SERVICES] = services
     app[OPENAPI] = document(ENDPOINTS, version=API_VERSION)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.endpoint import ApiCall, Endpoint, json_response
 from api.errors import ApiError
+from campaigns.operators import Role
 from campaigns.webhooks import EVENTS
 from campaigns.webhooks.store import WebhookConfigError, WebhookEndpoint, WebhookNotFound
 
@@ -114,20 +115,22 @@ async def requeue_dead(call: ApiCall) -> web.StreamResponse:
 
 ONE = {"webhook_id": "id"}
 ENDPOINTS = [
-    Endpoint("GET", "/api/v1/webhooks", list_webhooks, "Webhook endpoints (without secrets)", "webhooks"),
+    Endpoint("GET", "/api/v1/webhooks", list_webhooks, "Webhook endpoints (without secrets)", "webhooks",
+             role=Role.ADMIN),
     Endpoint("POST", "/api/v1/webhooks", create_webhook, "Register an endpoint; its secret is returned once",
-             "webhooks", body=WebhookCreate, ok=201),
+             "webhooks", body=WebhookCreate, ok=201, role=Role.ADMIN),
     Endpoint("GET", "/api/v1/webhooks/{webhook_id}", get_webhook, "One endpoint", "webhooks",
-             path_params=ONE, errors=(404,)),
+             path_params=ONE, errors=(404,), role=Role.ADMIN),
     Endpoint("PATCH", "/api/v1/webhooks/{webhook_id}", update_webhook, "Enable, disable, change the "
-             "event filter", "webhooks", path_params=ONE, body=WebhookPatch, errors=(404, 422)),
+             "event filter", "webhooks", path_params=ONE, body=WebhookPatch, errors=(404, 422),
+             role=Role.ADMIN),
     Endpoint("DELETE", "/api/v1/webhooks/{webhook_id}", delete_webhook, "Delete an endpoint and its "
-             "pending deliveries", "webhooks", path_params=ONE, ok=204, errors=(404,)),
+             "pending deliveries", "webhooks", path_params=ONE, ok=204, errors=(404,), role=Role.ADMIN),
     Endpoint("POST", "/api/v1/webhooks/{webhook_id}/test", test_webhook, "Send a signed ping now",
-             "webhooks", path_params=ONE, errors=(404,)),
+             "webhooks", path_params=ONE, errors=(404,), role=Role.ADMIN),
     Endpoint("GET", "/api/v1/webhooks/{webhook_id}/deliveries", list_deliveries, "Deliveries and their "
              "failures, in emission order", "webhooks", path_params=ONE, query=DeliveriesQuery,
-             errors=(404,)),
+             errors=(404,), role=Role.ADMIN),
     Endpoint("POST", "/api/v1/webhooks/{webhook_id}/requeue", requeue_dead, "Retry the dead deliveries",
-             "webhooks", path_params=ONE, errors=(404,)),
+             "webhooks", path_params=ONE, errors=(404,), role=Role.ADMIN),
 ]

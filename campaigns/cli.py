@@ -11,6 +11,7 @@
     python -m campaigns dnc +56912345678 --reason registry  # do-not-call list
     python -m campaigns payment-link Natura --gateway https://gw.example.cl/wa \
         --template 'https://pagos.natura.cl/d/{debtor_id}?monto={amount}'  # links the agent can send
+    python -m campaigns operator-add ana --role admin      # a dashboard login (asks for the password)
 
 The calls themselves are placed by the call center process (`python -m ari_app run`), which
 consumes the queue and fires the scheduled waves; `python -m ari_app campaign` runs both at once.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, time
@@ -32,6 +34,7 @@ from campaigns.campaign import Campaign, CampaignSpec, CampaignStore, Selection
 from campaigns.contacts import add_do_not_call, stop_calling
 from campaigns.holds import PromiseError, mark_promise, pick_promise
 from campaigns.importer import DebtorImporter, ImportLimits
+from campaigns.operators import OperatorError, OperatorStore, Role
 from campaigns.payment_links import PaymentLinkError, PaymentLinkSettings
 from campaigns.planner import WavePlanner, WaveResult
 from campaigns.policy import ContactPolicyConfig
@@ -117,6 +120,14 @@ def build_parser(prog: str = "python -m campaigns") -> argparse.ArgumentParser:
     p.add_argument("instructions")
     p = sub.add_parser("payment-link-off", help="no more payment links for the company")
     p.add_argument("company")
+
+    p = sub.add_parser("operator-add", help="a dashboard/API login for a person (the first admin, say); the "
+                       "password is asked for, or read from stdin when it is not a terminal")
+    p.add_argument("username")
+    p.add_argument("--role", choices=("admin", "supervisor", "viewer"), required=True)
+    p = sub.add_parser("operator-disable", help="no more logins for the operator; open sessions end now")
+    p.add_argument("username")
+    sub.add_parser("operators", help="list the operators and their roles")
     return parser
 
 
@@ -212,7 +223,8 @@ async def watch(pool: AsyncConnectionPool, campaign: Campaign, out: TextIO, *, i
 
 
 async def run(args: argparse.Namespace, pool: AsyncConnectionPool, out: TextIO = sys.stdout,
-              limits: ImportLimits | None = None, webhook_box: SecretBox | None = None) -> int:
+              limits: ImportLimits | None = None, webhook_box: SecretBox | None = None,
+              read_password: Callable[[], str] | None = None) -> int:
     store = CampaignStore(pool)
     payments = PaymentLinkSettings(pool, WebhookStore(pool, box=webhook_box))
     match args.command:
@@ -252,6 +264,8 @@ async def run(args: argparse.Namespace, pool: AsyncConnectionPool, out: TextIO =
                 raise CliError(str(exc)) from exc
             await add_do_not_call(pool, number, args.reason)
             out.write("number added to the do-not-call list\n")
+        case "operator-add" | "operator-disable" | "operators":
+            await _operators(OperatorStore(pool), args, out, read_password)
         case "payment-link" | "payment-instructions" | "payment-link-off":
             await _payment_links(payments, args, out)
         case "pause" | "resume" | "finish":
@@ -259,6 +273,33 @@ async def run(args: argparse.Namespace, pool: AsyncConnectionPool, out: TextIO =
             await store.set_status((await campaign_named(pool, args.campaign)).id, status)
             out.write(f"campaign {args.campaign!r} is {status}\n")
     return 0
+
+
+def _ask_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")  # piped: a deploy script's secret
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise CliError("the two passwords differ")
+    return first
+
+
+async def _operators(store: OperatorStore, args: argparse.Namespace, out: TextIO,
+                     read_password: Callable[[], str] | None) -> None:
+    try:
+        if args.command == "operator-add":
+            password = (read_password or _ask_password)()
+            await store.create(args.username, password, Role.named(args.role))
+            out.write(f"operator {args.username.strip().lower()!r} added as {args.role}\n")
+        elif args.command == "operator-disable":
+            await store.disable(args.username, by="cli")
+            out.write(f"operator {args.username!r} disabled; their sessions ended\n")
+        else:
+            for o in await store.list():
+                state = f"disabled {o['disabled_at']:%Y-%m-%d}" if o["disabled_at"] else "active"
+                out.write(f"{o['username']:<24} {o['role']:<10} {state}\n")
+    except OperatorError as exc:
+        raise CliError(str(exc)) from exc
 
 
 async def _payment_links(payments: PaymentLinkSettings, args: argparse.Namespace, out: TextIO) -> None:

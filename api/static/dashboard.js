@@ -6,7 +6,9 @@
  * set through textContent / DOM properties, never innerHTML.
  *
  * Hooks for the browser test (tests/browser.py), stable across restyling:
- *   [data-testid=login-view|login-form|login-token|login-submit|login-error]  token form (hidden when in)
+ *   [data-testid=login-view|login-form|login-username|login-password|login-token|login-submit|login-error]
+ *       the login form (a user and password, or an integration's token; hidden when in)
+ *   [data-testid=who] the operator and role once in
  *   [data-testid=app-view]          the dashboard; [data-testid=logout] button "Salir"
  *   [data-testid=error-banner]      visible API errors, one [data-testid=error-line] each ("Sección: mensaje (HTTP n)")
  *   [data-testid=toast]             confirmations, e.g. "Caso cerrado"
@@ -293,8 +295,10 @@
       p.audio.src = p.url; p.audio.hidden = false; p.audio.dataset.state = "ready"; p.note.textContent = "";
     } catch (e) {
       if (seq !== p.seq) return;
-      p.audio.dataset.state = e.status === 404 ? "none" : "error";
-      p.note.textContent = e.status === 404 ? "La grabación no está disponible." : `No se pudo cargar la grabación: ${e}`;
+      p.audio.dataset.state = e.status === 404 || e.status === 403 ? "none" : "error";
+      p.note.textContent = e.status === 404 ? "La grabación no está disponible."
+        : e.status === 403 ? "Su rol no permite escuchar grabaciones."
+        : `No se pudo cargar la grabación: ${e}`;
     }
   }
 
@@ -360,6 +364,8 @@
   /* ---------- sign in / out ---------- */
   function start() {
     $("login-view").hidden = true; $("app-view").hidden = false; $("logout").hidden = false;
+    api("/session").then((me) => { $("who").textContent = me.machine ? "token de integración" : `${me.username} (${me.role})`; })
+      .catch(() => { /* a 401 signs out; anything else leaves the name blank */ });
     pollers.forEach((p) => p.stop());
     pollers = [["live", loadLive], ["summary", loadSummary], ["calls", loadCalls], ["followups", loadFollowups]]
       .map(([key, fn]) => Object.assign(poller(key, fn, EVERY[key]), { key }));
@@ -374,18 +380,45 @@
     $("updated").textContent = ""; $("toast").hidden = true;
     const le = $("login-error");
     le.textContent = message || ""; le.hidden = !message;
-    $("login-token").focus();
+    $("who").textContent = "";
+    $("login-username").focus();
   }
 
-  $("login-form").addEventListener("submit", (e) => {
+  // A user and password give a session token (POST /session); an integration's token is used as it is.
+  async function logIn(username, password) {
+    let res;
+    try {
+      res = await fetch(`${API}/session`, { method: "POST", cache: "no-store", credentials: "omit",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ username, password }) });
+    } catch (_) { throw new ApiError(0, "No se pudo conectar con el servidor"); }
+    const j = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      const message = res.status === 401 ? "Usuario o contraseña incorrectos."
+        : res.status === 429 ? "Demasiados intentos fallidos; espere unos minutos."
+        : (j.error && j.error.message) || res.statusText;
+      throw new ApiError(res.status, message);
+    }
+    return j.token;
+  }
+  $("login-form").addEventListener("submit", async (e) => {
     e.preventDefault();
-    const token = $("login-token").value.trim();
+    const username = $("login-username").value.trim(), password = $("login-password").value;
+    let token = $("login-token").value.trim();
+    if (username && password) {
+      try { token = await logIn(username, password); }
+      catch (err) { const le = $("login-error"); le.textContent = err.message; le.hidden = false; return; }
+    }
     if (!token) return;
     sessionStorage.setItem(TOKEN_KEY, token);
-    $("login-token").value = ""; $("login-error").hidden = true;
+    ["login-username", "login-password", "login-token"].forEach((id) => { $(id).value = ""; });
+    $("login-error").hidden = true;
     start();
   });
-  $("logout").addEventListener("click", () => signOut(""));
+  $("logout").addEventListener("click", async () => {
+    try { await api("/session", { method: "DELETE" }); } catch (_) { /* ended anyway: forget it here */ }
+    signOut("");
+  });
   $("calls-refresh").addEventListener("click", () => pollers.forEach((p) => p.key === "calls" && p.run()));
   $("close-form").addEventListener("submit", closeFollowup);
   setInterval(tickDurations, 1000);

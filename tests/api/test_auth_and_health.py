@@ -22,7 +22,7 @@ async def test_a_wrong_token_is_refused(api):
     for token in ("not-the-token", TOKEN + "x", TOKEN[:-1], ""):
         status, body, _ = await api.get("/api/v1/campaigns", token=token)
         assert status == 401, token
-        assert body["error"]["message"] == "invalid token"
+        assert body["error"]["message"] == "invalid or expired token"
 
 
 async def test_only_the_bearer_scheme_counts(api):

@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
 from campaigns.cli import CliError, build_parser, run
+from campaigns.operators import OperatorStore, Role
 from campaigns.payment_links import payment_options
 from countries.cl import rut_check_digit
 from tests.campaigns.test_contacts import Desk
@@ -96,3 +98,20 @@ async def test_payment_links_are_set_and_turned_off_from_the_cli(db_pool, compan
     with pytest.raises(CliError, match="may name"):
         await _cli(db_pool, "payment-link", company, "--gateway", "https://gw.example.cl/wa",
                    "--template", "https://pagos.example.cl/{rut}")
+
+
+async def test_the_first_admin_is_made_from_the_cli_and_can_log_in(db_pool):
+    name = f"admin-{uuid.uuid4().hex[:6]}"
+    out = io.StringIO()
+    args = build_parser().parse_args(["operator-add", name, "--role", "admin"])
+    assert await run(args, db_pool, out, read_password=lambda: "a long enough passphrase") == 0
+    assert f"operator '{name}' added as admin" in out.getvalue()
+    _, who, _ = await OperatorStore(db_pool).login(name, "a long enough passphrase")
+    assert (who.actor, who.role) == (name, Role.ADMIN)
+    assert name in await _cli(db_pool, "operators")
+    with pytest.raises(CliError, match="at least 12"):
+        await run(build_parser().parse_args(["operator-add", "x" + name, "--role", "viewer"]), db_pool, out,
+                  read_password=lambda: "short")
+    assert "sessions ended" in await _cli(db_pool, "operator-disable", name)
+    with pytest.raises(PermissionError):
+        await OperatorStore(db_pool).login(name, "a long enough passphrase")
