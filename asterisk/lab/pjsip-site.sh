@@ -50,12 +50,25 @@ render_pjsip_network() {
         echo "media_address = $ASTERISK_MEDIA_ADDRESS"
         echo "bind_rtp_to_media_address = yes"
     fi
+    # A carrier that wants SIP over TCP (large INVITEs, some wholesale routes) gets a TCP transport on
+    # the same address and port. TLS needs certificates: by hand (docs/trunks-and-phones.md).
+    case ${TRUNK_TRANSPORT:-udp} in
+    udp) ;;
+    tcp) printf '\n[transport-tcp](site-transport)\ntype = transport\nprotocol = tcp\nbind = %s:%s\n' \
+        "$ASTERISK_SIP_BIND" "$ASTERISK_SIP_PORT" ;;
+    *) die "TRUNK_TRANSPORT must be udp or tcp (TLS: docs/trunks-and-phones.md), not '$TRUNK_TRANSPORT'" ;;
+    esac
 }
 
 # pjsip_trunk.conf: the trunk's mode (asterisk/etc/trunk/{ip,register}.conf, envsubst with SHELL_FORMAT),
 # then its site options, aor (contact, qualify) and identify (every carrier address).
 render_pjsip_trunk() {
     local shell_format=$1 match item codecs
+    # The transport to the carrier, and the URI parameter that names it (render_pjsip_network checked it).
+    TRUNK_SIP_TRANSPORT=transport-${TRUNK_TRANSPORT:-udp}
+    TRUNK_URI_PARAMS=
+    # '\;': Asterisk's config files read a bare ';' as the start of a comment.
+    [ "${TRUNK_TRANSPORT:-udp}" = udp ] || TRUNK_URI_PARAMS="\\;transport=$TRUNK_TRANSPORT"
     case "${TRUNK_REGISTER:-no}" in
     no) envsubst "$shell_format" <"$REPO_ROOT/asterisk/etc/trunk/ip.conf" ;;
     yes)
@@ -64,10 +77,11 @@ render_pjsip_trunk() {
             die "refusing to render production config: TRUNK_PASSWORD is shorter than 12 characters"
         fi
         plain TRUNK_USER "$TRUNK_USER"
+        plain TRUNK_PASSWORD "$TRUNK_PASSWORD"
         # The registrar's domain: the carrier's own when it gives one (TRUNK_FROM_DOMAIN), else its host.
         TRUNK_REGISTER_DOMAIN=${TRUNK_FROM_DOMAIN:-$TRUNK_HOST}
-        export TRUNK_USER TRUNK_PASSWORD TRUNK_REGISTER_DOMAIN
-        envsubst "$shell_format \${TRUNK_USER} \${TRUNK_PASSWORD} \${TRUNK_REGISTER_DOMAIN}" \
+        export TRUNK_USER TRUNK_PASSWORD TRUNK_REGISTER_DOMAIN TRUNK_SIP_TRANSPORT TRUNK_URI_PARAMS
+        envsubst "$shell_format \${TRUNK_USER} \${TRUNK_PASSWORD} \${TRUNK_REGISTER_DOMAIN} \${TRUNK_SIP_TRANSPORT} \${TRUNK_URI_PARAMS}" \
             <"$REPO_ROOT/asterisk/etc/trunk/register.conf"
         ;;
     *) die "TRUNK_REGISTER must be yes or no, not '$TRUNK_REGISTER'" ;;
@@ -77,7 +91,7 @@ render_pjsip_trunk() {
     echo "[trunk-site](!)"
     codecs=${TRUNK_CODECS:-ulaw,alaw}
     plain TRUNK_CODECS "$codecs"
-    printf 'disallow = all\nallow = %s\n' "$codecs"
+    printf 'transport = %s\ndisallow = all\nallow = %s\n' "$TRUNK_SIP_TRANSPORT" "$codecs"
     # What the carrier expects in From (often the account or the DID, and its own domain).
     if [ -n "${TRUNK_FROM_USER:-}" ]; then plain TRUNK_FROM_USER "$TRUNK_FROM_USER"; echo "from_user = $TRUNK_FROM_USER"; fi
     if [ -n "${TRUNK_FROM_DOMAIN:-}" ]; then
@@ -85,8 +99,8 @@ render_pjsip_trunk() {
         echo "from_domain = $TRUNK_FROM_DOMAIN"
     fi
     case ${TRUNK_QUALIFY_FREQUENCY:-0} in *[!0-9]*) die "TRUNK_QUALIFY_FREQUENCY must be seconds (0: off)" ;; esac
-    printf '\n[trunk]\ntype = aor\ncontact = sip:%s:%s\nqualify_frequency = %s\n' \
-        "$TRUNK_HOST" "$TRUNK_PORT" "${TRUNK_QUALIFY_FREQUENCY:-0}"
+    printf '\n[trunk]\ntype = aor\ncontact = sip:%s:%s%s\nqualify_frequency = %s\n' \
+        "$TRUNK_HOST" "$TRUNK_PORT" "$TRUNK_URI_PARAMS" "${TRUNK_QUALIFY_FREQUENCY:-0}"
     # Calls are taken from these addresses only (identify_by = ip): the carrier's every signalling host.
     printf '\n[trunk]\ntype = identify\nendpoint = trunk\n'
     match=$(csv_items TRUNK_MATCH "${TRUNK_MATCH:-$TRUNK_HOST}") || exit 1

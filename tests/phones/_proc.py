@@ -50,6 +50,16 @@ def udp_port_bound(host: str, port: int) -> bool:
     return any(line.split()[1] in wanted for line in lines if len(line.split()) > 1)
 
 
+def tcp_port_listening(host: str, port: int) -> bool:
+    """Whether some socket listens on TCP host:port (or 0.0.0.0:port); /proc/net/tcp, as above."""
+    wanted = {_hex_addr(host, port), _hex_addr("0.0.0.0", port)}
+    try:
+        lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return False
+    return any(len(f) > 3 and f[1] in wanted and f[3] == "0A" for f in (line.split() for line in lines))  # 0A: LISTEN
+
+
 # Ports the test phones listen on: outside the kernel's ephemeral range (32768-60999 here), where an
 # outgoing TCP connection (PostgreSQL, ARI) may take a port between the check and the bind, and
 # outside the RTP ranges (Asterisk 10000-19999, the phones 20000-22999, the app 40000-40999).

@@ -21,7 +21,7 @@ import weakref
 from pathlib import Path
 from typing import Self
 
-from ._proc import PhoneError, spawn, tail, terminate, udp_port_bound, wait_until
+from ._proc import PhoneError, spawn, tail, tcp_port_listening, terminate, udp_port_bound, wait_until
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 # Scenario name -> what Asterisk reports for an originate to it (measured; see asterisk/README.md).
@@ -57,6 +57,7 @@ class SippCarrier:
         workdir: Path | None = None,
         start_timeout_s: float = 5.0,
         extra_args: tuple[str, ...] = (),
+        transport: str = "udp",
     ) -> None:
         path = Path(scenario) if isinstance(scenario, Path) or scenario.endswith(".xml") else None
         self.scenario = path or SCENARIO_DIR / f"{scenario}.xml"
@@ -69,6 +70,9 @@ class SippCarrier:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.start_timeout_s = start_timeout_s
         self.extra_args = extra_args
+        if transport not in ("udp", "tcp"):
+            raise SippError(f"sipp transport is udp or tcp, not {transport!r}")
+        self.transport = transport  # tcp: a carrier that wants SIP over TCP (TRUNK_TRANSPORT=tcp)
         self.stdout_log = self.workdir / "sipp.stdout.log"
         self.stderr_log = self.workdir / "sipp.stderr.log"
         self.message_log = self.workdir / "sipp.messages.log"
@@ -92,19 +96,27 @@ class SippCarrier:
         ]  # fmt: skip
         if self.rtp_echo:
             argv.append("-rtp_echo")
+        if self.transport == "tcp":
+            argv += ["-t", "t1"]  # one TCP connection for every call
         return argv + list(self.extra_args)
+
+    def _bound(self) -> bool:
+        if self.transport == "tcp":
+            return tcp_port_listening(self.host, self.port)
+        return udp_port_bound(self.host, self.port)
 
     def start(self) -> SippCarrier:
         if self._proc is not None:
             return self
-        if udp_port_bound(self.host, self.port):
+        if self._bound():
             raise SippError(
-                f"UDP {self.host}:{self.port} is already in use (a leftover sipp or baresip? `ss -lunp`)"
+                f"{self.transport.upper()} {self.host}:{self.port} is already in use (a leftover sipp or baresip? "
+                "`ss -lunp`)"
             )
         self._proc = spawn(self.command(), cwd=self.workdir, stdout=self.stdout_log, stderr=self.stderr_log)
         # Kill it even if the test never reaches stop() (crash, KeyboardInterrupt, interpreter exit).
         self._finalizer = weakref.finalize(self, terminate, self._proc, 2.0)
-        listening = lambda: udp_port_bound(self.host, self.port)
+        listening = self._bound
         bound = wait_until(listening, self.start_timeout_s, alive=self._proc)
         if not bound or self._proc.poll() is not None:
             self.stop()

@@ -6,6 +6,7 @@ several `local_net`s): what each setting turns into, and what is refused before 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tests.unit.test_pjsip_config import _render, pjsip_text
@@ -19,7 +20,7 @@ def sections(text: str) -> list[tuple[str, Options]]:
     out: list[tuple[str, Options]] = []
     current: Options | None = None
     for raw in text.splitlines():
-        line = raw.split(";", 1)[0].strip()
+        line = re.split(r"(?<!\\);", raw, maxsplit=1)[0].replace("\\;", ";").strip()  # '\;' is a literal ';'
         if not line:
             continue
         if line.startswith("["):
@@ -112,6 +113,10 @@ def test_a_registering_carrier_registers_in_its_own_domain(tmp_path) -> None:
     assert registration["client_uri"] == ["sip:cc-4471@voip.carrier.example"]
     assert registration["server_uri"] == ["sip:sip.carrier.example:5070"]
     assert one(config, "trunk", "endpoint")["outbound_auth"] == ["trunk-auth"]
+    # Asterisk would cut the password at ';' (a comment); the error names the setting, never the value.
+    cut = _render(tmp_path / "x", TRUNK_REGISTER="yes", TRUNK_USER="cc-4471", TRUNK_PASSWORD="carrier;secret")
+    assert cut.returncode != 0 and "TRUNK_PASSWORD has a space or ';'" in cut.stderr
+    assert "carrier;secret" not in cut.stderr
 
 
 def test_phones_come_from_the_list_each_with_its_password_and_qualify(tmp_path) -> None:
@@ -135,3 +140,19 @@ def test_production_needs_every_listed_phones_password_and_a_real_extension(tmp_
     assert ok.returncode == 0, ok.stderr
     bad = _render(tmp_path / "c", SOFTPHONES="1001,sales")
     assert bad.returncode != 0 and "'sales' is not an extension" in bad.stderr
+
+
+def test_a_carrier_over_tcp_gets_a_tcp_transport_for_calls_and_registration(tmp_path) -> None:
+    config = rendered(tmp_path, TRUNK_TRANSPORT="tcp", TRUNK_HOST="sip.carrier.example", TRUNK_PORT="5060",
+                      TRUNK_REGISTER="yes", TRUNK_USER="cc-4471", TRUNK_PASSWORD="carrier-secret-99")
+    tcp = one(config, "transport-tcp", "transport")
+    assert tcp["protocol"] == ["tcp"] and tcp["bind"] == ["127.0.0.1:5060"]
+    assert one(config, "trunk", "endpoint")["transport"][-1] == "transport-tcp"
+    # ';transport=tcp' must reach Asterisk escaped, or it reads the rest of the line as a comment.
+    assert one(config, "trunk", "aor")["contact"] == ["sip:sip.carrier.example:5060;transport=tcp"]
+    registration = one(config, "trunk-registration", "registration")
+    assert registration["transport"] == ["transport-tcp"]
+    assert registration["server_uri"] == ["sip:sip.carrier.example:5060;transport=tcp"]
+    assert one(config, "1001", "endpoint")["transport"] == ["transport-udp"]  # the phones stay on UDP
+    refused = _render(tmp_path / "x", TRUNK_TRANSPORT="tls")
+    assert refused.returncode != 0 and "TRUNK_TRANSPORT must be udp or tcp" in refused.stderr
