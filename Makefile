@@ -67,8 +67,8 @@ demo: setup lab ## the main job on its embedded defaults: a simulated debtor pho
 test: setup lab ## all tests: unit + integration against the real lab (what CI runs)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-unit: setup ## unit tests only: no Asterisk, no PostgreSQL
-	$(PY) -m pytest -m "not lab and not db" $(PYTEST_ARGS)
+test-unit: setup ## unit tests only: no Asterisk, no PostgreSQL, no Docker
+	$(PY) -m pytest -m "not lab and not db and not compose" $(PYTEST_ARGS)
 
 test-lab: setup lab ## integration tests only
 	$(PY) -m pytest -m "lab" $(PYTEST_ARGS)

@@ -21,7 +21,8 @@ bash deploy/build-bases.sh
 # its own: the same Python minor version as the image's (Debian 12's 3.11), so the wheels fit it.
 WHEEL_VENV="$CALLCENTER_CACHE/wheel-venv"
 if [ ! -x "$WHEEL_VENV/bin/pip" ]; then
-    "${PYTHON:-python3}" -m venv --help >/dev/null 2>&1 || apt_ensure python3-venv
+    # Debian's python3 has the venv module but not ensurepip (python3-venv), which creating one needs.
+    if command -v dpkg-query >/dev/null; then apt_ensure python3-venv; fi
     step "virtualenv for collecting wheels" "${PYTHON:-python3}" -m venv "$WHEEL_VENV"
 fi
 "$WHEEL_VENV/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
