@@ -88,13 +88,19 @@ async def test_compose_stack_answers_a_call_and_stores_its_result_and_recording(
     assert int(size) > 44 * 1000 and owner == "callcenter", stat  # far more than a WAV header: seconds of audio
 
 
-async def test_the_app_refuses_a_lab_password_with_one_line(stack: Stack, tmp_path: Path):
-    """A configuration error under `restart: unless-stopped` is a clear line in the logs, not a silent loop."""
-    env = {"ARI_PASSWORD": "lab-ari-secret", "CALLCENTER_MODE": "production", "API_TOKENS": "x" * 30,
-           "WEBHOOK_SECRETS_KEY": "", "DATABASE_URL": "postgresql://callcenter@127.0.0.1:1/callcenter"}
+async def test_a_refused_configuration_is_one_clear_line_not_a_silent_loop(stack: Stack):
+    """Under `restart: unless-stopped` a configuration error must say what is wrong, in one line each time
+    the service starts: the app (a lab ARI password) and the Asterisk renderer (a short phone password)."""
     stack.write_settings(trunk_port=5070)
-    overrides = [arg for k, v in env.items() for arg in ("-e", f"{k}={v}")]
-    # The image is the one the test above built (compose builds it when missing).
-    out = await stack.compose("run", "--rm", "--no-deps", *overrides, "app", check=False, timeout_s=1800)
-    assert "refusing to start in production mode" in out and "ARI_PASSWORD" in out, out[-2000:]
+
+    async def start(service: str, **env: str) -> str:
+        overrides = [arg for k, v in env.items() for arg in ("-e", f"{k}={v}")]
+        # The images are the ones the test above built (compose builds one when it is missing).
+        return await stack.compose("run", "--rm", "--no-deps", *overrides, service, check=False, timeout_s=1800)
+
+    out = await start("app", ARI_PASSWORD="lab-ari-secret")
+    assert "error: refusing to start in production mode: ARI_PASSWORD is empty or a lab default" in out, out[-2000:]
     assert "Traceback" not in out, out[-2000:]
+    out = await start("asterisk", SOFTPHONE_1001_PASSWORD="short-one")
+    assert "refusing to render production config: SOFTPHONE_1001_PASSWORD is shorter than 12 characters" in out, \
+        out[-2000:]
