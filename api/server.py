@@ -27,6 +27,7 @@ from api import (
     campaigns,
     contacts,
     dashboard,
+    debtors,
     followups,
     monitoring,
     payment_links,
@@ -104,7 +105,8 @@ class ApiServices:
 
 
 ENDPOINTS: list[Endpoint] = [
-    *monitoring.ENDPOINTS, *accounts.ENDPOINTS, *contacts.ENDPOINTS, *campaigns.ENDPOINTS, *calls.ENDPOINTS,
+    *monitoring.ENDPOINTS, *accounts.ENDPOINTS, *contacts.ENDPOINTS, *campaigns.ENDPOINTS, *debtors.ENDPOINTS,
+    *calls.ENDPOINTS,
     *followups.ENDPOINTS, *webhooks.ENDPOINTS, *payment_links.ENDPOINTS, *dashboard.ENDPOINTS,
 ]
 
