@@ -16,7 +16,8 @@
   const NEXT_ACTIONS = { schedule_meeting: "Agendar reunión", send_info: "Enviar información",
     follow_up_call: "Llamar de nuevo", close_deal: "Cerrar acuerdo", no_interest: "Sin interés" };
   const SECTIONS = { live: "Llamadas en curso", summary: "Indicadores", calls: "Llamadas recientes",
-    followups: "Para atención humana", call: "Detalle de la llamada", followup: "Caso seleccionado" };
+    followups: "Para atención humana", call: "Detalle de la llamada", followup: "Caso seleccionado",
+    debtors: "Deudores" };
   const label = (map, v) => (v == null || v === "" ? "–" : map[v] || String(v));
 
   /* ---------- DOM and formatting helpers ---------- */

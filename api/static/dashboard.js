@@ -422,7 +422,8 @@
   $("calls-refresh").addEventListener("click", () => pollers.forEach((p) => p.key === "calls" && p.run()));
   $("close-form").addEventListener("submit", closeFollowup);
   setInterval(tickDurations, 1000);
-  window.callcenterDashboard = { refresh: () => pollers.forEach((p) => p.run()) };
+  // The other sections (dashboard-debtors.js) use the same API helper, toasts and error banner.
+  window.callcenterDashboard = { refresh: () => pollers.forEach((p) => p.run()), api, toast, showError, clearError };
 
   takeTokenFromFragment();
   if (sessionStorage.getItem(TOKEN_KEY)) start(); else signOut("");
