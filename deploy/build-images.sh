@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Everything `docker-compose up` needs built on this machine, with no image registry:
 #   1. the base images (deploy/build-bases.sh: Debian roots made by debootstrap);
-#   2. the Python wheels of deploy/constraints.txt in deploy/wheelhouse (the app image installs
-#      from there, with no index: the versions the tests ran with, and no PyPI access during the build);
+#   2. the Python wheels of deploy/constraints.txt, collected by pip on this host into an image of their
+#      own, callcenter-wheels:build (the app image installs from it with no index: the versions the tests
+#      ran with, and no PyPI access during the build);
 #   3. the three images (docker-compose build).
 # Later runs reuse what is there (the bases, the wheels, Docker's layer cache).
 #   deploy/build-images.sh [docker-compose build options, e.g. --pull is NOT wanted; --no-cache]
@@ -27,10 +28,19 @@ if [ ! -x "$WHEEL_VENV/bin/pip" ]; then
 fi
 "$WHEEL_VENV/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
     || die "collecting wheels needs Python 3.11 (the image's); set PYTHON to one"
-mkdir -p deploy/wheelhouse
-info "collecting wheels into deploy/wheelhouse (log: $LAB_LOG)"
-step "pip wheel" "$WHEEL_VENV/bin/pip" wheel --quiet --disable-pip-version-check -w deploy/wheelhouse \
-    -r deploy/constraints.txt "setuptools>=77" wheel
+WHEELHOUSE="$CALLCENTER_CACHE/wheelhouse"
+mkdir -p "$WHEELHOUSE"
+# pip resolves again even when every wheel is there (half a minute): skipped while the pins are unchanged.
+if ! cmp -s deploy/constraints.txt "$WHEELHOUSE/constraints.txt"; then
+    info "collecting wheels into $WHEELHOUSE (log: $LAB_LOG)"
+    step "pip wheel" "$WHEEL_VENV/bin/pip" wheel --quiet --disable-pip-version-check -w "$WHEELHOUSE" \
+        -r deploy/constraints.txt "setuptools>=77" wheel
+    cp deploy/constraints.txt "$WHEELHOUSE/constraints.txt"
+fi
+# The wheels reach the app's build as an image of their own (its Dockerfile copies from it), not in the
+# repository's build context, which every image's build would otherwise send to the engine (400 MB).
+step "wheels image" docker build --quiet -t callcenter-wheels:build -f - "$WHEELHOUSE" \
+    <<<$'FROM scratch\nCOPY . /wheelhouse\n'
 
 env_file=${CALLCENTER_ENV_FILE:-.env}
 [ -f "$env_file" ] || die "$env_file not found: copy .env.example to .env and fill it in first"
