@@ -1,4 +1,4 @@
-"""Campaigns: create one, list them, see one with today's progress, launch a wave now, pause, resume.
+"""Campaigns: create one, list them, see one with today's progress, launch a wave now, pause, resume, finish.
 
 Pausing stops the dialer from claiming the campaign's queued calls (campaigns/queue.py); calls
 already up go on to their end. Resuming lets the queue flow again; the next scheduled wave runs
@@ -85,6 +85,11 @@ async def resume_campaign(call: ApiCall) -> web.StreamResponse:
     return await _set_status(call, "active", ("paused", "draft", "active"))
 
 
+async def finish_campaign(call: ApiCall) -> web.StreamResponse:
+    """No more waves and no more calls from its queue (calls up go on to their end); not undone."""
+    return await _set_status(call, "finished", ("draft", "active", "paused", "finished"))
+
+
 ONE = {"campaign_id": "id"}
 ENDPOINTS = [
     Endpoint("GET", "/api/v1/campaigns", list_campaigns, "Campaigns", "campaigns"),
@@ -98,4 +103,6 @@ ENDPOINTS = [
              "campaigns", path_params=ONE, errors=(404, 409)),
     Endpoint("POST", "/api/v1/campaigns/{campaign_id}/resume", resume_campaign, "Resume a paused campaign",
              "campaigns", path_params=ONE, errors=(404, 409)),
+    Endpoint("POST", "/api/v1/campaigns/{campaign_id}/finish", finish_campaign, "Finish: no more waves or calls",
+             "campaigns", path_params=ONE, errors=(404,)),
 ]

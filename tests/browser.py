@@ -186,8 +186,10 @@ def require_chromium() -> None:
 
 @contextmanager
 def chromium(*, artifacts: Path | str | None = None, width: int = 1440, height: int = 1000,
-             timeout: float = DEFAULT_TIMEOUT, extra_flags: tuple[str, ...] = ()) -> Iterator[Browser]:
-    """A headless Chromium session with a fresh profile; quits and removes the profile on exit."""
+             timeout: float = DEFAULT_TIMEOUT, extra_flags: tuple[str, ...] = (),
+             downloads: Path | None = None) -> Iterator[Browser]:
+    """A headless Chromium session with a fresh profile; quits and removes the profile on exit.
+    `downloads`: where files the page downloads are saved (without asking)."""
     require_chromium()
     artifacts_dir = Path(artifacts) if artifacts is not None else None
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
@@ -196,6 +198,9 @@ def chromium(*, artifacts: Path | str | None = None, width: int = 1440, height: 
     for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}", *extra_flags):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    if downloads is not None:
+        options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                                  "download.prompt_for_download": False})
     log_path = None
     if artifacts_dir is not None:
         artifacts_dir.mkdir(parents=True, exist_ok=True)

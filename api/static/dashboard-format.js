@@ -17,7 +17,7 @@
     follow_up_call: "Llamar de nuevo", close_deal: "Cerrar acuerdo", no_interest: "Sin interés" };
   const SECTIONS = { live: "Llamadas en curso", summary: "Indicadores", calls: "Llamadas recientes",
     followups: "Para atención humana", call: "Detalle de la llamada", followup: "Caso seleccionado",
-    debtors: "Deudores" };
+    debtors: "Deudores", campaigns: "Campañas" };
   const label = (map, v) => (v == null || v === "" ? "–" : map[v] || String(v));
 
   /* ---------- DOM and formatting helpers ---------- */

@@ -61,15 +61,15 @@
     constructor(status, message) { super(message); this.status = status; }
     toString() { return this.status ? `${this.message} (HTTP ${this.status})` : this.message; }
   }
-  async function api(path, { method = "GET", body, blob = false } = {}) {
+  async function api(path, { method = "GET", body, blob = false, form } = {}) {
     const token = sessionStorage.getItem(TOKEN_KEY);
     if (!token) { signOut("Ingrese el token de acceso."); throw new ApiError(401, "sin token"); }
     const headers = { Authorization: `Bearer ${token}`, Accept: blob ? "audio/*" : "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (body !== undefined) headers["Content-Type"] = "application/json";  // a FormData sets its own
     let res;
     try {
       res = await fetch(API + path, { method, headers, cache: "no-store", credentials: "omit",
-        body: body === undefined ? undefined : JSON.stringify(body) });
+        body: form !== undefined ? form : body === undefined ? undefined : JSON.stringify(body) });
     } catch (_) { throw new ApiError(0, "No se pudo conectar con el servidor"); }
     if (!res.ok) {
       let message = res.statusText || "error";

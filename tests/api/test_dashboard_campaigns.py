@@ -1,0 +1,95 @@
+"""Campaign work in the dashboard (headless Chromium): a supervisor uploads a spreadsheet with bad rows
+and reads the per-row report, creates a campaign, launches a wave, pauses, resumes and finishes it, and
+exports the calls to .xlsx, which openpyxl opens. Screenshots in tests/artifacts/accounts/."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+
+import openpyxl
+
+from campaigns.operators import OperatorStore, Role
+from countries.cl import rut_check_digit
+from tests.api.test_accounts import PASSWORD, operator
+from tests.api.test_dashboard_login import ARTIFACTS
+from tests.browser import chromium
+
+
+def _sheet(path: Path) -> Path:
+    good = [f"{n}-{rut_check_digit(n)}" for n in (21_111_222, 21_111_333)]
+    path.write_text("nombre;rut;telefono;tipo_mora\n"
+                    f"Ana Rojas;{good[0]};+56 9 8765 4321;temprana\n"
+                    "Sin Rut Valido;12.345.678-0;+56 9 8765 4322;temprana\n"   # line 3: wrong check digit
+                    f"Luis Soto;{good[1]};+56 9 8765 4323;temprana\n"
+                    f"Tel Malo;{21_111_444}-{rut_check_digit(21_111_444)};123;temprana\n",  # line 5: no phone
+                    encoding="utf-8")
+    return path
+
+
+def _campaign_work(url: str, username: str, sheet: Path, company: str, name: str, downloads: Path) -> dict:
+    row = '[data-testid="campaign-row"]'
+    with chromium(artifacts=ARTIFACTS, downloads=downloads) as b:
+        b.open(f"{url}/dashboard")
+        b.find('[data-testid="login-username"]').send_keys(username)
+        b.find('[data-testid="login-password"]').send_keys(PASSWORD)
+        b.click('[data-testid="login-submit"]')
+        b.wait_for_text('[data-testid="who"]', username)
+
+        b.find('[data-testid="import-company"]').send_keys(company)
+        b.find('[data-testid="import-file"]').send_keys(str(sheet))
+        b.click('[data-testid="import-submit"]')
+        summary = b.wait_for('[data-testid="import-report"] [data-testid="import-summary"]').text
+        bad_lines = [e.get_attribute("data-line") for e in b.find_all('[data-testid="import-errors"] li')]
+
+        for field, value in (("campaign-name", name), ("campaign-company", company), ("campaign-per-day", "20")):
+            b.find(f'[data-testid="{field}"]').clear()
+            b.find(f'[data-testid="{field}"]').send_keys(value)
+        b.click('[data-testid="campaign-submit"]')
+        mine = b.wait_until(lambda: next((e for e in b.find_all(row) if e.text.startswith(name)), None),
+                            "the new campaign's row")
+        campaign = f'{row}[data-campaign-id="{mine.get_attribute("data-campaign-id")}"]'
+        statuses = [b.find(campaign).get_attribute("data-status")]
+        for button, status in (("campaign-wave", "active"), ("campaign-pause", "paused"),
+                               ("campaign-resume", "active")):
+            b.click(f'{campaign} [data-testid="{button}"]')
+            b.wait_for(f'{campaign}[data-status="{status}"]')
+            statuses.append(status)
+        progress = b.find(f'{campaign} [data-testid="campaign-progress"]').text
+        shot = b.screenshot("campaign-work")
+        b.js("window.confirm = () => true;")  # the "cannot be undone" question, answered yes
+        b.click(f'{campaign} [data-testid="campaign-finish"]')
+        b.wait_for(f'{campaign}[data-status="finished"]')
+        statuses.append("finished")
+
+        b.click('[data-testid="export-xlsx"]')
+        deadline = time.monotonic() + 20
+        while not (downloads / "llamadas.xlsx").exists():
+            assert time.monotonic() < deadline, f"no download: {list(downloads.iterdir())}"
+            time.sleep(0.2)
+        return {"summary": summary, "bad_lines": bad_lines, "statuses": statuses, "progress": progress,
+                "shot": shot, "errors": b.console_errors()}
+
+
+async def test_a_supervisor_imports_creates_runs_and_exports_from_the_browser(api, db_pool, tmp_path):
+    supervisor = await operator(db_pool, Role.SUPERVISOR)
+    company, name = f"Empresa {uuid.uuid4().hex[:6]}", f"Campaña {uuid.uuid4().hex[:6]}"
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    seen = await asyncio.to_thread(_campaign_work, api.base, supervisor, _sheet(tmp_path / "deudores.csv"),
+                                   company, name, downloads)
+    assert seen["summary"].startswith("4 filas leídas: 2 deudores nuevos"), seen
+    assert "2 rechazadas" in seen["summary"] and seen["bad_lines"] == ["3", "5"], seen
+    assert seen["statuses"] == ["active", "active", "paused", "active", "finished"], seen  # created active
+    async with db_pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT count(*) FROM call_jobs j JOIN campaigns c ON c.id = j.campaign_id WHERE c.name = %s", (name,))
+        (jobs,) = await cur.fetchone()
+    # The wave queued whoever the law allowed at this hour; the row said as much.
+    assert (f"{jobs} en cola" in seen["progress"]) if jobs else seen["progress"] == "–", seen
+    sheet = openpyxl.load_workbook(downloads / "llamadas.xlsx").active
+    assert next(sheet.iter_rows(values_only=True))[:2] == ("ID llamada", "Fecha (UTC)")
+    exports = await OperatorStore(db_pool).audit_entries(actor=supervisor, action="export")
+    assert [e["target"] for e in exports] == ["format=xlsx"]
