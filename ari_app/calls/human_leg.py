@@ -86,12 +86,13 @@ async def _collect(ari: AriClient, channel_id: str, attempt_id: uuid.UUID, call_
             return
         data = await ari.stored_recording_file(name)
         if data is None:
-            return  # nobody answered: MixMonitor only writes while the caller is bridged to a person
+            return
         key = human_leg_key(attempt_id, started)
         duration_ms = await asyncio.get_running_loop().run_in_executor(None, _store_wav, store, key, data)
-        await call_log.add_event(attempt_id, "human_leg_recorded", {"key": key, "duration_ms": duration_ms})
+        if duration_ms:  # else nobody answered: MixMonitor wrote only a header (it records while bridged)
+            await call_log.add_event(attempt_id, "human_leg_recorded", {"key": key, "duration_ms": duration_ms})
+            log.info("attempt %s: human leg recorded, %d ms (%s)", attempt_id, duration_ms, key)
         await ari.delete_stored_recording(name)
-        log.info("attempt %s: human leg recorded, %d ms (%s)", attempt_id, duration_ms, key)
     except Exception:
         log.exception("attempt %s: could not collect the human leg's recording %s", attempt_id, name)
 
@@ -112,11 +113,14 @@ async def _until_gone(ari: AriClient, channel_id: str) -> bool:
 
 
 def _store_wav(store: RecordingStore, key: str, data: bytes) -> int:
-    """MixMonitor's WAV (16-bit PCM) into the store; its length in ms. Runs in a worker thread."""
+    """MixMonitor's WAV (16-bit PCM) into the store; its length in ms (0: empty, nothing stored). Runs in a
+    worker thread."""
     with wave.open(io.BytesIO(data), "rb") as w:
         channels, rate, frames = w.getnchannels(), w.getframerate(), w.readframes(w.getnframes())
         if w.getsampwidth() != 2:
             raise ValueError(f"expected 16-bit PCM from MixMonitor, got {8 * w.getsampwidth()}-bit")
+    if not frames:
+        return 0
     out = store.open(key, channels=channels, sample_rate=rate)
     try:
         out.append(frames)

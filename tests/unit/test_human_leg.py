@@ -51,3 +51,15 @@ def test_the_human_legs_recording_is_kept_beside_the_calls_own(tmp_path):
     with wave.open(str(tmp_path / key), "rb") as w:
         assert (w.getframerate(), w.getnchannels()) == (8000, 1)
         assert np.array_equal(np.frombuffer(w.readframes(w.getnframes()), "<i2"), tone)
+
+
+def test_an_empty_human_leg_is_not_kept(tmp_path):
+    # Nobody answered: MixMonitor (recording only while bridged) leaves a header and no audio.
+    data = io.BytesIO()
+    with wave.open(data, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+    store = LocalRecordingStore(tmp_path)
+    assert _store_wav(store, "2026/12/03/x-human.wav", data.getvalue()) == 0
+    assert not (tmp_path / "2026").exists()
