@@ -1,6 +1,6 @@
 /* Campaigns and imports from the browser: upload a debtor spreadsheet and read the per-row report,
  * create a campaign (the API validates it as the CLI does), launch a wave now, pause, resume, finish,
- * and today's progress, refreshed every 10 s. Uses dashboard.js's API helper (window.callcenterDashboard).
+ * and each campaign's jobs by state, refreshed every 10 s. Uses dashboard.js's API helper (window.callcenterDashboard).
  *
  * Hooks for the browser tests:
  *   [data-testid=import-form] with [data-testid=import-company|import-file|import-submit|import-error];
@@ -17,22 +17,18 @@
   const { el } = window.DashboardFormat;
   const dash = () => window.callcenterDashboard;
   const STATUS = { draft: "borrador", active: "activa", paused: "en pausa", finished: "terminada" };
+  const MAX_ROWS = 30;
   const JOBS = { queued: "en cola", claimed: "marcando", done: "listos", failed: "fallidos", cancelled: "anulados" };
 
   async function load() {
     if ($("app-view").hidden) return;
     try {
       const { items } = await dash().api("/campaigns");
-      const rows = await Promise.all(items.map(async (c) => {
-        let today = "";
-        try {
-          const p = (await dash().api(`/campaigns/${c.id}`)).progress;
-          today = Object.entries(p.jobs).map(([k, n]) => `${n} ${JOBS[k] || k}`).join(" · ")
-            + (p.live_calls ? ` · ${p.live_calls} en curso` : "");
-        } catch (_) { /* the row still shows; the banner says what failed */ }
-        return row(c, today || "–");
-      }));
-      $("campaigns-body").replaceChildren(...rows);
+      // The running ones first, then the newest finished; one request for all (jobs come with the list).
+      const order = (c) => (c.status === "finished" ? 1 : 0);
+      const shown = items.sort((a, b) => order(a) - order(b) || b.id - a.id).slice(0, MAX_ROWS);
+      $("campaigns-body").replaceChildren(...shown.map((c) => row(c,
+        Object.entries(c.jobs).map(([k, n]) => `${n} ${JOBS[k] || k}`).join(" · ") || "–")));
       dash().clearError("campaigns");
     } catch (err) { dash().showError("campaigns", err); }
   }
