@@ -8,7 +8,7 @@
     python -m campaigns why 12.345.678-5                    # why was this person (not) called?
     python -m campaigns stop 12.345.678-5                   # "stop calling me", at once
     python -m campaigns promise-kept 12.345.678-5           # the payment arrived: no reminder call
-    python -m campaigns dnc +56912345678 --reason registry  # do-not-call list
+    python -m campaigns dnc +56987654321 --reason registry  # do-not-call list
     python -m campaigns payment-link Natura --gateway https://gw.example.cl/wa \
         --template 'https://pagos.natura.cl/d/{debtor_id}?monto={amount}'  # links the agent can send
     python -m campaigns operator-add ana --role admin      # a dashboard login (asks for the password)
