@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import socket
@@ -206,6 +207,12 @@ class CallCenterApp:
             self._retention_task = asyncio.create_task(retention.run(), name="recording-retention")
         if s.api_enabled:
             await self._start_api(pool, recordings)
+        # What start-up loaded (modules, models, calendars: ~150,000 objects) lives as long as the process.
+        # Out of the cycle collector's sight, a full collection during a call scans only what calls made:
+        # measured 75-80 ms for a full collection before, 0.1 ms after; one such pause cost a call four
+        # late 20 ms frames. freeze() only moves lists (no collection now, so a call already up waits for
+        # nothing).
+        gc.freeze()
 
     async def _start_api(self, pool: AsyncConnectionPool, recordings: RecordingStore) -> None:
         """The operator API and dashboard, on API_HOST:API_PORT, over a pool of their own."""
