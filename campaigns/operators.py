@@ -7,9 +7,10 @@ exports and runs campaigns, an admin also manages operators, webhooks and paymen
 audit log. Every listen, download and export is written to the audit log with who did it.
 
 Passwords are hashed with scrypt (hashlib's, a memory-hard standard KDF, so no native dependency);
-the hash runs in a worker thread, never on the event loop. Failed logins are counted per username
-from the audit log: past `MAX_FAILED_LOGINS` in `FAILED_LOGIN_WINDOW` the username is refused until
-the window passes, whatever the password, and a wrong username costs as much time as a wrong password.
+the hash runs in a worker thread, never on the event loop. Failed logins are counted from the audit
+log: past `MAX_FAILED_LOGINS` for a username, or `MAX_FAILED_LOGINS_PER_ADDRESS` from one address, in
+`FAILED_LOGIN_WINDOW`, logins are refused until the window passes, whatever the password; a wrong
+username costs as much time as a wrong password.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 SESSION_LIFETIME = timedelta(hours=12)  # a working day; a login each morning
-MAX_FAILED_LOGINS = 10
+MAX_FAILED_LOGINS = 10  # for one username
+MAX_FAILED_LOGINS_PER_ADDRESS = 30  # from one client address, whatever the usernames
 FAILED_LOGIN_WINDOW = timedelta(minutes=15)
 MIN_PASSWORD = 12
 # scrypt's cost: 2**15 x 8 x 128 bytes = 32 MiB and ~0.1 s per hash on one core (OWASP's floor is 2**17 with
@@ -168,11 +170,16 @@ class OperatorStore:
         username = username.strip().lower()
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT count(*) FROM audit_log WHERE action = 'login_failed' AND target = %s AND at > now() - %s",
-                (username, FAILED_LOGIN_WINDOW))
-            (failures,) = await cur.fetchone()
-            if failures >= MAX_FAILED_LOGINS:
-                raise LoginThrottled(f"too many failed logins for {username!r}; try again in "
+                """SELECT count(*) FILTER (WHERE target = %(user)s),
+                          count(*) FILTER (WHERE remote = %(remote)s AND %(remote)s <> '')
+                     FROM audit_log WHERE action = 'login_failed' AND at > now() - %(window)s""",
+                {"user": username, "remote": remote, "window": FAILED_LOGIN_WINDOW})
+            failures, from_there = await cur.fetchone()
+            # Per username (guessing one password), and per address (trying many usernames: each try
+            # costs a scrypt, ~0.1 s of a core the calls' audio shares).
+            if failures >= MAX_FAILED_LOGINS or from_there >= MAX_FAILED_LOGINS_PER_ADDRESS:
+                whose = f"for {username!r}" if failures >= MAX_FAILED_LOGINS else "from this address"
+                raise LoginThrottled(f"too many failed logins {whose}; try again in "
                                      f"{FAILED_LOGIN_WINDOW.seconds // 60} minutes")
             cur = await conn.execute(
                 "SELECT id, password_hash, role FROM operators WHERE username = %s AND disabled_at IS NULL",

@@ -7,7 +7,14 @@ import uuid
 
 import pytest
 
-from campaigns.operators import MAX_FAILED_LOGINS, OperatorError, OperatorStore, Role
+from campaigns.operators import (
+    MAX_FAILED_LOGINS,
+    MAX_FAILED_LOGINS_PER_ADDRESS,
+    LoginThrottled,
+    OperatorError,
+    OperatorStore,
+    Role,
+)
 from tests.api.test_calls_api import answered_call
 
 PASSWORD = "correct horse battery staple"
@@ -127,3 +134,16 @@ async def test_admins_manage_operators_and_bad_accounts_are_refused(api, db_pool
         await OperatorStore(db_pool).create("short-pass", "abc", Role.VIEWER)
     with pytest.raises(OperatorError, match="lowercase letters"):
         await OperatorStore(db_pool).create("bad name!", PASSWORD, Role.VIEWER)
+
+
+async def test_many_usernames_tried_from_one_address_lock_that_address(db_pool):
+    store = OperatorStore(db_pool)
+    name = await operator(db_pool, Role.VIEWER)
+    remote = f"198.51.100.{uuid.uuid4().int % 250 + 1}"
+    for i in range(MAX_FAILED_LOGINS_PER_ADDRESS):
+        with pytest.raises(PermissionError):
+            await store.login(f"guess-{i}", "whatever whatever", remote=remote)
+    with pytest.raises(LoginThrottled, match="from this address"):
+        await store.login(name, PASSWORD, remote=remote)  # even a real user with the right password
+    _, who, _ = await store.login(name, PASSWORD, remote="203.0.113.7")  # from elsewhere: in
+    assert who.actor == name
