@@ -6,7 +6,7 @@
  *   [data-testid=import-form] with [data-testid=import-company|import-file|import-submit|import-error];
  *   [data-testid=import-report] > [data-testid=import-summary], [data-testid=import-errors] > li[data-line]
  *   [data-testid=campaign-form] with [data-testid=campaign-name|campaign-company|campaign-country|campaign-waves|
- *     campaign-per-day|campaign-types|campaign-caller-id|campaign-submit|campaign-error]
+ *     campaign-per-day|campaign-types|campaign-flows|campaign-machine|campaign-caller-id|campaign-submit|campaign-error]
  *   [data-testid=export-xlsx] downloads the calls as llamadas.xlsx (supervisors; audited by the API)
  *   [data-testid=campaigns] rows [data-testid=campaign-row][data-campaign-id][data-status], cell
  *     [data-testid=campaign-progress], buttons [data-testid=campaign-wave|campaign-pause|campaign-resume|campaign-finish]
@@ -67,7 +67,14 @@
     err.hidden = true;
     const country = v("campaign-country");
     const types = v("campaign-types").split(",").map((t) => t.trim()).filter(Boolean);
-    const body = { name: v("campaign-name"), company: v("campaign-company"), country,
+    const flows = {};
+    for (const pair of v("campaign-flows").split(",").map((t) => t.trim()).filter(Boolean)) {
+      const [kind, flow] = pair.split("=").map((t) => (t || "").trim());
+      if (!kind || !flow) { err.textContent = `Guion "${pair}": escriba tipo=guion`; err.hidden = false; return; }
+      flows[kind] = flow;
+    }
+    const body = { name: v("campaign-name"), company: v("campaign-company"), country, flows,
+      answering_machine: v("campaign-machine"),
       timezone: { CL: "America/Santiago", AR: "America/Argentina/Buenos_Aires", CO: "America/Bogota" }[country],
       caller_id: v("campaign-caller-id"), selection: { delinquency_types: types },
       policy: { waves: v("campaign-waves").split(",").map((t) => t.trim()).filter(Boolean),

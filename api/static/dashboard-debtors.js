@@ -1,6 +1,6 @@
 /* Debtors: find one by RUT, phone or name, see their page (why they are or are not called today,
- * promises, phones, calls) and work them: mark a promise kept, requeue a job, put a number on the
- * do-not-call list, exclude. Uses dashboard.js's API helper (window.callcenterDashboard); untrusted
+ * promises, phones, calls, jobs and callbacks) and work them: mark a promise kept, requeue a job, put a
+ * number on the do-not-call list, exclude. Uses dashboard.js's API helper (window.callcenterDashboard); untrusted
  * text only through textContent.
  *
  * Hooks for the browser tests:
@@ -20,6 +20,8 @@
   const enc = encodeURIComponent;
   const VERDICTS = { call: "Se le puede llamar", deferred: "Todavía no", excluded: "Excluido", failed: "Sin teléfonos",
     do_not_call: "No llamar", held: "En espera" };
+  const JOB_STATES = { queued: "en cola", claimed: "marcando", done: "terminado", failed: "fallido",
+    cancelled: "anulado" };
   const PROMISE_STATES = { open: "abierta", kept: "cumplida", broken: "incumplida", cancelled: "anulada" };
   let selected = null;
 
@@ -90,6 +92,31 @@
     $("debtor-calls").replaceChildren(...(d.calls.length ? d.calls.map((c) => el("li", { data: { callId: c.id },
       text: `${when(c.created_at)} · ${label(OUTCOMES, c.outcome)} · ${label(RESULTS, c.result)}`
         + (c.summary ? ` · ${c.summary}` : "") })) : [el("li", { text: "Sin llamadas." })]));
+    $("debtor-jobs").replaceChildren(...(d.jobs.length ? d.jobs.map((j) => {
+      const li = el("li", { testid: "job", data: { jobId: String(j.id), state: j.state },
+        text: `${j.campaign} · ${JOB_STATES[j.state] || j.state}${j.reason ? ` (${j.reason})` : ""}`
+          + (j.callback_at ? ` · volver a llamar ${when(j.callback_at)}` : "") + " " });
+      if (j.state !== "claimed" && !d.excluded_at) {
+        li.append(action("Volver a la cola", "job-requeue", `/debtors/${d.id}/jobs/${j.id}/requeue`, undefined,
+          "Trabajo de vuelta en la cola"));
+      }
+      return li;
+    }) : [el("li", { text: "No está en ninguna campaña." })]));
+    $("debtor-exclude").hidden = Boolean(d.excluded_at);
+  }
+
+  async function exclude() {
+    const reason = $("debtor-exclude-reason").value.trim();
+    const e = $("debtor-error");
+    if (reason.length < 2) { e.textContent = "Escriba el motivo de la exclusión."; e.hidden = false; return; }
+    try {
+      const r = await dash().api(`/debtors/${enc(selected)}/exclude`, { method: "POST", body: { reason } });
+      dash().toast(`Deudor excluido; ${r.jobs_cancelled} llamadas en cola anuladas`);
+      $("debtor-exclude-reason").value = "";
+      await open(selected);
+    } catch (err) {
+      e.textContent = err.status === 403 ? "Su rol no permite esta acción." : `No se pudo: ${err}`; e.hidden = false;
+    }
   }
 
   function action(text, testid, path, body, done) {
@@ -110,4 +137,5 @@
   }
 
   $("debtor-search").addEventListener("submit", search);
+  $("debtor-exclude-submit").addEventListener("click", exclude);
 })();

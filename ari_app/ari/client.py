@@ -132,13 +132,7 @@ class AriClient:
 
     async def hangup(self, channel_id: str, reason: str = "normal") -> bool:
         """Hang up; returns False when the channel was already gone (a race every call center sees)."""
-        try:
-            await self.request("DELETE", f"/channels/{channel_id}", params={"reason": reason})
-        except AriError as exc:
-            if exc.not_found:
-                return False
-            raise
-        return True
+        return await self._delete(f"/channels/{channel_id}", params={"reason": reason})
 
     async def external_media(
         self, *, channel_id: str, external_host: str, audio_format: str, direction: str = "both"
@@ -172,13 +166,7 @@ class AriClient:
         await self.request("POST", f"/bridges/{bridge_id}/addChannel", params={"channel": ",".join(channel_ids)})
 
     async def destroy_bridge(self, bridge_id: str) -> bool:
-        try:
-            await self.request("DELETE", f"/bridges/{bridge_id}")
-        except AriError as exc:
-            if exc.not_found:
-                return False
-            raise
-        return True
+        return await self._delete(f"/bridges/{bridge_id}")
 
 
     # --- stored recordings (files in Asterisk's recording spool: MixMonitor's, the dialplan's) ---------
@@ -197,8 +185,12 @@ class AriClient:
             raise AriError("GET", path, None, f"{type(exc).__name__}: {exc}") from exc
 
     async def delete_stored_recording(self, name: str) -> bool:
+        return await self._delete(f"/recordings/stored/{name}")
+
+    async def _delete(self, path: str, **kwargs: Any) -> bool:
+        """DELETE `path`; False when it was already gone (404), which callers treat as done."""
         try:
-            await self.request("DELETE", f"/recordings/stored/{name}")
+            await self.request("DELETE", path, **kwargs)
         except AriError as exc:
             if exc.not_found:
                 return False

@@ -13,8 +13,8 @@ import openpyxl
 
 from campaigns.operators import OperatorStore, Role
 from countries.cl import rut_check_digit
-from tests.api.test_accounts import PASSWORD, operator
-from tests.api.test_dashboard_login import ARTIFACTS
+from tests.api.test_accounts import operator
+from tests.api.test_dashboard_login import ARTIFACTS, log_in
 from tests.browser import chromium
 
 
@@ -32,11 +32,7 @@ def _sheet(path: Path) -> Path:
 def _campaign_work(url: str, username: str, sheet: Path, company: str, name: str, downloads: Path) -> dict:
     row = '[data-testid="campaign-row"]'
     with chromium(artifacts=ARTIFACTS, downloads=downloads) as b:
-        b.open(f"{url}/dashboard")
-        b.find('[data-testid="login-username"]').send_keys(username)
-        b.find('[data-testid="login-password"]').send_keys(PASSWORD)
-        b.click('[data-testid="login-submit"]')
-        b.wait_for_text('[data-testid="who"]', username)
+        log_in(b, url, username)
 
         b.find('[data-testid="import-company"]').send_keys(company)
         b.find('[data-testid="import-file"]').send_keys(str(sheet))
@@ -44,9 +40,11 @@ def _campaign_work(url: str, username: str, sheet: Path, company: str, name: str
         summary = b.wait_for('[data-testid="import-report"] [data-testid="import-summary"]').text
         bad_lines = [e.get_attribute("data-line") for e in b.find_all('[data-testid="import-errors"] li')]
 
-        for field, value in (("campaign-name", name), ("campaign-company", company), ("campaign-per-day", "20")):
+        for field, value in (("campaign-name", name), ("campaign-company", company), ("campaign-per-day", "20"),
+                             ("campaign-flows", "temprana=temprana, *=tardia")):
             b.find(f'[data-testid="{field}"]').clear()
             b.find(f'[data-testid="{field}"]').send_keys(value)
+        b.js("document.querySelector('[data-testid=campaign-machine]').value = 'message';")
         b.click('[data-testid="campaign-submit"]')
         mine = b.wait_until(lambda: next((e for e in b.find_all(row) if e.text.startswith(name)), None),
                             "the new campaign's row")
@@ -87,6 +85,8 @@ async def test_a_supervisor_imports_creates_runs_and_exports_from_the_browser(ap
         cur = await conn.execute(
             "SELECT count(*) FROM call_jobs j JOIN campaigns c ON c.id = j.campaign_id WHERE c.name = %s", (name,))
         (jobs,) = await cur.fetchone()
+        cur = await conn.execute("SELECT flows, answering_machine FROM campaigns WHERE name = %s", (name,))
+        assert await cur.fetchone() == ({"temprana": "temprana", "*": "tardia"}, "message")
     # The wave queued whoever the law allowed at this hour; the row said as much.
     assert (f"{jobs} en cola" in seen["progress"]) if jobs else seen["progress"] == "–", seen
     sheet = openpyxl.load_workbook(downloads / "llamadas.xlsx").active

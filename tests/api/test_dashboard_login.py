@@ -10,21 +10,26 @@ from pathlib import Path
 from campaigns.operators import OperatorStore, Role
 from tests.api.test_accounts import PASSWORD, operator
 from tests.api.test_calls_api import answered_call
-from tests.browser import chromium
+from tests.browser import Browser, chromium
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "accounts"
+
+
+def log_in(b: Browser, url: str, username: str, password: str = PASSWORD) -> str:
+    """Open the dashboard and log in with the form; what the page then says of who is in."""
+    b.open(f"{url}/dashboard")
+    b.wait_for('[data-testid="login-form"]')
+    b.find('[data-testid="login-username"]').send_keys(username)
+    b.find('[data-testid="login-password"]').send_keys(password)
+    b.click('[data-testid="login-submit"]')
+    return b.wait_for_text('[data-testid="who"]', username).text
 
 
 def _log_in_and_open(url: str, username: str, password: str, attempt: str) -> dict[str, object]:
     call = f'[data-testid="call-row"][data-call-id="{attempt}"]'
     detail = '[data-testid="call-detail"]'
     with chromium(artifacts=ARTIFACTS) as b:
-        b.open(f"{url}/dashboard")
-        b.wait_for('[data-testid="login-form"]')
-        b.find('[data-testid="login-username"]').send_keys(username)
-        b.find('[data-testid="login-password"]').send_keys(password)
-        b.click('[data-testid="login-submit"]')
-        who = b.wait_for_text('[data-testid="who"]', username).text
+        who = log_in(b, url, username, password)
         b.click(call)
         b.wait_for(f'{detail}[data-state="ready"][data-loaded-id="{attempt}"]')
         b.wait_count(f'{detail} [data-testid="transcript-line"]', 2)
