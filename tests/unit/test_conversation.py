@@ -204,8 +204,9 @@ async def test_caller_speech_during_a_reply_interrupts_it(engines, tmp_path):
     # The transcript keeps what the caller heard of the cut reply, ending when its audio stopped.
     (heard,) = [x for x in lines if x.interrupted]
     assert heard.speaker == "agent" and heard.text == " ".join(interrupted.agent_spoken)
+    # Within one 20 ms frame: on a loaded machine the pacer's last frame can go out a slot late (CI, twice).
     assert heard.end_at == pytest.approx(max(t for t, p in sent if p.payload != silence and t < cut + 0.1) + 0.02,
-                                         abs=0.005)
+                                         abs=0.025)
 
 
 async def test_silence_reprompts_once_then_ends_politely(engines, tmp_path):
