@@ -50,8 +50,10 @@ async def get_debtor(call: ApiCall) -> web.StreamResponse:
 
 async def exclude(call: ApiCall) -> web.StreamResponse:
     debtor_id = call.path["debtor_id"]
-    if await _pages(call).page(debtor_id) is None:
-        raise ApiError(404, f"no debtor {debtor_id}")
+    async with call.services.pool.connection() as conn:  # only whether they exist, not their whole page
+        cur = await conn.execute("SELECT 1 FROM debtors WHERE id = %s", (debtor_id,))
+        if await cur.fetchone() is None:
+            raise ApiError(404, f"no debtor {debtor_id}")
     cancelled = await stop_calling(call.services.pool, debtor_id, f"{call.body.reason} "
                                    f"({call.request[PRINCIPAL].actor})")
     return json_response({"debtor_id": debtor_id, "excluded": True, "jobs_cancelled": cancelled})

@@ -114,9 +114,13 @@
       dash().toast(`Deudor excluido; ${r.jobs_cancelled} llamadas en cola anuladas`);
       $("debtor-exclude-reason").value = "";
       await open(selected);
-    } catch (err) {
-      e.textContent = err.status === 403 ? "Su rol no permite esta acción." : `No se pudo: ${err}`; e.hidden = false;
-    }
+    } catch (err) { refused(err); }
+  }
+
+  function refused(err) {
+    const e = $("debtor-error");
+    e.textContent = err.status === 403 ? "Su rol no permite esta acción." : `No se pudo: ${err}`;
+    e.hidden = false;
   }
 
   function action(text, testid, path, body, done) {
@@ -127,11 +131,7 @@
         await dash().api(path, { method: "POST", body });
         dash().toast(done);
         if (selected != null) await open(selected);
-      } catch (err) {
-        const e = $("debtor-error");
-        e.textContent = err.status === 403 ? "Su rol no permite esta acción." : `No se pudo: ${err}`;
-        e.hidden = false; button.disabled = false;
-      }
+      } catch (err) { refused(err); button.disabled = false; }
     });
     return button;
   }
