@@ -126,16 +126,18 @@ class CallQueue:
             await cur.execute(_CLAIM, {"trunk": trunk, "n": n, "owner": self.owner, "lease": self.lease_s})
             return [ClaimedJob.from_row(r) for r in await cur.fetchall()]
 
-    async def reap_expired(self) -> int:
-        """Return jobs whose worker stopped extending its lease to the queue, due now."""
+    async def reap_expired(self) -> list[int]:
+        """Return jobs whose worker stopped extending its lease to the queue, due now; their ids."""
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 """UPDATE call_jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL,
                           next_at = now(), reason = 'lease_expired', updated_at = now()
-                    WHERE state = 'claimed' AND lease_expires_at < now()""")
-            if cur.rowcount:
-                log.warning("returned %d job(s) whose lease expired to the queue", cur.rowcount)
-            return cur.rowcount
+                    WHERE state = 'claimed' AND lease_expires_at < now()
+                RETURNING id""")
+            reaped = sorted(row[0] for row in await cur.fetchall())
+        if reaped:
+            log.warning("returned %d job(s) whose lease expired to the queue", len(reaped))
+        return reaped
 
     async def extend(self, job_id: int) -> datetime:
         """Keep the lease while the call is up; raises LeaseLost when it was already taken back."""
