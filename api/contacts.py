@@ -25,9 +25,9 @@ from api.endpoint import ApiCall, Endpoint, json_response
 from api.errors import ApiError
 from campaigns.importer_rows import ImportFileError
 
-_FIELDS = ("company", "country", "timezone", "other_companies")
+_FIELDS = ("company", "country", "timezone", "other_companies", "leads")
 _FIELD_MAX_BYTES = 1024  # a company name or a zone; the body's own cap does not cover multipart parts
-_PARTS = "file (one spreadsheet), company, country, timezone, other_companies"
+_PARTS = "file (one spreadsheet), company, country, timezone, other_companies, leads"
 _BOOLEANS = {"true": True, "false": False}
 
 
@@ -49,10 +49,13 @@ async def import_contacts(call: ApiCall) -> web.StreamResponse:
         other_companies = _BOOLEANS.get((form.get("other_companies") or "false").lower())
         if other_companies is None:
             raise ApiError(422, f"other_companies must be true or false; got {form['other_companies']!r}")
+        leads = _BOOLEANS.get((form.get("leads") or "false").lower())  # a sales list: name and phone suffice
+        if leads is None:
+            raise ApiError(422, f"leads must be true or false; got {form['leads']!r}")
         try:
             report = await services.importer.import_file(
                 upload, company=company, country=country, timezone=form.get("timezone") or None,
-                other_companies=other_companies)
+                other_companies=other_companies, leads=leads)
         except (ImportFileError, ValueError) as exc:  # ValueError: a country or zone we have no profile for
             raise ApiError(422, str(exc)) from None
     finally:

@@ -82,7 +82,7 @@ async def _campaign(settings: Settings, args: argparse.Namespace) -> int:
                 raise CliError("--company is needed to import a file for a new campaign")
             await campaign_cli.import_file(app.pool, args.file, args.company or "", args.country, args.timezone,
                                            sys.stdout, settings.import_limits(),
-                                           other_companies=args.other_companies)
+                                           other_companies=args.other_companies, leads=args.kind == "sales")
         if campaign is None:
             if not args.company:
                 raise CliError(f"no campaign {args.name!r}; give --company (and --file) to create it")

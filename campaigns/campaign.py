@@ -1,5 +1,8 @@
 """Campaigns: a debtor selection, a negotiation flow per delinquency type, a contact policy, a trunk.
 
+A campaign's `kind` says what it calls for: 'collection' (debtors, a negotiation flow per delinquency
+type) or 'sales' (the company's leads, `debtors.kind` 'lead', and a sales script: `agent.sales`).
+
     store = CampaignStore(pool)
     c = await store.create(CampaignSpec(name="Natura mora temprana dic", company="Natura",
                                         flows={"temprana": "early", "tardia": "late"}))
@@ -21,6 +24,7 @@ from campaigns.policy import ContactPolicy, ContactPolicyConfig
 
 STATUSES = ("draft", "active", "paused", "finished")
 AnsweringMachine = Literal["hangup", "message", "off"]  # what to do when a machine answers (0006)
+CampaignKind = Literal["collection", "sales"]  # 0021
 
 
 UTC = ZoneInfo("UTC")
@@ -55,6 +59,7 @@ class CampaignSpec(BaseModel):
     flows: dict[str, str] = {}  # delinquency type -> negotiation flow name ("*" for the rest)
     policy: ContactPolicyConfig | None = None  # None: defaults, under the country's profile
     answering_machine: AnsweringMachine = "hangup"
+    kind: CampaignKind = "collection"  # 'sales': leads and a sales script ({"*": script} in flows)
 
     @field_validator("timezone")
     @classmethod
@@ -80,6 +85,7 @@ class Campaign:
     flows: Mapping[str, str]
     policy_config: ContactPolicyConfig
     answering_machine: AnsweringMachine = "hangup"
+    kind: CampaignKind = "collection"
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Campaign:
@@ -89,7 +95,7 @@ class Campaign:
             selection=Selection.model_validate(row["selection"]),
             flows=dict(row["flows"]),
             policy_config=ContactPolicyConfig.model_validate(row["policy"] or {"profiles": (row["country"],)}),
-            answering_machine=row["answering_machine"],
+            answering_machine=row["answering_machine"], kind=row["kind"],
         )
 
     @property
@@ -128,11 +134,11 @@ class CampaignStore:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(
                 """INSERT INTO campaigns (company_id, name, country, timezone, trunk, caller_id, status,
-                                          selection, flows, policy, answering_machine)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *""",
+                                          selection, flows, policy, answering_machine, kind)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *""",
                 (company_id, spec.name, spec.country, spec.timezone, spec.trunk, spec.caller_id, status,
                  Jsonb(spec.selection.model_dump(mode="json")), Jsonb(spec.flows),
-                 Jsonb(policy.model_dump(mode="json")), spec.answering_machine))
+                 Jsonb(policy.model_dump(mode="json")), spec.answering_machine, spec.kind))
             return Campaign.from_row(await cur.fetchone())
 
     async def get(self, name_or_id: str | int) -> Campaign | None:

@@ -65,6 +65,8 @@ def build_parser(prog: str = "python -m campaigns") -> argparse.ArgumentParser:
     p.add_argument("--company", required=True)
     p.add_argument("--country", default="CL", help="default country of the rows (CL, AR, CO)")
     p.add_argument("--timezone", default=None)
+    p.add_argument("--leads", action="store_true",
+                   help="a sales campaign's list: a name and a phone per row are enough (no RUT needed)")
     add_other_companies_option(p)
 
     p = sub.add_parser("create", help="create a campaign")
@@ -142,6 +144,9 @@ def add_campaign_options(p: argparse.ArgumentParser, *, company_required: bool =
     p.add_argument("--answering-machine", choices=("hangup", "message", "off"), default="hangup",
                    help="when a machine answers: hang up, leave a short message (no debt details), or do not "
                         "detect (default: hangup)")
+    p.add_argument("--kind", choices=("collection", "sales"), default="collection",
+                   help="collection (debtors) or sales (the company's leads: a payroll-loan offer); default: "
+                        "collection")
     p.add_argument("--types", default="", help="delinquency types to select, comma separated (default: all)")
     p.add_argument("--flow", action="append", default=[], metavar="TYPE=FLOW",
                    help="negotiation flow per delinquency type ('*=flow' for the rest); repeatable")
@@ -166,7 +171,7 @@ def spec_from_args(args: argparse.Namespace) -> CampaignSpec:
         return CampaignSpec(
             name=args.name, company=args.company, country=args.country,
             timezone=args.timezone or default_timezone(args.country) or "UTC", trunk=args.trunk,
-            caller_id=args.caller_id, flows=flows, answering_machine=args.answering_machine,
+            caller_id=args.caller_id, flows=flows, answering_machine=args.answering_machine, kind=args.kind,
             selection=Selection(delinquency_types=tuple(t.strip() for t in args.types.split(",") if t.strip())),
             policy=ContactPolicyConfig(waves=waves, debtors_per_day=args.per_day, profiles=(args.country, *extra),
                                        promise_grace_days=args.promise_grace_days))
@@ -182,14 +187,15 @@ async def campaign_named(pool: AsyncConnectionPool, name: str) -> Campaign:
 
 
 async def import_file(pool: AsyncConnectionPool, path: str, company: str, country: str, timezone: str | None,
-                      out: TextIO, limits: ImportLimits | None = None, *, other_companies: bool = False) -> int:
+                      out: TextIO, limits: ImportLimits | None = None, *, other_companies: bool = False,
+                      leads: bool = False) -> int:
     def show(rows: int) -> None:
         out.write(f"\r  {rows:,} rows read...")
         out.flush()
 
     report = await DebtorImporter(pool, limits).import_file(path, company=company, country=country,
                                                             timezone=timezone, progress=show,
-                                                            other_companies=other_companies)
+                                                            other_companies=other_companies, leads=leads)
     out.write("\r" + report.summary() + "\n")
     return report.rows_read - report.rows_rejected
 
@@ -230,7 +236,7 @@ async def run(args: argparse.Namespace, pool: AsyncConnectionPool, out: TextIO =
     match args.command:
         case "import":
             loaded = await import_file(pool, args.file, args.company, args.country, args.timezone, out, limits,
-                                       other_companies=args.other_companies)
+                                       other_companies=args.other_companies, leads=args.leads)
             return 0 if loaded else 1
         case "create":
             try:
@@ -242,7 +248,7 @@ async def run(args: argparse.Namespace, pool: AsyncConnectionPool, out: TextIO =
             out.write(f"campaign {campaign.id} {campaign.name!r} created ({campaign.country}, {campaign.timezone}, "
                       f"waves {', '.join(t.strftime('%H:%M') for t in campaign.policy_config.waves)})\n")
         case "list":
-            out.writelines(f"{c.id:>4} {c.status:<8} {c.name}  [{c.country} {c.timezone} trunk={c.trunk} "
+            out.writelines(f"{c.id:>4} {c.status:<8} {c.name}  [{c.kind} {c.country} {c.timezone} trunk={c.trunk} "
                           f"{c.policy_config.debtors_per_day}/day profiles={'+'.join(c.policy_config.profiles)}]\n" for c in await store.list())
         case "wave":
             await launch_wave(pool, await campaign_named(pool, args.campaign), args.slot, out)

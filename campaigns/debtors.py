@@ -106,7 +106,8 @@ class DebtorDirectory:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 """SELECT DISTINCT p.debtor_id FROM phones p JOIN debtors d ON d.id = p.debtor_id
-                    WHERE p.e164 = %s AND p.status = 'active' AND d.excluded_at IS NULL LIMIT 2""", (e164,))
+                    WHERE p.e164 = %s AND p.status = 'active' AND d.excluded_at IS NULL AND d.kind = 'debtor'
+                    LIMIT 2""", (e164,))
             found = [r[0] for r in await cur.fetchall()]
         if len(found) != 1:
             return None
@@ -117,7 +118,7 @@ class DebtorDirectory:
         the one whose campaign called them last (that is the call they are likely returning)."""
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                """SELECT d.id FROM debtors d WHERE d.national_id = %s
+                """SELECT d.id FROM debtors d WHERE d.national_id = %s AND d.kind = 'debtor'
                     ORDER BY (SELECT max(j.id) FROM call_jobs j WHERE j.debtor_id = d.id) DESC NULLS LAST, d.id DESC
                     LIMIT 1""", (national_id,))
             row = await cur.fetchone()

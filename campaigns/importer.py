@@ -56,15 +56,16 @@ class ImportReport:
 
 _STAGING = """
 CREATE TEMP TABLE import_debtors (
-    company text NOT NULL, national_id text NOT NULL, full_name text NOT NULL, country text NOT NULL,
+    company text NOT NULL, contact_key text NOT NULL, national_id text, kind text NOT NULL, lead_phone text,
+    full_name text NOT NULL, country text NOT NULL,
     timezone text NOT NULL, variables jsonb NOT NULL, amount_owed numeric(14, 2), installments_owed integer,
     due_date date, max_date date, delinquency_type text NOT NULL
 ) ON COMMIT DROP;
-CREATE TEMP TABLE import_phones (company text NOT NULL, national_id text NOT NULL, e164 text NOT NULL,
+CREATE TEMP TABLE import_phones (company text NOT NULL, contact_key text NOT NULL, e164 text NOT NULL,
                                  position smallint NOT NULL) ON COMMIT DROP;
 CREATE TEMP TABLE import_lines (line integer NOT NULL, reason text NOT NULL) ON COMMIT DROP;
 """
-_DEBTOR_COLUMNS = ("company", "national_id", "full_name", "country", "timezone", "variables", "amount_owed",
+_DEBTOR_COLUMNS = ("company", "contact_key", "national_id", "kind", "lead_phone", "full_name", "country", "timezone", "variables", "amount_owed",
                    "installments_owed", "due_date", "max_date", "delinquency_type")
 # Optional columns only overwrite stored values when the file has that column: a phones-only
 # update file must not blank the amounts a previous file brought.
@@ -72,13 +73,13 @@ _OPTIONAL_COLUMNS = ("amount_owed", "installments_owed", "due_date", "max_date",
 
 _UPSERT_DEBTORS = """
 WITH upserted AS (
-    INSERT INTO debtors AS d (company_id, national_id, full_name, country, timezone, variables, amount_owed,
-                              installments_owed, due_date, max_date, delinquency_type, import_id)
-    SELECT c.id, s.national_id, s.full_name, s.country, s.timezone, s.variables, s.amount_owed,
-           s.installments_owed, s.due_date, s.max_date, s.delinquency_type, {import_id}
+    INSERT INTO debtors AS d (company_id, national_id, kind, lead_phone, full_name, country, timezone, variables,
+                              amount_owed, installments_owed, due_date, max_date, delinquency_type, import_id)
+    SELECT c.id, s.national_id, s.kind, s.lead_phone, s.full_name, s.country, s.timezone, s.variables,
+           s.amount_owed, s.installments_owed, s.due_date, s.max_date, s.delinquency_type, {import_id}
     FROM import_debtors s JOIN companies c ON c.name = s.company
-    ORDER BY c.id, s.national_id  -- one lock order for every import: concurrent imports cannot deadlock
-    ON CONFLICT (company_id, national_id) DO UPDATE SET
+    ORDER BY c.id, s.contact_key  -- one lock order for every import: concurrent imports cannot deadlock
+    ON CONFLICT (company_id, contact_key) DO UPDATE SET
         full_name = EXCLUDED.full_name, country = EXCLUDED.country, timezone = EXCLUDED.timezone,
         variables = d.variables || EXCLUDED.variables, import_id = EXCLUDED.import_id, updated_at = now()
         {optional}
@@ -92,7 +93,7 @@ INSERT INTO phones AS p (debtor_id, e164, position)
 SELECT d.id, s.e164, s.position
 FROM import_phones s
 JOIN companies c ON c.name = s.company
-JOIN debtors d ON d.company_id = c.id AND d.national_id = s.national_id
+JOIN debtors d ON d.company_id = c.id AND d.contact_key = s.contact_key
 ORDER BY d.id, s.e164
 ON CONFLICT (debtor_id, e164) DO UPDATE SET position = EXCLUDED.position
     WHERE p.position IS DISTINCT FROM EXCLUDED.position
@@ -113,15 +114,18 @@ class DebtorImporter:
         timezone: str | None = None,
         progress: Callable[[int], None] | None = None,
         other_companies: bool = False,
+        leads: bool = False,
     ) -> ImportReport:
         """Import one file for `company`. Raises ImportFileError when the file as a whole is
         unusable (nothing is loaded then); otherwise bad rows are in the report and the rest load.
         A row whose company/empresa names another company is one of those bad rows unless
-        `other_companies`: an operator's file for one client must not overwrite another's debtors."""
+        `other_companies`: an operator's file for one client must not overwrite another's debtors.
+        `leads`: a sales campaign's list of contacts (a name and a phone are enough), not debtors."""
         path = Path(path)
         # `progress` is called on the event loop, as the child's counts arrive: callers may touch loop state.
         prepared = await prepare_in_child(path, company=company, country=country, timezone=timezone,
-                                          limits=self._limits, progress=progress, other_companies=other_companies)
+                                          limits=self._limits, progress=progress, other_companies=other_companies,
+                                          leads=leads)
         parsed = prepared.parsed
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute(
@@ -135,7 +139,7 @@ class DebtorImporter:
             (import_id,) = await cur.fetchone()
             await conn.execute(_STAGING)
             await _copy(conn, f"COPY import_debtors ({', '.join(_DEBTOR_COLUMNS)}) FROM STDIN", prepared.debtors)
-            await _copy(conn, "COPY import_phones (company, national_id, e164, position) FROM STDIN", prepared.phones)
+            await _copy(conn, "COPY import_phones (company, contact_key, e164, position) FROM STDIN", prepared.phones)
             await _copy(conn, "COPY import_lines (line, reason) FROM STDIN", prepared.lines)
             await conn.execute("ANALYZE import_debtors; ANALYZE import_phones")
             optional = sql.SQL("").join(

@@ -61,7 +61,7 @@ _ALIASES = {
 }
 _FIELD_BY_KEY = {key: name for name, keys in _ALIASES.items() for key in keys}
 _PHONE_KEY = re.compile(
-    r"(?:phone|telefono|fono|celular|movil|mobile|cell|tel)s?"
+    r"(?:phone|telefono|fono|celular|movil|mobile|cell|tel|numero|number)s?"  # "numero": a sales list's phone
     r"(?:_?(?:\d+|movil|fijo|casa|trabajo|laboral|oficina|contacto|alternativo|adicional|mobile|home|work))?"
 )
 _PHONE_SPLIT = re.compile(r"[,;/|]")
@@ -77,7 +77,8 @@ class ColumnMap:
     variables: tuple[tuple[int, str], ...]
 
     @classmethod
-    def from_header(cls, header: Sequence[object]) -> ColumnMap:
+    def from_header(cls, header: Sequence[object], *, leads: bool = False) -> ColumnMap:
+        """The header's columns; `leads`: a sales list, where a name and a phone are enough."""
         fields: dict[str, int] = {}
         phones: list[int] = []
         variables: list[tuple[int, str]] = []
@@ -102,11 +103,14 @@ class ColumnMap:
                     label, n = f"{written}_{n}", n + 1
                 taken.add(label)
                 variables.append((index, label))
-        missing = [label for name, label in _REQUIRED.items() if name not in fields]
+        missing = [label for name, label in _REQUIRED.items() if name not in fields
+                   and not (leads and name == "national_id")]
         if not phones:
-            missing.append("phone/telefono/fono/celular")
+            missing.append("phone/telefono/fono/celular/numero")
         if missing:
-            raise ImportFileError("missing required column(s): " + ", ".join(missing) + "; nothing was loaded")
+            hint = ("; a sales campaign's list of names and phones is imported as leads"
+                    if "national_id" not in fields and not leads else "")
+            raise ImportFileError("missing required column(s): " + ", ".join(missing) + "; nothing was loaded" + hint)
         return cls(fields, tuple(phones), tuple(variables))
 
 
@@ -114,7 +118,7 @@ class ColumnMap:
 class ParsedDebtor:
     line: int  # the first line this debtor came from
     company: str
-    national_id: str
+    national_id: str  # '' only for a lead that came without one
     full_name: str
     country: str
     timezone: str
@@ -125,6 +129,17 @@ class ParsedDebtor:
     max_date: date | None = None
     delinquency_type: str = ""
     variables: dict[str, str] = field(default_factory=dict)
+    lead: bool = False  # a sales contact (debtors.kind 'lead'), keyed by its national id or else its phone
+
+    @property
+    def lead_phone(self) -> str | None:
+        """The phone a lead without a national id is known by (the first of its row)."""
+        return self.phones[0] if self.lead and not self.national_id else None
+
+    @property
+    def key(self) -> str:
+        """`debtors.contact_key`: how a later file finds this contact again (0021_sales_campaigns.sql)."""
+        return f"lead:{self.national_id or self.phones[0]}" if self.lead else self.national_id
 
     def merge(self, later: ParsedDebtor) -> None:
         """A later line for the same debtor: its non-empty values win, phones are unioned in order."""
@@ -165,12 +180,16 @@ def parse_rows(
     timezone: str | None = None,
     progress: Callable[[int], None] | None = None,
     other_companies: bool = False,
+    leads: bool = False,
 ) -> ParseResult:
     """Validate every row; the first non-empty row is the header. Raises ImportFileError when the
     header lacks a required column; bad rows are reported and skipped, never fatal.
 
     A row's company/empresa cell may name only `company` unless `other_companies`: the upsert keys
-    on (company, national id), so a stray cell would otherwise overwrite another client's debtors."""
+    on (company, national id), so a stray cell would otherwise overwrite another client's debtors.
+
+    `leads`: the file is a sales campaign's list. A name and a phone are enough; a lead without a
+    national id is known by its (first) phone."""
     default_country = parse_country(country)
     default_timezone = parse_timezone(timezone) if timezone else None
     company = company.strip()
@@ -179,12 +198,12 @@ def parse_rows(
     it = iter(rows)
     for _, header in it:
         if any(cell_text(c) for c in header):
-            columns = ColumnMap.from_header(header)
+            columns = ColumnMap.from_header(header, leads=leads)
             break
     else:
         return ParseResult(None, [], 0, 0, [RowError(1, "the file has no rows")])
 
-    parser = _RowParser(columns, company, default_country, default_timezone, other_companies)
+    parser = _RowParser(columns, company, default_country, default_timezone, other_companies, leads)
     by_key: dict[tuple[str, str], ParsedDebtor] = {}
     errors: list[RowError] = []
     rows_read = rejected = 0
@@ -200,13 +219,14 @@ def parse_rows(
             errors.append(RowError(line, "; ".join(problems)))
             continue
         errors.extend(RowError(line, w, warning=True) for w in warnings)
-        key = (debtor.company, debtor.national_id)
+        key = (debtor.company, debtor.key)
         first = by_key.get(key)
         if first is None:
             by_key[key] = debtor
         else:
             first.merge(debtor)
-            errors.append(RowError(line, f"same national id as line {first.line}: merged into it", warning=True))
+            same = "national id" if debtor.national_id else "phone"
+            errors.append(RowError(line, f"same {same} as line {first.line}: merged into it", warning=True))
     if rows_read == 0:
         errors.append(RowError(1, "the file has no rows, only a header"))
     if progress is not None:
@@ -234,9 +254,10 @@ class _RowParser:
     """One row -> (debtor or None, problems that reject it, warnings that do not)."""
 
     def __init__(self, columns: ColumnMap, company: str, country: str, timezone: str | None,
-                 other_companies: bool = False) -> None:
+                 other_companies: bool = False, leads: bool = False) -> None:
         self.columns, self.company, self.country, self.timezone = columns, company, country, timezone
         self.other_companies = other_companies
+        self.leads = leads
         self._own = _company_key(company)
 
     def parse(self, line: int, cells: Sequence[object]) -> tuple[ParsedDebtor | None, list[str], list[str]]:
@@ -257,10 +278,12 @@ class _RowParser:
         company = self._company(cell_text(cell("company")), problems)
 
         national_id = ""
-        try:
-            national_id = normalise_national_id(cell_text(cell("national_id")), country)
-        except InvalidIdentity as exc:
-            problems.append(exc.reason)
+        written_id = cell_text(cell("national_id"))
+        if written_id.strip() or not self.leads:  # a lead may come without one; one written must be valid
+            try:
+                national_id = normalise_national_id(written_id, country)
+            except InvalidIdentity as exc:
+                problems.append(exc.reason)
 
         name = " ".join(cell_text(cell("name")).split())
         if not name:
@@ -310,7 +333,8 @@ class _RowParser:
             return None, problems, []
         debtor = ParsedDebtor(line=line, company=company, national_id=national_id, full_name=name,
                               country=country, timezone=timezone or "", phones=phones,
-                              delinquency_type=delinquency, variables=variables, **values)  # type: ignore[arg-type]
+                              delinquency_type=delinquency, variables=variables, lead=self.leads,
+                              **values)  # type: ignore[arg-type]
         return debtor, problems, warnings
 
     def _company(self, text: str, problems: list[str]) -> str:

@@ -56,11 +56,11 @@ class Prepared:
 
 async def prepare_in_child(path: Path, *, company: str, country: str, timezone: str | None,
                            limits: ImportLimits, progress: Callable[[int], None] | None = None,
-                           other_companies: bool = False) -> Prepared:
+                           other_companies: bool = False, leads: bool = False) -> Prepared:
     """`prepare` in a child process. Raises ImportFileError when the file is refused or the child
     dies, ValueError for a bad company or country; `progress` is called here, on the event loop."""
     request = json.dumps({"path": str(path), "company": company, "country": country, "timezone": timezone,
-                          "other_companies": other_companies, "limits": asdict(limits)}).encode()
+                          "other_companies": other_companies, "leads": leads, "limits": asdict(limits)}).encode()
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", __name__, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE)
@@ -126,19 +126,22 @@ async def _tail(stream: asyncio.StreamReader) -> str:
 
 
 def prepare(path: Path, company: str, country: str, timezone: str | None, limits: ImportLimits,
-            progress: Callable[[int], None] | None = None, *, other_companies: bool = False) -> Prepared:
+            progress: Callable[[int], None] | None = None, *, other_companies: bool = False,
+            leads: bool = False) -> Prepared:
     """Read, validate, and render the COPY payloads: all the import's work before the database.
-    Rows naming another company are rejected unless `other_companies` (see `parse_rows`)."""
+    Rows naming another company are rejected unless `other_companies`; `leads`: a sales list (see
+    `parse_rows`)."""
     parsed = parse_rows(read_table(path, limits), company=company, country=country, timezone=timezone,
-                        progress=progress, other_companies=other_companies)
+                        progress=progress, other_companies=other_companies, leads=leads)
     companies = sorted({company.strip()} | {d.company for d in parsed.debtors})
     debtors = _CopyBuffer()
     phones = _CopyBuffer()
     for d in parsed.debtors:
-        debtors.row((d.company, d.national_id, d.full_name, d.country, d.timezone, d.variables_json(),
-                     d.amount_owed, d.installments_owed, d.due_date, d.max_date, d.delinquency_type))
+        debtors.row((d.company, d.key, d.national_id or None, "lead" if d.lead else "debtor", d.lead_phone,
+                     d.full_name, d.country, d.timezone, d.variables_json(), d.amount_owed, d.installments_owed,
+                     d.due_date, d.max_date, d.delinquency_type))
         for position, e164 in enumerate(d.phones):
-            phones.row((d.company, d.national_id, e164, position))
+            phones.row((d.company, d.key, e164, position))
     lines = _CopyBuffer()
     for error in parsed.errors:
         lines.row((error.line, f"warning: {error.reason}" if error.warning else error.reason))
@@ -204,7 +207,7 @@ def main() -> int:
     try:
         prepared = prepare(path, request["company"], request["country"], request["timezone"], limits,
                            progress=lambda rows: send(_PROGRESS, str(rows).encode()),
-                           other_companies=request["other_companies"] is True)
+                           other_companies=request["other_companies"] is True, leads=request["leads"] is True)
         payload = pickle.dumps(prepared, protocol=pickle.HIGHEST_PROTOCOL)
     except ImportFileError as exc:
         send(_FILE_ERROR, str(exc).encode())

@@ -87,6 +87,10 @@ WITH attempts AS (
                             AND (j.state IN ('queued', 'claimed')
                                  OR (j.state = 'done' AND j.updated_at >= %(day_start)s)))
                THEN 'already_in_queue_or_reached_today'
+             -- A lead hears an offer once per campaign: reached once (interested or not), never again.
+             WHEN %(contact_kind)s = 'lead' AND EXISTS (SELECT 1 FROM call_jobs j WHERE j.campaign_id = %(cid)s
+                                                          AND j.debtor_id = d.id AND j.state = 'done')
+               THEN 'lead_already_reached'
              WHEN NOT EXISTS (SELECT 1 FROM phones p WHERE p.debtor_id = d.id AND p.status = 'active'
                                 AND NOT EXISTS (SELECT 1 FROM do_not_call n WHERE n.e164 = p.e164))
                THEN 'no_callable_phone'
@@ -99,11 +103,12 @@ WITH attempts AS (
            END AS reason
       FROM debtors d LEFT JOIN history a ON a.debtor_id = d.id
      WHERE d.company_id IS NOT DISTINCT FROM %(company)s
+       AND d.kind = %(contact_kind)s  -- a sales campaign calls the company's leads, a collection its debtors
        AND (cardinality(%(types)s::text[]) = 0 OR d.delinquency_type = ANY (%(types)s::text[]))
 ), enqueued AS (
     INSERT INTO call_jobs (campaign_id, debtor_id, trunk, wave_id, next_at, purpose, promise_id)
     SELECT %(cid)s, id, %(trunk)s, %(wave)s, %(now)s,
-           CASE WHEN promise_id IS NULL THEN %(collection)s ELSE %(reminder)s END, promise_id
+           CASE WHEN promise_id IS NULL THEN %(purpose)s ELSE %(reminder)s END, promise_id
       FROM candidates WHERE reason IS NULL
      -- broken promises first; then the most overdue, then the largest debt
      ORDER BY promise_id IS NULL, due_date NULLS LAST, amount_owed DESC NULLS LAST, id
@@ -158,7 +163,9 @@ def wave_params(campaign: Campaign, now: datetime, wave_id: int, quota: int) -> 
         "days_after_contact": profile.days_after_contact,
         # Promises' days are the campaign's local days here; the dial-time gate counts in the debtor's zone.
         "today": local.date(), "grace": config.promise_grace_days,
-        "collection": JobPurpose.COLLECTION.value, "reminder": JobPurpose.PROMISE_REMINDER.value,
+        "purpose": (JobPurpose.SALES if campaign.kind == "sales" else JobPurpose.COLLECTION).value,
+        "reminder": JobPurpose.PROMISE_REMINDER.value,
+        "contact_kind": "lead" if campaign.kind == "sales" else "debtor",
         **WAITING_PARAMS,
     }
 

@@ -42,6 +42,8 @@ class JobPurpose(enum.StrEnum):
     COLLECTION = "collection"
     # A promise's date and grace passed unpaid: the call reminds the debtor of it (`ClaimedJob.promise_id`).
     PROMISE_REMINDER = "promise_reminder"
+    # A sales campaign's call to a lead (`campaigns.kind` 'sales'): the offer, not a debt.
+    SALES = "sales"
 
 
 class LeaseLost(RuntimeError):

@@ -61,11 +61,11 @@ async def seed_debtors(pool: AsyncConnectionPool, company: str, n: int, *, phone
 
 async def make_campaign(pool: AsyncConnectionPool, company: str, *, timezone: str | None = None,
                         profiles: Sequence[str] = ("US",), trunk: str | None = None, answering_machine: str = "hangup",
-                        **policy: object) -> Campaign:
+                        kind: str = "collection", **policy: object) -> Campaign:
     tz = timezone or zone_open_now()
     return await CampaignStore(pool).create(CampaignSpec(
         name=f"{company} {uuid.uuid4().hex[:6]}", company=company, country=profiles[0], timezone=tz,
-        trunk=trunk or f"trunk-{uuid.uuid4().hex[:6]}", answering_machine=answering_machine,
+        trunk=trunk or f"trunk-{uuid.uuid4().hex[:6]}", answering_machine=answering_machine, kind=kind,
         policy=ContactPolicyConfig(profiles=tuple(profiles), **policy)))
 
 
