@@ -37,7 +37,8 @@ from media.text import fold
 
 log = logging.getLogger(__name__)
 # The tools after which the model's conversation is over (the call ends, or a person takes it).
-CLOSING_TOOLS = frozenset({ToolName.END_CALL, ToolName.TRANSFER_TO_AGENT})
+# A sales call's record_lead is its last act, said after the goodbye (agent.sales.prompt).
+CLOSING_TOOLS = frozenset({ToolName.END_CALL, ToolName.TRANSFER_TO_AGENT, ToolName.RECORD_LEAD})
 MAX_ROUNDS = 3  # model requests per turn: the answer, and two more after tool results (the last: words only)
 # A sentence saying a promise was recorded (folded text).
 _CLAIM_RE = re.compile(

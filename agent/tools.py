@@ -199,6 +199,52 @@ class LookupCustomer(ToolCommand):
         return cls(rut, digits)
 
 
+@dataclass(frozen=True, slots=True)
+class RecordLead(ToolCommand):
+    """A sales call's lead, qualified: how interested (1 none .. 5 wants to go ahead), what a person taking
+    it over should know, and what held them back."""
+
+    interest: int
+    key_points: tuple[str, ...] = ()
+    objections: tuple[str, ...] = ()
+    wants_contact: bool = False  # accepted an executive's call
+
+    name: ClassVar[ToolName] = ToolName.RECORD_LEAD
+    schema: ClassVar[dict[str, Any]] = _function(
+        name, "Registrar el resultado de la oferta antes de despedirte: interés de 1 (ninguno) a 5 (quiere "
+              "solicitarlo), puntos clave y objeciones.",
+        {"interest": {"type": "integer", "minimum": 1, "maximum": 5,
+                      "description": "1 sin interés, 2 bajo, 3 indeciso, 4 interesado, 5 quiere solicitarlo"},
+         "key_points": {"type": "array", "items": {"type": "string"},
+                        "description": "lo que debe saber el ejecutivo: monto o plazo que le interesa, dudas"},
+         "objections": {"type": "array", "items": {"type": "string"},
+                        "description": "objeciones: has_credit, rate, no_need, debt, trust, think, no_time, "
+                                       "no_interest, u otra en pocas palabras"},
+         "wants_contact": {"type": "boolean", "description": "aceptó que lo llame un ejecutivo"}},
+        ["interest", "wants_contact"])
+    action: ClassVar[str] = "record_lead"
+
+    @classmethod
+    def parse(cls, args: Mapping[str, Any]) -> Self:
+        interest = args["interest"]
+        if isinstance(interest, bool) or int(interest) != interest or not 1 <= int(interest) <= 5:
+            raise ToolArgumentError(f"{cls.name}: interest must be an integer from 1 to 5, got {interest!r}")
+
+        def texts(key: str) -> tuple[str, ...]:
+            value = args.get(key) or []
+            if not isinstance(value, list):
+                raise ToolArgumentError(f"{cls.name}: {key} must be a list of short texts")
+            return tuple(" ".join(str(v).split())[:200] for v in value if str(v).strip())[:10]
+        return cls(int(interest), texts("key_points"), texts("objections"), args.get("wants_contact") is True)
+
+    def arguments(self, now: datetime) -> dict[str, Any]:
+        return {"interest": self.interest, "key_points": list(self.key_points), "objections": list(self.objections),
+                "wants_contact": self.wants_contact}
+
+    def reply(self, done: Any) -> str:
+        return f"ok: lead recorded as {done}"
+
+
 # The results a model may end a call with: its schema's enum.
 END_CALL_OUTCOMES = (CallResult.ALREADY_PAID, CallResult.REFUSED, CallResult.DISPUTE, CallResult.CANNOT_PAY,
                      CallResult.COMPLETED, CallResult.HUNG_UP, CallResult.THIRD_PARTY)
@@ -228,10 +274,14 @@ class EndCall(ToolCommand):
 # Every tool, in the order the model is given them.
 COMMANDS: dict[ToolName, type[ToolCommand]] = {command.name: command for command in (
     RegisterPromise, ScheduleCallback, SendPaymentLink, TransferToAgent, ReportWrongNumber, StopCalling, EndCall,
-    LookupCustomer)}
+    LookupCustomer, RecordLead)}
 
-# A debtor's call: the call is theirs already, so no lookup.
-TOOL_SCHEMAS: list[dict[str, Any]] = [c.schema for c in COMMANDS.values() if not c.on_party]
+# A debtor's call: the call is theirs already, so no lookup; a lead is not qualified on it.
+TOOL_SCHEMAS: list[dict[str, Any]] = [c.schema for c in COMMANDS.values()
+                                      if not c.on_party and c is not RecordLead]
+# A sales call: the lead is qualified, called back, passed to a person, or asks not to be called.
+SALES_TOOL_SCHEMAS: list[dict[str, Any]] = [c.schema for c in (
+    RecordLead, ScheduleCallback, TransferToAgent, ReportWrongNumber, StopCalling)]
 # An inbound caller nobody recognised: the lookup first, then everything a debtor's call has.
 INBOUND_TOOL_SCHEMAS: list[dict[str, Any]] = [LookupCustomer.schema, *TOOL_SCHEMAS]
 

@@ -42,6 +42,9 @@ class ToolName(StrEnum):
     # An inbound caller nobody recognised gives their RUT: the call becomes theirs (as keying it does), and
     # the model is told their debt's facts. Records no result; only the inbound model is offered it.
     LOOKUP_CUSTOMER = "lookup_customer"
+    # A sales call's lead, qualified: interest 1-5, key points and objections (event lead_qualified); the
+    # result INTERESTED or NOT_INTERESTED. Only a sales call's agent is offered it.
+    RECORD_LEAD = "record_lead"
 
 
 class CallResult(StrEnum):
@@ -85,6 +88,11 @@ class CallResult(StrEnum):
     # end_call from the rule engine: three misunderstandings where no person could take over. A system
     # closing too, like NO_AGENT_AVAILABLE.
     NOT_UNDERSTOOD = "not_understood"
+    # record_lead on a sales call: the lead is warm (interest 4-5, or asked for an executive's call); the
+    # job is done and the call waits in the ready-for-human queue for a person to close the sale.
+    INTERESTED = "interested"
+    # record_lead on a sales call: the lead heard the offer and is not interested now; the job is done.
+    NOT_INTERESTED = "not_interested"
 
 
 class Refusal(StrEnum):

@@ -162,6 +162,19 @@ class CallActions:
                 raise ActionRefused(Refusal.NO_PAYMENT_CHANNEL, "the debtor's company sends no payment links")
             await self._result(conn, ctx, CallResult.PAYMENT_LINK, "payment_link_requested", {"via": message["via"]})
 
+    async def record_lead(self, ctx: CallContext, *, interest: int, key_points: list[str], objections: list[str],
+                          wants_contact: bool) -> str:
+        """A sales call's lead, qualified (interest 1-5): the call's result says whether it is warm
+        (interest 4 or more, or an executive's call accepted), which the analysis turns into a place in
+        the ready-for-human queue. The result recorded."""
+        self._debtor(ctx)
+        if not 1 <= interest <= 5:
+            raise ActionRefused(Refusal.BAD_ARGUMENTS, f"interest must be 1 to 5, got {interest}")
+        result = CallResult.INTERESTED if interest >= 4 or wants_contact else CallResult.NOT_INTERESTED
+        await self.note(ctx, result, "lead_qualified", {
+            "interest": interest, "key_points": key_points, "objections": objections, "wants_contact": wants_contact})
+        return result
+
     async def transfer_to_agent(self, ctx: CallContext, reason: str = "") -> None:
         """The caller goes to a person; the call itself moves them (the dialplan's `[human-agents]`)."""
         await self.note(ctx, CallResult.TRANSFER, "transfer_requested", {"reason": reason})

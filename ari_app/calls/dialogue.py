@@ -7,12 +7,13 @@ TTS engine, the LLM client. Per call: the VAD state, the segmenter, the agent's 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
-from agent.flow import BrokenPromise, DebtorFacts, Flow, bundled_flows, load_flow
+from agent.flow import BrokenPromise, DebtorFacts, Flow, FlowError, bundled_flows, load_flow
 from agent.identify_agent import DebtorAgent, IdentifyingAgent, Lookup
 from agent.llm import ChatLlm
 from agent.llm_agent import LlmAgent
@@ -28,7 +29,10 @@ from agent.prompts import (
 )
 from agent.protocol import Agent, FallbackAgent
 from agent.rule_agent import RuleAgent, Step
-from agent.tools import INBOUND_TOOL_SCHEMAS, TOOL_SCHEMAS
+from agent.sales.agent import SalesAgent
+from agent.sales.prompt import sales_prompt
+from agent.sales.script import DEFAULT_SCRIPT, SalesScript, load_script
+from agent.tools import INBOUND_TOOL_SCHEMAS, SALES_TOOL_SCHEMAS, TOOL_SCHEMAS
 from ari_app.settings import Settings
 from campaigns.campaign import zone
 from campaigns.debtors import DebtorCard
@@ -52,6 +56,7 @@ from media.turn import NoInputPolicy
 from media.usage import CallUsage
 from media.vad import make_vad
 
+log = logging.getLogger(__name__)
 
 def _known_flows(settings: Settings) -> set[str]:
     names = set(bundled_flows())
@@ -129,6 +134,8 @@ class ConversationFactory:
     def _agent(self, debtor: DebtorCard | None, identify: Lookup | None, after_failed_transfer: bool) -> Agent:
         """The debtor's agent when the call is for one; an inbound caller not known by number is asked
         for their RUT (`identify`); anyone else (a test call) gets the general fallback."""
+        if debtor is not None and debtor.purpose == "sales":
+            return self.sales_agent(debtor)
         if debtor is not None:
             return self.debtor_agent(debtor, after_failed_transfer=after_failed_transfer)
         if after_failed_transfer:  # nobody knows who this is: apologise, never guess
@@ -162,8 +169,31 @@ class ConversationFactory:
         flow, facts = self._flow(debtor)
         return f"{time_and_calendar(datetime.now(zone(debtor.timezone)), debtor.country)} {debtor_brief(flow, facts)}"
 
+    def _script(self, debtor: DebtorCard) -> SalesScript:
+        """A sales campaign's script (its flows name it: {"*": "libranza"}); an unknown one: the default."""
+        try:
+            return load_script(debtor.flow, self._settings.flows_dir)
+        except FlowError as exc:
+            log.warning("campaign %s: %s; using the %r script", debtor.campaign_id, exc, DEFAULT_SCRIPT)
+            return load_script(DEFAULT_SCRIPT)
+
+    def sales_agent(self, debtor: DebtorCard) -> Agent:
+        """A sales call: the built-in sales agent on the campaign's script, the LLM in front when configured."""
+        tz = zone(debtor.timezone)
+        script = self._script(debtor)
+        rules = SalesAgent(script, full_name=debtor.full_name, company=debtor.company,
+                           clock=lambda: datetime.now(tz), agent_name=self._settings.agent_name,
+                           country=debtor.country, variables=debtor.variables)
+        if self._llm is None:
+            return rules
+        prompt = sales_prompt(script, full_name=debtor.full_name, company=debtor.company, now=datetime.now(tz),
+                              country=debtor.country, variables=debtor.variables)
+        return LlmAgent(self._llm, prompt, rules, tools=SALES_TOOL_SCHEMAS, explain_refusal=refusal_words())
+
     def voicemail_message(self, debtor: DebtorCard) -> str:
         """The flow's message for an answering machine (it names the company, never the debt)."""
+        if debtor.purpose == "sales":
+            return self._script(debtor).say("voicemail", {"company": debtor.company})
         flow, facts = self._flow(debtor)
         return flow.say("voicemail", facts.variables())
 

@@ -31,6 +31,7 @@ EVENTS: frozenset[str] = frozenset({
     "sentiment_alert",
     "payment_link_requested",
     "payment_link_message",
+    "lead_qualified",
 })
 # Events that carry what only their addressee may know (the debtor's full phone): delivered only to the
 # endpoints bound to the event's company that name the event in their filter, never to "every event".

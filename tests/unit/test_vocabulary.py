@@ -17,6 +17,7 @@ from agent.tools import (
     COMMANDS,
     END_CALL_OUTCOMES,
     INBOUND_TOOL_SCHEMAS,
+    SALES_TOOL_SCHEMAS,
     SYSTEM_END_CALL_OUTCOMES,
     TOOL_SCHEMAS,
     ToolArgumentError,
@@ -39,6 +40,8 @@ SAMPLES = {
     ToolName.STOP_CALLING: {},
     ToolName.END_CALL: {"outcome": "already_paid"},
     ToolName.LOOKUP_CUSTOMER: {"rut": "12.345.678-5", "phone_last4": "4521"},
+    ToolName.RECORD_LEAD: {"interest": 4, "key_points": ["monto: 5 millones"], "objections": ["rate"],
+                           "wants_contact": True},
 }
 
 
@@ -46,10 +49,10 @@ def test_the_values_are_the_strings_stored_and_sent_today():
     # Rows in call_attempts.result, call events, webhooks and JSON carry these: never rename one.
     assert RESULTS == {"promise", "callback", "payment_link", "transfer", "wrong_number", "stop_calling",
                        "already_paid", "refused", "dispute", "cannot_pay", "completed", "hung_up",
-                       "no_agent_available", "not_understood", "third_party"}
+                       "no_agent_available", "not_understood", "third_party", "interested", "not_interested"}
     assert [t.value for t in ToolName] == ["register_promise", "schedule_callback", "send_payment_link",
                                            "transfer_to_agent", "report_wrong_number", "stop_calling", "end_call",
-                                           "lookup_customer"]
+                                           "lookup_customer", "record_lead"]
 
 
 def test_refusal_codes_are_the_strings_stored_today():
@@ -62,9 +65,12 @@ def test_refusal_codes_are_the_strings_stored_today():
 
 def test_every_tool_has_one_command_and_one_schema_under_its_name():
     assert list(COMMANDS) == list(ToolName)
-    # A debtor's model gets every tool but the lookup; an unknown caller's, the lookup first, then the rest.
-    assert [t["function"]["name"] for t in TOOL_SCHEMAS] == [t.value for t in ToolName
-                                                             if t is not ToolName.LOOKUP_CUSTOMER]
+    # A debtor's model gets every tool but the lookup and the lead's record; an unknown caller's, the lookup
+    # first, then the rest; a sales call's model, the lead's record and the tools that end any call.
+    assert [t["function"]["name"] for t in TOOL_SCHEMAS] == [
+        t.value for t in ToolName if t not in (ToolName.LOOKUP_CUSTOMER, ToolName.RECORD_LEAD)]
+    assert [t["function"]["name"] for t in SALES_TOOL_SCHEMAS] == [
+        "record_lead", "schedule_callback", "transfer_to_agent", "report_wrong_number", "stop_calling"]
     assert INBOUND_TOOL_SCHEMAS == [COMMANDS[ToolName.LOOKUP_CUSTOMER].schema, *TOOL_SCHEMAS]
     for name, command in COMMANDS.items():
         assert command.name is name and command.schema["function"]["name"] == name.value

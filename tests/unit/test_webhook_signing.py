@@ -113,7 +113,7 @@ def test_endpoint_validation_says_what_is_wrong():
 async def test_emit_refuses_an_unknown_event_before_touching_the_database():
     with pytest.raises(ValueError, match="unknown webhook event 'ping'"):
         await emit(None, "ping", {})  # type: ignore[arg-type]
-    assert "ping" not in EVENTS and len(EVENTS) == 9
+    assert "ping" not in EVENTS and len(EVENTS) == 10
 
 
 def test_the_body_is_stable_json_with_exact_amounts_and_dates():
