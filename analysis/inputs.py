@@ -9,10 +9,11 @@ against: "el viernes" means the Friday after the call, not after the analysis.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = ["AnalysisInput", "CallFacts", "RegisteredPromise", "Utterance"]
 
@@ -45,6 +46,8 @@ class CallFacts:
     debtor_name: str | None = None
     delinquency_type: str = ""
     amount_owed: Decimal | None = None
+    purpose: str = "collection"  # the job's: 'collection', 'promise_reminder', or 'sales' (analysis.sales)
+    lead: Mapping[str, Any] | None = None  # a sales call's record_lead, as its lead_qualified event holds it
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,8 @@ from typing import Any
 
 from analysis.classification import ClassificationScheme
 
-__all__ = ["AnalysisInvalid", "CallAnalysis", "InterestLevel", "NextAction", "Promise", "Sentiment", "Trend",
+__all__ = ["AnalysisInvalid", "CallAnalysis", "InterestLevel", "NextAction", "Promise", "SalesFindings", "Sentiment",
+           "Trend",
            "analysis_json_schema", "overall_sentiment", "parse_analysis", "trend_of"]
 
 DOCUMENT_VERSION = 1
@@ -68,6 +69,36 @@ class Promise:
     date: date
     amount: Decimal | None  # None: the caller named a day but no amount
     source: str = "transcript"  # 'registered' (the agent's tool stored it) or 'transcript'
+
+
+@dataclass(frozen=True, slots=True)
+class SalesFindings:
+    """What a sales call adds (`analysis.sales`): the lead's interest, 1 (none) to 5 (wants to go ahead),
+    what a person taking it over should know, and what held the lead back (`agent.sales.cues` codes)."""
+
+    interest_score: int
+    key_points: tuple[str, ...] = ()
+    objections: tuple[str, ...] = ()
+    source: str = "transcript"  # 'recorded' (the agent's record_lead) or 'transcript'
+
+    def as_document(self) -> dict[str, Any]:
+        return {"interest_score": self.interest_score, "key_points": list(self.key_points),
+                "objections": list(self.objections), "source": self.source}
+
+
+def _sales(raw: Any, problems: list[str]) -> SalesFindings | None:
+    if raw is None:
+        return None
+    score = raw.get("interest_score") if isinstance(raw, Mapping) else None
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+        problems.append(f"sales.interest_score must be an integer from 1 to 5, got {score!r}")
+        return None
+    lists = {k: raw.get(k) or [] for k in ("key_points", "objections")}
+    if not all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in lists.values()):
+        problems.append("sales.key_points and sales.objections must be lists of texts")
+        return None
+    return SalesFindings(score, tuple(lists["key_points"]), tuple(lists["objections"]),
+                         str(raw.get("source") or "transcript"))
 
 
 _SCORE = {Sentiment.POSITIVE: 1, Sentiment.NEUTRAL: 0, Sentiment.NEGATIVE: -1}
@@ -122,6 +153,7 @@ class CallAnalysis:
     classification: dict[str, str] = field(default_factory=dict)
     analyzer: str = "rules"  # 'rules' or 'llm:<model>'
     fallback_reason: str | None = None  # why the rules answered when a model was configured
+    sales: SalesFindings | None = None  # a sales call's lead (None: a collections call)
 
     @property
     def sentiment_trend(self) -> Trend:
@@ -157,6 +189,7 @@ class CallAnalysis:
             "asked_for_human": self.asked_for_human,
             "frustrated": self.frustrated,
             "classification": dict(self.classification),
+            "sales": None if self.sales is None else self.sales.as_document(),
         }
 
 
@@ -245,6 +278,7 @@ def parse_analysis(data: Any, scheme: ClassificationScheme, *, caller_turns: int
     if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 100:
         problems.append(f"priority must be an integer from 0 to 100, got {priority!r}")
     promise = _promise(data.get("promise"), call_date, problems)
+    sales = _sales(data.get("sales"), problems)
     problems += scheme.problems(data.get("classification"))
     if problems:
         raise AnalysisInvalid(problems)
@@ -255,6 +289,7 @@ def parse_analysis(data: Any, scheme: ClassificationScheme, *, caller_turns: int
         classification={name: data["classification"][name] for name in scheme.names},
         analyzer=str(data.get("analyzer") or analyzer),
         fallback_reason=reason if isinstance(reason := data.get("fallback_reason"), str) else None,
+        sales=sales,
     )
 
 

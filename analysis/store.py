@@ -19,18 +19,17 @@ the oldest); `close` records what the person did. Phone numbers leave this modul
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from analysis.record import load_inputs
 from campaigns.webhooks.events import call_summary, emit
 from countries.privacy import mask_phone
 
@@ -101,7 +100,10 @@ def _columns(document: Mapping[str, Any]) -> dict[str, Any]:
             promise_amount = None if amount is None else Decimal(str(amount))
         except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
             raise ValueError(f"analysis promise {promise!r} is not {{date: YYYY-MM-DD, amount}}") from exc
+    sales = document.get("sales") or {}
     return {
+        "interest_score": sales.get("interest_score"), "key_points": list(sales.get("key_points") or []),
+        "objections": list(sales.get("objections") or []),
         "analyzer": str(document["analyzer"]), "summary": str(document["summary"]),
         "sentiment": document["sentiment"], "sentiment_trend": document["sentiment_trend"],
         "interest_level": document["interest_level"], "next_action": document["next_action"],
@@ -138,7 +140,8 @@ UPDATE call_analyses
        analyzer = %(analyzer)s, summary = %(summary)s, sentiment = %(sentiment)s,
        sentiment_trend = %(sentiment_trend)s, interest_level = %(interest_level)s, next_action = %(next_action)s,
        promise_date = %(promise_date)s, promise_amount = %(promise_amount)s, needs_human = %(needs_human)s,
-       priority = %(priority)s, classification = %(classification)s, result = %(result)s
+       priority = %(priority)s, classification = %(classification)s, result = %(result)s,
+       interest_score = %(interest_score)s, key_points = %(key_points)s, objections = %(objections)s
  WHERE attempt_id = %(attempt_id)s AND status = 'running' AND (%(tries)s::int IS NULL OR tries = %(tries)s)
 RETURNING analyzed_at
 """
@@ -154,10 +157,12 @@ RETURNING status
 _QUEUE = """
 SELECT an.attempt_id, a.debtor_id, d.full_name AS debtor, a.campaign_id, a.remote_number,
        a.direction, a.outcome, a.result, a.answered_at, an.summary, an.sentiment, an.sentiment_trend,
-       an.interest_level, an.next_action, an.promise_date, an.promise_amount, an.priority, an.analyzed_at
+       an.interest_level, an.next_action, an.promise_date, an.promise_amount, an.priority, an.analyzed_at,
+       an.interest_score, an.key_points, an.objections, coalesce(c.kind, 'collection') AS campaign_kind
   FROM call_analyses an
   JOIN call_attempts a ON a.id = an.attempt_id
   LEFT JOIN debtors d ON d.id = a.debtor_id
+  LEFT JOIN campaigns c ON c.id = a.campaign_id
  WHERE an.needs_human AND an.closed_at IS NULL AND an.status = 'done'
  ORDER BY an.priority DESC, an.analyzed_at, an.attempt_id
  LIMIT %s OFFSET %s
@@ -171,66 +176,6 @@ class AnalysisJob:
     attempt_id: uuid.UUID
     tries: int
     input: dict[str, Any]
-
-
-_CALLS = """
-SELECT a.id, a.direction, a.outcome, a.result, coalesce(a.answered_at, a.created_at) AS call_at,
-       coalesce(d.timezone, c.timezone, 'America/Santiago') AS timezone, a.debtor_id, a.campaign_id,
-       d.full_name AS debtor_name, coalesce(d.delinquency_type, '') AS delinquency_type, d.amount_owed,
-       p.promised_date, p.amount AS promised_amount
-  FROM call_attempts a
-  LEFT JOIN debtors d ON d.id = a.debtor_id
-  LEFT JOIN campaigns c ON c.id = a.campaign_id
-  LEFT JOIN LATERAL (SELECT promised_date, amount FROM promises
-                      WHERE attempt_id = a.id AND status <> 'cancelled' ORDER BY id DESC LIMIT 1) p ON true
- WHERE a.id = ANY(%s)
-"""
-
-
-async def _load_inputs(conn: AsyncConnection[Any], ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    """Each call's analyzer input: its facts (outcome, result, the promise it registered, debtor and
-    campaign, the moment and zone relative dates were said in) and its transcript.
-
-    The transcript is `call_lines` (every line heard, the agent's included); a call recorded before
-    those existed has only `call_turns`, read as each turn's caller text then the agent's spoken answer.
-    """
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(_CALLS, (ids,))
-    calls = {row.pop("id"): row for row in await cur.fetchall()}
-    lines: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
-    await cur.execute("""SELECT attempt_id, speaker, text, start_ms FROM call_lines WHERE attempt_id = ANY(%s)
-                          ORDER BY attempt_id, start_ms, id""", (ids,))
-    for row in await cur.fetchall():
-        lines[row.pop("attempt_id")].append(row)
-    source = {a: "call_lines" for a in lines}
-    if without := [a for a in calls if a not in lines]:
-        await cur.execute("""SELECT attempt_id, user_text, agent_spoken FROM call_turns WHERE attempt_id = ANY(%s)
-                              ORDER BY attempt_id, idx""", (without,))
-        for row in await cur.fetchall():
-            said = lines[row["attempt_id"]]
-            said += [{"speaker": "caller", "text": row["user_text"], "start_ms": None}] if row["user_text"] else []
-            said += [{"speaker": "agent", "text": row["agent_spoken"], "start_ms": None}] if row["agent_spoken"] else []
-            source.setdefault(row["attempt_id"], "call_turns")
-    # A call re-processed offline (ari_app.reprocess) whose analysis was asked to read that version.
-    await cur.execute("""SELECT v.attempt_id, v.lines FROM call_analyses an
-                           JOIN call_transcript_versions v ON v.attempt_id = an.attempt_id AND v.version = 'offline'
-                          WHERE an.attempt_id = ANY(%s) AND an.transcript_version = 'offline'""", (ids,))
-    version = {}
-    for row in await cur.fetchall():
-        lines[row["attempt_id"]] = [{"speaker": line["speaker"], "text": line["text"], "start_ms": line.get("start_ms")}
-                                    for line in row["lines"] if line.get("text")]
-        source[row["attempt_id"]] = "call_transcript_versions"
-        version[row["attempt_id"]] = "offline"
-    inputs = {}
-    for attempt_id, call in calls.items():
-        promised_date, promised_amount = call.pop("promised_date"), call.pop("promised_amount")
-        inputs[attempt_id] = {
-            **call, "attempt_id": attempt_id, "lines": lines.get(attempt_id, []),
-            "transcript_source": source.get(attempt_id, "none"),
-            "transcript_version": version.get(attempt_id, "live"),
-            "promise": None if promised_date is None else {"date": promised_date, "amount": promised_amount},
-        }
-    return inputs
 
 
 class AnalysisStore:
@@ -256,7 +201,7 @@ class AnalysisStore:
                 claimed = dict(await cur.fetchall())
             if not claimed:
                 return []
-            inputs = await _load_inputs(conn, list(claimed))
+            inputs = await load_inputs(conn, list(claimed))
         return [AnalysisJob(a, claimed[a], inputs[a]) for a in claimed if a in inputs]
 
     async def rerun(self, attempt_id: uuid.UUID, *, transcript_version: str = "live") -> AnalysisJob:
@@ -279,7 +224,7 @@ class AnalysisStore:
                 row = await cur.fetchone()
             if row is None:
                 raise AnalysisNotFound(f"no call {attempt_id}")
-            inputs = await _load_inputs(conn, [attempt_id])
+            inputs = await load_inputs(conn, [attempt_id])
         return AnalysisJob(attempt_id, row[0], inputs[attempt_id])
 
     async def save(self, attempt_id: uuid.UUID, document: Mapping[str, Any], *, tries: int | None = None) -> list[str]:
@@ -339,7 +284,8 @@ class AnalysisStore:
         """Analysed calls a person should take up and nobody closed yet: highest priority first, then
         the oldest analysis. Each: attempt_id, debtor_id, debtor, campaign_id, remote_number (masked),
         direction, outcome, result, answered_at, summary, sentiment, sentiment_trend, interest_level,
-        next_action, promise_date, promise_amount, priority, analyzed_at."""
+        next_action, promise_date, promise_amount, priority, analyzed_at; and for a sales call's lead
+        (campaign_kind 'sales') interest_score 1-5, key_points and objections."""
         if not 1 <= limit <= MAX_PAGE or offset < 0:
             raise ValueError(f"limit must be 1..{MAX_PAGE} and offset 0 or more")
         async with self._pool.connection() as conn:

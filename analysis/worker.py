@@ -34,6 +34,7 @@ from analysis import (
     RuleAnalyzer,
     Utterance,
 )
+from analysis.sales import SalesAnalyzer
 from analysis.store import AnalysisJob, AnalysisLeaseLost, AnalysisStore
 
 __all__ = ["AnalysisWorker", "LlmEndpoint", "analysis_input"]
@@ -71,6 +72,8 @@ def analysis_input(data: Mapping[str, Any]) -> AnalysisInput:
         debtor_name=data.get("debtor_name"),
         delinquency_type=data.get("delinquency_type") or "",
         amount_owed=data.get("amount_owed"),
+        purpose=data.get("purpose") or "collection",
+        lead=data.get("lead"),
     )
     lines = tuple(Utterance(line["speaker"], line["text"], line.get("start_ms"))
                   for line in data.get("lines", ()) if line["speaker"] in ("agent", "caller"))
@@ -85,6 +88,7 @@ class AnalysisWorker:
                  batch_size: int = 4, poll_s: float = 2.0, llm_tries: int = 3, llm_timeout_s: float = 60.0) -> None:
         self.store = store
         self.rules = RuleAnalyzer(scheme)
+        self.sales = SalesAnalyzer(scheme)
         self.llm: LlmAnalyzer | None = None
         self._llm_endpoint = llm
         self._llm_tries = llm_tries
@@ -114,6 +118,9 @@ class AnalysisWorker:
     async def analyze(self, inp: AnalysisInput) -> CallAnalysis:
         if self._executor is None:
             raise RuntimeError("AnalysisWorker is used outside its `async with` block")
+        if inp.facts.purpose == "sales":
+            # The lead the agent recorded is the lead; the LLM's instructions are for collections calls.
+            return await asyncio.get_running_loop().run_in_executor(self._executor, self.sales.analyze, inp)
         if self.llm is not None:
             return await self.llm.analyze(inp)
         return await asyncio.get_running_loop().run_in_executor(self._executor, self.rules.analyze, inp)
