@@ -159,12 +159,15 @@ async def stored(db_pool, call: Call) -> Call:
 
 async def debtor_call(db_pool, database_url: str, tmp_path: Path, script: Sequence[Say | str], *,
                       hangup_after_last: bool = True, wait_s: float = 150.0,
-                      prepare: Callable[[str], Awaitable[object]] | None = None, **settings_: str) -> Call:
+                      prepare: Callable[[str], Awaitable[object]] | None = None,
+                      seed: Callable[[str, str], Awaitable[tuple[int, Campaign]]] | None = None,
+                      **settings_: str) -> Call:
     """One campaign call to the reactive phone, which says `script` (a str is keys); the call as stored.
 
     `hangup_after_last`: the phone hangs up once the agent's answer to its last line is over; else it
     stays on until the other side hangs up (a transfer). `prepare(company)` runs once the debtor is
-    seeded, before the app starts (a company's settings)."""
+    seeded, before the app starts (a company's settings). `seed(company, trunk)` puts the person to call
+    and their campaign in place, its wave planned (default: a temprana debtor, `seed_lab_debtor`)."""
     lines = [Line(dtmf=item, label=f"keys {item}") if isinstance(item, str) else
              Line(audio=read_wav(VOICES / item.recorded if item.recorded else
                                  make_spanish_wav(item.text, tmp_path / f"line{i}.wav", wpm=WPM)),
@@ -174,8 +177,8 @@ async def debtor_call(db_pool, database_url: str, tmp_path: Path, script: Sequen
     async with ReactivePhone(lines, number=DEBTOR_PHONE, workdir=tmp_path / "phone", quiet_timeout_s=30,
                              hangup_after_last=hangup_after_last) as phone:
         trunk = f"trunk/sip:127.0.0.1:{phone.port}"
-        debtor_id, campaign = await seed_lab_debtor(db_pool, company, (DEBTOR_PHONE,), trunk=trunk,
-                                                     amount_owed=OWED)
+        debtor_id, campaign = await (seed(company, trunk) if seed is not None else seed_lab_debtor(
+            db_pool, company, (DEBTOR_PHONE,), trunk=trunk, amount_owed=OWED))
         call = Call(campaign, debtor_id, company, phone)
         if prepare is not None:
             await prepare(company)

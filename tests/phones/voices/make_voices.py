@@ -1,5 +1,7 @@
 """Render the lab phone's recorded lines: ``python -m tests.phones.voices.make_voices`` (needs Kokoro).
 
+Only lines without a WAV yet are rendered; name lines on the command line to re-render just those.
+
 Most lab lines are espeak-ng, rendered at test time. A few are not carried by espeak to Whisper base
 at all, whatever the speed or voice: "a las cuatro (de la tarde)" came back as "al aguato", "a la cuato
 de la carne", "al ascoato" in 9 of 16 offline decodes (4 start cuts x 2 lead silences x both STT
@@ -10,6 +12,7 @@ neural voice (Kokoro-82M, the ``jm_kumo`` style, as ``bench/speech_set`` makes i
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from bench.speech_set.make_set import _kokoro, telephone
@@ -24,11 +27,23 @@ LINES = {
     "promise_fifteenth_december.wav": "Le puedo pagar cincuenta mil pesos el quince de diciembre.",
     # espeak's "Mándeme el enlace de pago por mensaje." came back "Mán de Melinda que me pago por mentir."
     "payment_link_whatsapp.wav": "Envíeme el link para pagar por WhatsApp.",
+    # A sales call's lead (tests/integration/test_sales_call.py)
+    "sales_interested_how_much.wav": "Sí, me interesa. ¿Cuánto me pueden prestar?",
+    "sales_already_have_credit.wav": "Ya tengo un crédito con otro banco.",
+    "sales_call_me_executive.wav": "Está bien, que me llame un ejecutivo.",
 }
 
 
-def main() -> None:
-    for name, text in LINES.items():
+def main(argv: list[str] | None = None) -> None:
+    """Render the lines not yet on disk, or only those named (``make_voices NAME.wav ...``, re-rendered)."""
+    names = sys.argv[1:] if argv is None else argv
+    unknown = [n for n in names if n not in LINES]
+    if unknown:
+        raise SystemExit(f"not in LINES: {', '.join(unknown)}")
+    # Committed WAVs are kept byte for byte: a newer onnxruntime/espeak-ng need not render them the same.
+    todo = names or [n for n in LINES if not (HERE / n).exists()]
+    for name in todo:
+        text = LINES[name]
         clip = telephone(_kokoro(text, STYLE, "es-419", 1.0, "CL"), LEVEL_DBFS, (0.0, 0.0))
         write_wav(HERE / name, clip)
         print(f"{name}: {len(clip.pcm) / clip.sample_rate:.2f} s  {text}")

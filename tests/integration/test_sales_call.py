@@ -1,0 +1,71 @@
+"""A sales campaign's call through the lab: a list of names and phones imported as leads, a sales
+campaign's wave, and a call in which the lead (the reactive phone) hears the payroll-loan offer, asks
+how much, objects that they already have a credit, and accepts an executive's call. The call ends with
+the lead recorded, and its analysis puts it in the ready-for-human queue with its interest level.
+
+The lead's three answers are a neural voice's recordings (tests/phones/voices/make_voices.py);
+"Correcto, soy yo." is espeak, as in the collections calls.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from analysis import load_classification
+from analysis.store import AnalysisStore
+from analysis.worker import AnalysisWorker
+from campaigns.importer import DebtorImporter
+from campaigns.planner import WavePlanner
+from tests.campaigns.conftest import make_campaign
+from tests.campaigns.test_import import write_csv
+from tests.integration.test_collections_outcomes import DEBTOR_PHONE, FULL_NAME, IT_IS_ME, Say, debtor_call
+
+pytestmark = pytest.mark.timeout(300)
+
+
+async def test_a_warm_lead_ends_in_the_ready_for_human_queue_with_its_interest(database_url, db_pool, tmp_path):
+    async def leads(company: str, trunk: str):
+        # The seed's upload: only a name and a number, as a sales team's list comes.
+        path = write_csv(tmp_path / "prospectos.csv", ["nombre;numero", f"{FULL_NAME};{DEBTOR_PHONE[3:]}"])
+        report = await DebtorImporter(db_pool).import_file(path, company=company, leads=True)
+        assert (report.debtors_new, report.rows_rejected) == (1, 0), report.summary()
+        campaign = await make_campaign(db_pool, company, trunk=trunk, answering_machine="off", kind="sales")
+        assert (await WavePlanner(db_pool).plan(campaign, datetime.now(campaign.tz))).enqueued == 1
+        async with db_pool.connection() as conn:
+            cur = await conn.execute("SELECT debtor_id FROM call_jobs WHERE campaign_id = %s", (campaign.id,))
+            (lead_id,) = await cur.fetchone()
+        return lead_id, campaign
+
+    call = await debtor_call(db_pool, database_url, tmp_path, [
+        Say(IT_IS_ME),
+        Say("Sí, me interesa. ¿Cuánto me pueden prestar?", recorded="sales_interested_how_much.wav"),
+        Say("Ya tengo un crédito con otro banco.", recorded="sales_already_have_credit.wav"),
+        Say("Está bien, que me llame un ejecutivo.", recorded="sales_call_me_executive.wav")], seed=leads)
+    why = call.why()
+    agent = " ".join(call.agent_said)
+    assert "libranza" in agent and "Esta llamada es grabada" in agent, why  # the offer, after the identity
+    assert "hasta 20 millones de pesos" in agent, why  # "¿Cuánto me pueden prestar?" answered from the script
+    assert "pagar ese crédito" in agent, why  # the objection met
+    assert "Un ejecutivo le llamará pronto" in call.agent_said[-1], why
+    assert call.result == "interested" and "lead_qualified" in call.kinds, why
+    (lead,) = [data for kind, data in call.events if kind == "lead_qualified"]
+    assert lead["wants_contact"] is True and lead["interest"] == 5 and "has_credit" in lead["objections"], why
+    assert call.jobs[0][:2] == ("done", "interested"), why
+
+    # The app's analysis worker analyses the call once it is closed; if the app stopped before it got to
+    # it, the same worker (as a second process would) does it now. A warm lead waits for a person.
+    store, attempt_id = AnalysisStore(db_pool), call.attempts[0][0]
+    row = await store.get(attempt_id)
+    assert row is not None, why  # queued in the transaction that closed the call
+    if row["status"] != "done":
+        async with AnalysisWorker(store, load_classification()) as worker:
+            row = await worker.rerun(attempt_id)
+    assert row is not None and row["status"] == "done", f"{row}\n{why}"
+    assert (row["interest_score"], row["interest_level"], row["needs_human"], row["priority"]) == (
+        5, "high", True, 80), why
+    assert "has_credit" in row["objections"] and "acepta que lo llame un ejecutivo" in row["key_points"], why
+    queue = [r for r in await store.ready_for_human(limit=500) if r["attempt_id"] == attempt_id]
+    assert [(r["campaign_kind"], r["debtor"], r["interest_score"]) for r in queue] == [
+        ("sales", FULL_NAME, 5)], why
