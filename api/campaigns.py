@@ -22,7 +22,7 @@ from campaigns.report import progress
 
 def _campaign(c: Campaign) -> dict[str, Any]:
     return {"id": c.id, "name": c.name, "country": c.country, "timezone": c.timezone, "trunk": c.trunk,
-            "caller_id": c.caller_id, "status": c.status, "answering_machine": c.answering_machine,
+            "caller_id": c.caller_id, "status": c.status, "answering_machine": c.answering_machine, "kind": c.kind,
             "flows": dict(c.flows), "selection": c.selection.model_dump(mode="json"),
             "waves": [t.strftime("%H:%M") for t in c.policy_config.waves]}
 

@@ -3,9 +3,9 @@
  * and each campaign's jobs by state, refreshed every 10 s. Uses dashboard.js's API helper (window.callcenterDashboard).
  *
  * Hooks for the browser tests:
- *   [data-testid=import-form] with [data-testid=import-company|import-file|import-submit|import-error];
+ *   [data-testid=import-form] with [data-testid=import-company|import-file|import-leads|import-submit|import-error];
  *   [data-testid=import-report] > [data-testid=import-summary], [data-testid=import-errors] > li[data-line]
- *   [data-testid=campaign-form] with [data-testid=campaign-name|campaign-company|campaign-country|campaign-waves|
+ *   [data-testid=campaign-form] with [data-testid=campaign-name|campaign-company|campaign-kind|campaign-country|campaign-waves|
  *     campaign-per-day|campaign-types|campaign-flows|campaign-machine|campaign-caller-id|campaign-submit|campaign-error]
  *   [data-testid=export-xlsx] downloads the calls as llamadas.xlsx (supervisors; audited by the API)
  *   [data-testid=campaigns] rows [data-testid=campaign-row][data-campaign-id][data-status], cell
@@ -18,6 +18,7 @@
   const dash = () => window.callcenterDashboard;
   const STATUS = { draft: "borrador", active: "activa", paused: "en pausa", finished: "terminada" };
   const MAX_ROWS = 30;
+  const KINDS = { collection: "cobranza", sales: "venta" };
   const JOBS = { queued: "en cola", claimed: "marcando", done: "listos", failed: "fallidos", cancelled: "anulados" };
 
   async function load() {
@@ -46,7 +47,7 @@
     add("Reanudar", "campaign-resume", "resume", c.status === "paused" || c.status === "draft");
     add("Finalizar", "campaign-finish", "finish", c.status !== "finished");
     return el("tr", { testid: "campaign-row", data: { campaignId: String(c.id), status: c.status } },
-      el("td", { text: c.name }), el("td", { text: STATUS[c.status] || c.status }),
+      el("td", { text: `${c.name} (${KINDS[c.kind] || c.kind})` }), el("td", { text: STATUS[c.status] || c.status }),
       el("td", { text: c.waves.join(", ") }), el("td", { testid: "campaign-progress", text: today }), buttons);
   }
 
@@ -73,7 +74,7 @@
       if (!kind || !flow) { err.textContent = `Guion "${pair}": escriba tipo=guion`; err.hidden = false; return; }
       flows[kind] = flow;
     }
-    const body = { name: v("campaign-name"), company: v("campaign-company"), country, flows,
+    const body = { name: v("campaign-name"), company: v("campaign-company"), kind: v("campaign-kind"), country, flows,
       answering_machine: v("campaign-machine"),
       timezone: { CL: "America/Santiago", AR: "America/Argentina/Buenos_Aires", CO: "America/Bogota" }[country],
       caller_id: v("campaign-caller-id"), selection: { delinquency_types: types },
@@ -93,11 +94,13 @@
     err.hidden = true;
     if (!file) return;
     const form = new FormData();
+    const leads = $("import-leads").checked;
     form.append("company", $("import-company").value.trim());
+    form.append("leads", String(leads));
     form.append("file", file, file.name);
     try {
       const r = await dash().api("/contacts/imports", { method: "POST", form });
-      $("import-summary").textContent = `${r.rows_read} filas leídas: ${r.debtors_new} deudores nuevos, `
+      $("import-summary").textContent = `${r.rows_read} filas leídas: ${r.debtors_new} ${leads ? "prospectos" : "deudores"} nuevos, `
         + `${r.debtors_updated} actualizados, ${r.rows_rejected} rechazadas.`;
       $("import-errors").replaceChildren(...r.errors.map((x) => el("li", { data: { line: String(x.line) },
         text: `Línea ${x.line}: ${x.warning ? "aviso: " : ""}${x.reason}` })));

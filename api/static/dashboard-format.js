@@ -9,7 +9,12 @@
     in_progress: "En curso" };
   const RESULTS = { promise: "Promesa de pago", callback: "Volver a llamar", wrong_number: "Número equivocado",
     stop_calling: "No llamar más", payment_link: "Link de pago", transfer: "Transferida", already_paid: "Ya pagó",
-    refused: "Se niega", dispute: "Disputa", cannot_pay: "No puede pagar", completed: "Completada", hung_up: "Colgó" };
+    refused: "Se niega", dispute: "Disputa", cannot_pay: "No puede pagar", completed: "Completada", hung_up: "Colgó",
+    interested: "Interesado", not_interested: "Sin interés" };
+  // A sales lead's objections (agent/sales/cues.py OBJECTION_LABELS).
+  const OBJECTIONS = { has_credit: "ya tiene un crédito", rate: "la tasa le parece alta", no_need: "no lo necesita",
+    debt: "no quiere endeudarse", trust: "desconfía de la llamada", think: "lo quiere pensar",
+    no_time: "no tiene tiempo ahora", no_interest: "no le interesa" };
   const STATES = { dialing: "Marcando", ringing: "Sonando", answered: "En conversación", ended: "Terminada" };
   const DIRECTIONS = { inbound: "Entrante", outbound: "Saliente" };
   const SENTIMENTS = { positive: "Positivo", neutral: "Neutral", negative: "Negativo" };
@@ -60,7 +65,13 @@
   }
   const badge = (text, kind, extra = {}) => el("span", { class: `badge ${kind || ""}`, text, ...extra });
 
+  // A sales lead in the ready-for-human queue: its interest, what to know first, what held it back.
+  const leadFacts = (f) => (f.campaign_kind !== "sales" ? [] : [
+    ["Interés", f.interest_score ? `${f.interest_score} de 5` : "–"],
+    ["Puntos clave", (f.key_points || []).join("; ") || "–"],
+    ["Objeciones", (f.objections || []).map((o) => OBJECTIONS[o] || o).join("; ") || "–"]]);
+
   window.DashboardFormat = { OUTCOMES, RESULTS, STATES, DIRECTIONS, SENTIMENTS, NEXT_ACTIONS, SECTIONS, label,
-    el, pad, clock, duration, pct, num, when, day, money, badge,
+    el, pad, clock, duration, pct, num, when, day, money, badge, leadFacts,
     setCurrency(code) { currency = code || null; } };
 })();

@@ -43,7 +43,7 @@
   const $ = (id) => document.getElementById(id);
 
   const { OUTCOMES, RESULTS, STATES, DIRECTIONS, SENTIMENTS, NEXT_ACTIONS, SECTIONS, label,
-    el, pad, clock, duration, pct, num, when, day, money, badge, setCurrency } = window.DashboardFormat;
+    el, pad, clock, duration, pct, num, when, day, money, badge, leadFacts, setCurrency } = window.DashboardFormat;
 
   /* ---------- token ---------- */
   function takeTokenFromFragment() {
@@ -337,7 +337,7 @@
       ["Sentimiento", label(SENTIMENTS, f.sentiment)], ["Próxima acción", label(NEXT_ACTIONS, f.next_action)],
       ["Resultado", label(OUTCOMES, f.outcome || call.outcome)],
       ["Gestión", f.result || call.result ? label(RESULTS, f.result || call.result) : "–"],
-      ...promiseFacts(call), ["Resumen", f.summary || "–"]]);
+      ...promiseFacts(call), ...leadFacts(f), ["Resumen", f.summary || "–"]]);
   }
   function resetCloseForm() {
     $("close-form").reset(); $("close-error").hidden = true; $("close-by").value = sessionStorage.getItem(BY_KEY) || "";

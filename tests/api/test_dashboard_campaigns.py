@@ -1,6 +1,7 @@
 """Campaign work in the dashboard (headless Chromium): a supervisor uploads a spreadsheet with bad rows
 and reads the per-row report, creates a campaign, launches a wave, pauses, resumes and finishes it, and
-exports the calls to .xlsx, which openpyxl opens. Screenshots in tests/artifacts/accounts/."""
+exports the calls to .xlsx, which openpyxl opens; and the sales side: a list of leads, a sales campaign,
+a warm lead read in the ready-for-human queue. Screenshots in tests/artifacts/accounts/."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ from pathlib import Path
 
 import openpyxl
 
+from analysis import load_classification
+from analysis.store import AnalysisStore
+from analysis.worker import AnalysisWorker
 from campaigns.operators import OperatorStore, Role
 from countries.cl import rut_check_digit
 from tests.api.test_accounts import operator
 from tests.api.test_dashboard_login import ARTIFACTS, log_in
 from tests.browser import chromium
+from tests.campaigns.test_sales import sales_call
 
 
 def _sheet(path: Path) -> Path:
@@ -93,3 +98,51 @@ async def test_a_supervisor_imports_creates_runs_and_exports_from_the_browser(ap
     assert next(sheet.iter_rows(values_only=True))[:2] == ("ID llamada", "Fecha (UTC)")
     exports = await OperatorStore(db_pool).audit_entries(actor=supervisor, action="export")
     assert [e["target"] for e in exports] == ["format=xlsx"]
+
+
+def _sales_work(url: str, username: str, leads: Path, company: str, name: str, attempt_id: str) -> dict:
+    row = '[data-testid="campaign-row"]'
+    with chromium(artifacts=ARTIFACTS) as b:
+        log_in(b, url, username)
+        b.find('[data-testid="import-company"]').send_keys(company)
+        b.find('[data-testid="import-file"]').send_keys(str(leads))
+        b.click('[data-testid="import-leads"]')
+        b.click('[data-testid="import-submit"]')
+        summary = b.wait_for('[data-testid="import-report"] [data-testid="import-summary"]').text
+        for field, value in (("campaign-name", name), ("campaign-company", company)):
+            b.find(f'[data-testid="{field}"]').clear()
+            b.find(f'[data-testid="{field}"]').send_keys(value)
+        b.js("document.querySelector('[data-testid=campaign-kind]').value = 'sales';")
+        b.click('[data-testid="campaign-submit"]')
+        mine = b.wait_until(lambda: next((e for e in b.find_all(row) if e.text.startswith(name)), None),
+                            "the sales campaign's row")
+        # The warm lead of an earlier sales call, in the ready-for-human queue: its interest and objections.
+        b.click(f'[data-testid="followup-row"][data-attempt-id="{attempt_id}"]')
+        facts = b.wait_for_text('[data-testid="followup-facts"]', "Interés").text
+        return {"summary": summary, "row": mine.text, "facts": facts, "shot": b.screenshot("sales-lead"),
+                "errors": b.console_errors()}
+
+
+async def test_a_supervisor_loads_leads_creates_a_sales_campaign_and_reads_a_warm_lead(api, db_pool, tmp_path):
+    # A sales call whose lead the agent recorded, analysed as the app does.
+    attempt = await sales_call(db_pool, f"Empresa {uuid.uuid4().hex[:6]}", tmp_path, {
+        "interest": 5, "key_points": ["monto que le interesa: 5.000.000 pesos"], "objections": ["has_credit"],
+        "wants_contact": True})
+    async with AnalysisWorker(AnalysisStore(db_pool), load_classification()) as worker:
+        await worker.rerun(attempt)
+    supervisor = await operator(db_pool, Role.SUPERVISOR)
+    company, name = f"Empresa {uuid.uuid4().hex[:6]}", f"Venta {uuid.uuid4().hex[:6]}"
+    leads = tmp_path / "prospectos.csv"
+    leads.write_text("nombre;numero\nAna Rojas;+56 9 8765 4321\nLuis Soto;9 8765 4322\nSin Numero;\n", encoding="utf-8")
+    seen = await asyncio.to_thread(_sales_work, api.base, supervisor, leads, company, name, str(attempt))
+    assert seen["summary"].startswith("3 filas leídas: 2 prospectos nuevos") and "1 rechazadas" in seen["summary"], seen
+    assert "(venta)" in seen["row"], seen
+    assert "5 de 5" in seen["facts"] and "ya tiene un crédito" in seen["facts"], seen
+    assert "monto que le interesa: 5.000.000 pesos" in seen["facts"], seen
+    assert seen["errors"] == [], seen
+    async with db_pool.connection() as conn:
+        cur = await conn.execute("SELECT kind FROM campaigns WHERE name = %s", (name,))
+        assert await cur.fetchone() == ("sales",)
+        cur = await conn.execute("SELECT count(*) FROM debtors d JOIN companies c ON c.id = d.company_id "
+                                 "WHERE c.name = %s AND d.kind = 'lead' AND d.national_id IS NULL", (company,))
+        assert await cur.fetchone() == (2,)
