@@ -272,6 +272,23 @@ class AnalysisStore:
             row = await cur.fetchone()
         return row[0] if row else None
 
+    async def requeue(self, attempt_id: uuid.UUID | str) -> dict[str, Any]:
+        """A person asks for the call's analysis again (the transcript or the rules changed since): back to
+        `pending`, due now, its tries reset, for whichever worker claims next; a call never analysed is
+        queued. A case a person closed stays closed. `AnalysisNotFound` for an unknown call."""
+        key = _uuid(attempt_id)
+        async with self._pool.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(
+                """INSERT INTO call_analyses (attempt_id) SELECT id FROM call_attempts WHERE id = %s
+                   ON CONFLICT (attempt_id) DO UPDATE
+                      SET status = 'pending', tries = 0, lease_until = NULL, error = NULL
+                   RETURNING attempt_id, status""", (key,))
+            row = await cur.fetchone()
+        if row is None:
+            raise AnalysisNotFound(f"no call {key}")
+        return row
+
     async def get(self, attempt_id: uuid.UUID | str) -> dict[str, Any] | None:
         """The analysis row (every column; `result` is the whole document), or None."""
         async with self._pool.connection() as conn:

@@ -21,7 +21,7 @@ from api.errors import Handler, error_response
 from campaigns.operators import MACHINE, Principal
 
 PUBLIC: web.AppKey[frozenset[object]] = web.AppKey("public_handlers", frozenset)
-PRINCIPAL = "principal"  # the request key holding the caller's Principal
+PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)  # the caller, once known
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="callcenter"'}
 SessionLookup = Callable[[str], Awaitable[Principal | None]]
 

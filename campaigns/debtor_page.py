@@ -73,8 +73,10 @@ class DebtorPages:
             phones = [{**p, "e164": mask_phone(p["e164"])} for p in await cur.fetchall()]
             await cur.execute(
                 """SELECT a.id, a.created_at, a.direction, a.outcome, a.result, cp.name AS campaign,
-                          an.summary, an.next_action, (a.recording_path IS NOT NULL
-                                                       AND a.recording_deleted_at IS NULL) AS has_recording
+                          an.status AS analysis_status, an.summary, an.next_action, an.interest_score,
+                          an.needs_human AND an.closed_at IS NULL AND an.status = 'done' AS waiting_for_person,
+                          an.closed_outcome, (a.recording_path IS NOT NULL
+                                              AND a.recording_deleted_at IS NULL) AS has_recording
                      FROM call_attempts a LEFT JOIN campaigns cp ON cp.id = a.campaign_id
                      LEFT JOIN call_analyses an ON an.attempt_id = a.id
                     WHERE a.debtor_id = %s ORDER BY a.created_at DESC LIMIT 50""", (debtor_id,))

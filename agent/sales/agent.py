@@ -125,7 +125,7 @@ class SalesAgent:
         if _MACHINE_RE.search(text) and question and intent is Intent.HUMAN and heard.matched == "human:maquina":
             return self._remember([self._say("virtual_assistant"), self._current_question()])
         # "Que me llame un ejecutivo" is the offer accepted (a person calls back), not a transfer now.
-        if intent is Intent.HUMAN and not cues.go_ahead and self.step is not SalesStep.IDENTITY:
+        if intent is Intent.HUMAN and not cues.go_ahead:
             self.lead.add(cues)
             return self._transfer()
         if self.step is SalesStep.IDENTITY:

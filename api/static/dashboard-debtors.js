@@ -10,12 +10,14 @@
  *     [data-testid=debtor-facts], [data-testid=debtor-why] > li[data-verdict],
  *     [data-testid=debtor-promises] > li[data-testid=promise][data-promise-id][data-status] with a
  *       button [data-testid=promise-kept], [data-testid=debtor-phones] > li[data-phone-id] with
- *       [data-testid=phone-dnc], [data-testid=debtor-calls] > li[data-call-id], [data-testid=debtor-error]
+ *       [data-testid=phone-dnc], [data-testid=debtor-calls] > li[data-call-id][data-waiting] with buttons
+ *       [data-testid=call-open] (the call panel), [data-testid=call-reanalyse] and, for a call waiting for a
+ *       person, select [data-testid=call-close-outcome] and [data-testid=call-close], [data-testid=debtor-error]
  */
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
-  const { el, money, when, day, label, OUTCOMES, RESULTS } = window.DashboardFormat;
+  const { el, money, when, day, label, reasonText, OUTCOMES, RESULTS } = window.DashboardFormat;
   const dash = () => window.callcenterDashboard;
   const enc = encodeURIComponent;
   const VERDICTS = { call: "Se le puede llamar", deferred: "Todavía no", excluded: "Excluido", failed: "Sin teléfonos",
@@ -66,7 +68,7 @@
       ...fact("Vence", d.due_date ? day(d.due_date) : null), ...fact("Fecha máxima", d.max_date ? day(d.max_date) : null),
       ...fact("Estado", d.excluded_at ? `Excluido (${d.exclusion_reason || ""})` : "Activo"));
     $("debtor-why").replaceChildren(...(d.why_not_called.length ? d.why_not_called.map((w) => el("li",
-      { data: { verdict: w.verdict }, text: `${w.campaign}: ${VERDICTS[w.verdict] || w.verdict} — ${w.reason}`
+      { data: { verdict: w.verdict }, text: `${w.campaign}: ${VERDICTS[w.verdict] || w.verdict} — ${reasonText(w.reason)}`
         + (w.not_before ? ` (hasta ${when(w.not_before)})` : "") + (w.law ? ` [${w.law}]` : "")
         + (w.campaign_status !== "active" ? ` · campaña ${w.campaign_status}` : "") }))
       : [el("li", { text: "No está en ninguna campaña." })]));
@@ -89,12 +91,10 @@
       }
       return li;
     }));
-    $("debtor-calls").replaceChildren(...(d.calls.length ? d.calls.map((c) => el("li", { data: { callId: c.id },
-      text: `${when(c.created_at)} · ${label(OUTCOMES, c.outcome)} · ${label(RESULTS, c.result)}`
-        + (c.summary ? ` · ${c.summary}` : "") })) : [el("li", { text: "Sin llamadas." })]));
+    $("debtor-calls").replaceChildren(...(d.calls.length ? d.calls.map(callItem) : [el("li", { text: "Sin llamadas." })]));
     $("debtor-jobs").replaceChildren(...(d.jobs.length ? d.jobs.map((j) => {
       const li = el("li", { testid: "job", data: { jobId: String(j.id), state: j.state },
-        text: `${j.campaign} · ${JOB_STATES[j.state] || j.state}${j.reason ? ` (${j.reason})` : ""}`
+        text: `${j.campaign} · ${JOB_STATES[j.state] || j.state}${j.reason ? ` (${reasonText(j.reason)})` : ""}`
           + (j.callback_at ? ` · volver a llamar ${when(j.callback_at)}` : "") + " " });
       if (j.state !== "claimed" && !d.excluded_at) {
         li.append(action("Volver a la cola", "job-requeue", `/debtors/${d.id}/jobs/${j.id}/requeue`, undefined,
@@ -103,6 +103,35 @@
       return li;
     }) : [el("li", { text: "No está en ninguna campaña." })]));
     $("debtor-exclude").hidden = Boolean(d.excluded_at);
+  }
+
+  // A call: what came of it, its analysis; open it, analyse it again, and close the case a person owed it.
+  function callItem(c) {
+    const li = el("li", { data: { callId: c.id, waiting: String(Boolean(c.waiting_for_person)) },
+      text: `${when(c.created_at)} · ${label(OUTCOMES, c.outcome)} · ${label(RESULTS, c.result)}`
+        + (c.interest_score ? ` · interés ${c.interest_score} de 5` : "") + (c.summary ? ` · ${c.summary}` : "")
+        + (c.waiting_for_person ? " · espera a una persona" : c.closed_outcome ? ` · caso cerrado (${c.closed_outcome})` : "")
+        + " " });
+    const see = el("button", { type: "button", class: "btn btn-ghost small", text: "Ver", testid: "call-open" });
+    see.addEventListener("click", () => dash().openCall(c.id));
+    li.append(see, action("Analizar de nuevo", "call-reanalyse", `/calls/${enc(c.id)}/analysis`, undefined,
+      "Análisis en cola: se actualiza en unos segundos"));
+    if (c.waiting_for_person) {
+      const outcome = el("select", { testid: "call-close-outcome", ariaLabel: "Resultado de la gestión" },
+        ...[...$("close-outcome").options].map((o) => el("option", { value: o.value, text: o.text })));
+      const close = el("button", { type: "button", class: "btn btn-ghost small", text: "Cerrar caso", testid: "call-close" });
+      close.addEventListener("click", async () => {
+        if (!outcome.value) { refused("elija el resultado de la gestión"); return; }
+        close.disabled = true;
+        try {
+          await dash().api(`/followups/${enc(c.id)}/close`, { method: "POST", body: { outcome: outcome.value } });
+          dash().toast("Caso cerrado"); dash().refresh();
+          if (selected != null) await open(selected);
+        } catch (err) { refused(err); close.disabled = false; }
+      });
+      li.append(outcome, close);
+    }
+    return li;
   }
 
   async function exclude() {

@@ -65,6 +65,28 @@
   }
   const badge = (text, kind, extra = {}) => el("span", { class: `badge ${kind || ""}`, text, ...extra });
 
+  // Why the contact policy holds a debtor back, or why a job ended (campaigns/policy.py, campaigns/contacts.py).
+  const REASONS = { ok: "se le puede llamar", callback: "llamada agendada", callback_requested: "pidió que lo llamen más tarde",
+    all_phones_exhausted: "ningún teléfono contestó", waiting_for_human: "espera a una persona",
+    open_promise: "tiene una promesa de pago vigente", daily_call_limit: "ya se le llamó las veces permitidas hoy",
+    daily_contact_limit: "ya se habló con él hoy", wait_after_contact: "espera los días que pide la ley tras un contacto",
+    weekly_contact_limit: "llegó al máximo de contactos de la semana", weekly_attempt_limit: "llegó al máximo de intentos de la semana",
+    retry_delay_no_answer: "espera para reintentar tras no contestar", retry_delay_failure: "espera para reintentar tras una falla",
+    outside_calling_hours: "fuera del horario permitido", asked_not_to_be_called: "pidió que no lo llamen",
+    requeued_by_operator: "devuelto a la cola por un operador", lease_expired: "retomado tras caerse el marcador",
+    reached: "contactado", promise_kept: "promesa cumplida", lead_already_reached: "ya escuchó la oferta" };
+  const reasonText = (code) => {
+    if (!code) return "–";
+    if (REASONS[code]) return REASONS[code];
+    if (RESULTS[code]) return RESULTS[code].toLowerCase();
+    let m;
+    if ((m = /^holiday: (.+)$/.exec(code))) return `feriado (${m[1]})`;
+    if ((m = /^no_calls_on_(\w+)$/.exec(code))) return `no se llama los ${{ sunday: "domingos", saturday: "sábados" }[m[1]] || m[1]}`;
+    if ((m = /^no_answer_on_(\d+)_days$/.exec(code))) return `sin respuesta en ${m[1]} días`;
+    if ((m = /^failed_(\d+)_times_in_a_row$/.exec(code))) return `falló ${m[1]} veces seguidas`;
+    return code;  // an operator's own words (an exclusion's reason)
+  };
+
   // A sales lead in the ready-for-human queue: its interest, what to know first, what held it back.
   const leadFacts = (f) => (f.campaign_kind !== "sales" ? [] : [
     ["Interés", f.interest_score ? `${f.interest_score} de 5` : "–"],
@@ -72,6 +94,6 @@
     ["Objeciones", (f.objections || []).map((o) => OBJECTIONS[o] || o).join("; ") || "–"]]);
 
   window.DashboardFormat = { OUTCOMES, RESULTS, STATES, DIRECTIONS, SENTIMENTS, NEXT_ACTIONS, SECTIONS, label,
-    el, pad, clock, duration, pct, num, when, day, money, badge, leadFacts,
+    el, pad, clock, duration, pct, num, when, day, money, badge, leadFacts, reasonText,
     setCurrency(code) { currency = code || null; } };
 })();

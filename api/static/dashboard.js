@@ -423,7 +423,9 @@
   $("close-form").addEventListener("submit", closeFollowup);
   setInterval(tickDurations, 1000);
   // The other sections (dashboard-debtors.js) use the same API helper, toasts and error banner.
-  window.callcenterDashboard = { refresh: () => pollers.forEach((p) => p.run()), api, toast, showError, clearError };
+  // openCall: the debtor's file opens one of their calls (transcript, recording) in the call panel.
+  window.callcenterDashboard = { refresh: () => pollers.forEach((p) => p.run()), api, toast, showError, clearError,
+    openCall: (id) => { selectCall(id); panels.call.root.scrollIntoView({ block: "start" }); } };
 
   takeTokenFromFragment();
   if (sessionStorage.getItem(TOKEN_KEY)) start(); else signOut("");

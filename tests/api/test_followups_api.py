@@ -58,3 +58,20 @@ async def test_close_needs_an_outcome(api):
         assert status == 422 and answer["error"]["details"], body
     status, answer, _ = await api.get("/api/v1/followups", params={"limit": "0"})
     assert status == 422 and "limit" in answer["error"]["message"]
+
+
+async def test_an_analysis_is_asked_for_again_and_redone_by_the_next_worker(api, db_pool):
+    wants_person = await answered_call(db_pool, result="transfer", caller_says="quiero hablar con una persona")
+    await _analyse(db_pool)
+    status, queued, _ = await api.post(f"/api/v1/calls/{wants_person}/analysis")
+    assert (status, queued["status"]) == (202, "pending"), queued
+    status, call, _ = await api.get(f"/api/v1/calls/{wants_person}")
+    assert call["analysis"]["status"] == "pending"  # until a worker, in whichever process, takes it
+    await _analyse(db_pool)
+    status, call, _ = await api.get(f"/api/v1/calls/{wants_person}")
+    assert call["analysis"]["status"] == "done" and call["analysis"]["needs_human"] is True
+    status, body, _ = await api.post(f"/api/v1/calls/{uuid.uuid4()}/analysis")
+    assert status == 404, body
+    # Closing without a name: the case remembers who was logged in (the API's machine token here).
+    status, closed, _ = await api.post(f"/api/v1/followups/{wants_person}/close", json={"outcome": "resolved"})
+    assert status == 200 and closed["closed_by"], closed

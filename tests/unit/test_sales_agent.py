@@ -156,3 +156,9 @@ def test_a_lead_who_hung_up_before_the_record_is_read_from_the_words():
     assert analysis.sales is not None and analysis.sales.source == "transcript"
     assert (analysis.sales.interest_score, analysis.needs_human, analysis.priority) == (4, True, 65)
     assert analysis.interest_level.value == "high" and analysis.as_document()["sales"]["interest_score"] == 4
+
+
+async def test_a_person_asked_for_is_a_transfer_at_any_step():
+    for lines in (("Quiero hablar con una persona.",), ("Sí, soy yo.", "Páseme con un ejecutivo, por favor.")):
+        _, tools = await talk(agent(), *lines)
+        assert [t.name for t in tools] == [ToolName.RECORD_LEAD, ToolName.TRANSFER_TO_AGENT], lines
