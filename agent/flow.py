@@ -177,11 +177,7 @@ class Flow:
         missing = REQUIRED_PROMPTS - set(prompts)
         if missing:
             raise FlowError(f"{source}: prompts missing: {', '.join(sorted(missing))}")
-        for key, prompt in prompts.items():
-            try:
-                list(string.Formatter().parse(prompt))
-            except ValueError as exc:
-                raise FlowError(f"{source}: prompt {key!r} is not a valid template: {exc}") from exc
+        check_templates(prompts, source)
         try:
             terms = Terms.from_mapping(data.get("negotiation"), source)
         except ValueError as exc:
@@ -195,7 +191,21 @@ class Flow:
 
     def say(self, key: str, variables: Mapping[str, str]) -> str:
         """The prompt with the variables filled in; an unknown or empty variable leaves no '{x}' behind."""
-        return string.Formatter().vformat(self.prompts[key], (), _Blank(variables)).strip()
+        return fill(self.prompts[key], variables)
+
+
+def check_templates(prompts: Mapping[str, str], source: str) -> None:
+    """FlowError naming the first prompt that is not a valid `{placeholder}` template (a flow's, a script's)."""
+    for key, prompt in prompts.items():
+        try:
+            list(string.Formatter().parse(prompt))
+        except ValueError as exc:
+            raise FlowError(f"{source}: prompt {key!r} is not a valid template: {exc}") from exc
+
+
+def fill(template: str, variables: Mapping[str, str]) -> str:
+    """A prompt with its variables filled in; an unknown or empty variable leaves no '{x}' behind."""
+    return string.Formatter().vformat(template, (), _Blank(variables)).strip()
 
 
 def slowly(text: str) -> str:

@@ -9,14 +9,13 @@ lead's own spreadsheet columns win over `[offer]` for that lead.
 from __future__ import annotations
 
 import functools
-import string
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from agent.flow import FlowError
+from agent.flow import FlowError, check_templates, fill
 
 __all__ = ["DEFAULT_SCRIPT", "REQUIRED_PROMPTS", "SalesScript", "bundled_scripts", "load_script"]
 
@@ -48,21 +47,12 @@ class SalesScript:
         offer = {str(k): str(v) for k, v in (data.get("offer") or {}).items()}
         if missing := [k for k in OFFER_FACTS if not offer.get(k)]:
             raise FlowError(f"{source}: [offer] lacks {', '.join(missing)}: the agent says only the operator's figures")
-        for key, prompt in prompts.items():
-            try:
-                list(string.Formatter().parse(prompt))
-            except ValueError as exc:
-                raise FlowError(f"{source}: prompt {key!r} is not a valid template: {exc}") from exc
+        check_templates(prompts, source)
         return cls(data.get("name", source), data.get("description", ""), prompts, offer)
 
     def say(self, key: str, variables: Mapping[str, str]) -> str:
         """The prompt with the variables filled in; an unknown variable leaves nothing behind."""
-        return string.Formatter().vformat(self.prompts[key], (), _Blank(variables)).strip()
-
-
-class _Blank(dict):
-    def __missing__(self, key: str) -> str:
-        return ""
+        return fill(self.prompts[key], variables)
 
 
 @functools.cache

@@ -107,10 +107,11 @@
 
   // A call: what came of it, its analysis; open it, analyse it again, and close the case a person owed it.
   function callItem(c) {
+    const closedAs = [...$("close-outcome").options].find((o) => o.value === c.closed_outcome)?.text || c.closed_outcome;
     const li = el("li", { data: { callId: c.id, waiting: String(Boolean(c.waiting_for_person)) },
       text: `${when(c.created_at)} · ${label(OUTCOMES, c.outcome)} · ${label(RESULTS, c.result)}`
         + (c.interest_score ? ` · interés ${c.interest_score} de 5` : "") + (c.summary ? ` · ${c.summary}` : "")
-        + (c.waiting_for_person ? " · espera a una persona" : c.closed_outcome ? ` · caso cerrado (${c.closed_outcome})` : "")
+        + (c.waiting_for_person ? " · espera a una persona" : c.closed_outcome ? ` · caso cerrado (${closedAs})` : "")
         + " " });
     const see = el("button", { type: "button", class: "btn btn-ghost small", text: "Ver", testid: "call-open" });
     see.addEventListener("click", () => dash().openCall(c.id));

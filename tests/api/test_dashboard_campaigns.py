@@ -34,15 +34,21 @@ def _sheet(path: Path) -> Path:
     return path
 
 
+def _upload(b, company: str, sheet: Path, *, leads: bool = False) -> str:
+    """Upload a spreadsheet from the dashboard's form; the report's summary line."""
+    b.find('[data-testid="import-company"]').send_keys(company)
+    b.find('[data-testid="import-file"]').send_keys(str(sheet))
+    if leads:
+        b.click('[data-testid="import-leads"]')
+    b.click('[data-testid="import-submit"]')
+    return b.wait_for('[data-testid="import-report"] [data-testid="import-summary"]').text
+
+
 def _campaign_work(url: str, username: str, sheet: Path, company: str, name: str, downloads: Path) -> dict:
     row = '[data-testid="campaign-row"]'
     with chromium(artifacts=ARTIFACTS, downloads=downloads) as b:
         log_in(b, url, username)
-
-        b.find('[data-testid="import-company"]').send_keys(company)
-        b.find('[data-testid="import-file"]').send_keys(str(sheet))
-        b.click('[data-testid="import-submit"]')
-        summary = b.wait_for('[data-testid="import-report"] [data-testid="import-summary"]').text
+        summary = _upload(b, company, sheet)
         bad_lines = [e.get_attribute("data-line") for e in b.find_all('[data-testid="import-errors"] li')]
 
         for field, value in (("campaign-name", name), ("campaign-company", company), ("campaign-per-day", "20"),
@@ -104,11 +110,7 @@ def _sales_work(url: str, username: str, leads: Path, company: str, name: str, a
     row = '[data-testid="campaign-row"]'
     with chromium(artifacts=ARTIFACTS) as b:
         log_in(b, url, username)
-        b.find('[data-testid="import-company"]').send_keys(company)
-        b.find('[data-testid="import-file"]').send_keys(str(leads))
-        b.click('[data-testid="import-leads"]')
-        b.click('[data-testid="import-submit"]')
-        summary = b.wait_for('[data-testid="import-report"] [data-testid="import-summary"]').text
+        summary = _upload(b, company, leads, leads=True)
         for field, value in (("campaign-name", name), ("campaign-company", company)):
             b.find(f'[data-testid="{field}"]').clear()
             b.find(f'[data-testid="{field}"]').send_keys(value)

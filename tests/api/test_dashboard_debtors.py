@@ -110,7 +110,7 @@ async def test_a_supervisor_works_a_case_from_the_person_s_file(api, db_pool, tm
     seen = await asyncio.to_thread(_work_the_case, api.base, supervisor, lead_id, str(attempt))
     assert seen["waiting"] == "true" and "Ya tengo un crédito con otro banco." in seen["transcript"], seen
     assert seen["why"] and not any("_" in line for line in seen["why"]), seen  # the policy's reasons in Spanish
-    assert "caso cerrado (sale_closed)" in seen["closed"] and "interés 5 de 5" in seen["closed"], seen
+    assert "caso cerrado (Venta cerrada)" in seen["closed"] and "interés 5 de 5" in seen["closed"], seen
     assert seen["errors"] == [], seen
     store = AnalysisStore(db_pool)
     assert (await store.get(attempt))["status"] == "pending"  # the re-analysis asked for, not yet done
