@@ -49,6 +49,7 @@ COLUMNS = (
     Column("duration_s", "Duración (s)", 10), Column("cost", "Costo", 10),
     Column("promised_date", "Fecha comprometida", 14), Column("promised_amount", "Monto comprometido"),
     Column("sentiment", "Sentimiento", 12), Column("interest_level", "Nivel de interés", 10),
+    Column("interest_score", "Interés (1 a 5)", 10),  # a sales lead's; empty on a collections call
     Column("next_action", "Próxima acción", 28), Column("needs_human", "Requiere ejecutivo", 10),
     Column("summary", "Resumen", 60),
 )

@@ -59,7 +59,7 @@ SELECT a.id, a.created_at, a.direction, c.name AS campaign, d.national_id, d.ful
        a.remote_number, a.outcome, a.result, a.hangup_cause_txt,
        extract(epoch FROM a.ended_at - a.answered_at)::float8 AS duration_s, a.cost,
        p.promised_date, p.amount AS promised_amount,
-       an.sentiment, an.interest_level, an.next_action, an.needs_human, an.summary
+       an.sentiment, an.interest_level, an.interest_score, an.next_action, an.needs_human, an.summary
   {_CALL_FROM}
   LEFT JOIN LATERAL (SELECT promised_date, amount FROM promises
                       WHERE attempt_id = a.id ORDER BY id DESC LIMIT 1) p ON true

@@ -20,6 +20,7 @@ from campaigns.calls import CallLog, CallOutcome, Direction
 from campaigns.debtors import DebtorDirectory
 from campaigns.importer import DebtorImporter, ImportFileError
 from campaigns.planner import WavePlanner
+from campaigns.supervision import CallFilter, Supervision
 from tests.campaigns.conftest import make_campaign, seed_debtors
 from tests.campaigns.test_import import write_csv
 
@@ -148,6 +149,10 @@ async def test_a_warm_lead_waits_for_a_person_with_its_interest_key_points_and_o
     assert "ya tiene un crédito" in row["summary"], row["summary"]
     (first,) = [r for r in await store.ready_for_human(limit=50) if r["attempt_id"] == attempt]
     assert (first["campaign_kind"], first["interest_score"], first["result"]) == ("sales", 5, "interested")
+    # The export carries the lead's interest beside the level, for the sales team's own sheet.
+    only = CallFilter(campaign_id=first["campaign_id"], limit=500)
+    exported = [row async for rows in Supervision(db_pool).export_batches(only) for row in rows]
+    assert [(r["interest_level"], r["interest_score"], r["national_id"]) for r in exported] == [("high", 5, None)]
 
 
 @pytest.mark.usefixtures("empty_analysis_queue")
