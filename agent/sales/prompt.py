@@ -37,6 +37,6 @@ def sales_prompt(script: SalesScript, *, full_name: str, company: str, now: date
     known = "; ".join(f"{k}: {v}" for k, v in (variables or {}).items() if v and k not in OFFER_FACTS)
     rules = SALES_RULES.format(identity=script.prompts["identity"].replace("{greeting}", "buenos días")
                                .replace("{first_name}", full_name.split()[0] if full_name.strip() else ""),
-                               objections=", ".join(OBJECTION_LABELS))
+                               objections=", ".join(f"{k} ({v})" for k, v in OBJECTION_LABELS.items()))
     return (f"{SALES_ROLE} {time_and_calendar(now, country)} {rules} Guion: {script.name} ({script.description}). "
             f"Oferta de {company}: {figures}. Cliente: {full_name}" + (f"; {known}" if known else "") + ".")

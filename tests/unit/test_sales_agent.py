@@ -12,6 +12,7 @@ from agent.flow import FlowError
 from agent.llm import ToolCall
 from agent.sales.agent import SalesAgent
 from agent.sales.cues import LeadReading, read_line
+from agent.sales.prompt import sales_prompt
 from agent.sales.script import SalesScript, bundled_scripts, load_script
 from agent.tools import SALES_TOOL_SCHEMAS, TOOL_SCHEMAS, RecordLead, ToolArgumentError, command_from
 from agent.vocabulary import ToolName
@@ -162,3 +163,13 @@ async def test_a_person_asked_for_is_a_transfer_at_any_step():
     for lines in (("Quiero hablar con una persona.",), ("Sí, soy yo.", "Páseme con un ejecutivo, por favor.")):
         _, tools = await talk(agent(), *lines)
         assert [t.name for t in tools] == [ToolName.RECORD_LEAD, ToolName.TRANSFER_TO_AGENT], lines
+
+
+def test_the_model_is_told_the_order_the_tools_and_only_the_operator_s_figures():
+    prompt = sales_prompt(load_script("libranza"), full_name="Pedro Díaz Soto", company="Banco Sur", now=NOON,
+                          country="CL", variables={"max_amount": "hasta 8 millones de pesos", "sucursal": "Centro"})
+    assert "¿Hablo con Pedro?" in prompt and "a nadie más le cuentes la oferta" in prompt
+    assert "rate: 1,2 % mensual" in prompt and "max_amount: hasta 8 millones de pesos" in prompt  # the lead's own
+    assert "20 millones" not in prompt and "sucursal: Centro" in prompt
+    assert "record_lead" in prompt and "ya tiene un crédito" in prompt  # the objections' words
+    assert "2026-12-03" in prompt and "{" not in prompt  # the call's calendar; every placeholder filled
