@@ -79,15 +79,16 @@ class Utterance:
     clip: AudioClip
 
 
-@functools.lru_cache(maxsize=1)
-def _load() -> tuple[Utterance, ...]:
-    labels = json.loads((HERE / "labels.json").read_text(encoding="utf-8"))
-    return tuple(Utterance(**lab, clip=read_ulaw_wav(HERE / lab["file"])) for lab in labels)
+@functools.lru_cache(maxsize=4)
+def _load(root: Path = HERE) -> tuple[Utterance, ...]:
+    labels = json.loads((root / "labels.json").read_text(encoding="utf-8"))
+    return tuple(Utterance(**lab, clip=read_ulaw_wav(root / lab["file"])) for lab in labels)
 
 
-def load_set() -> list[Utterance]:
-    """Every utterance of the set, in label order, audio at 8 kHz."""
-    return list(_load())
+def load_set(root: str | Path | None = None) -> list[Utterance]:
+    """Every utterance of the set, in label order, audio at 8 kHz. ``root``: another set's folder (its
+    ``labels.json`` and WAVs, e.g. ``bench/speech_set/blind2``); by default this one."""
+    return list(_load() if root is None else _load(Path(root).resolve()))
 
 
 # ----------------------------------------------------------------------------------------------- noise
