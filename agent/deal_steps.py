@@ -52,6 +52,7 @@ class DealSteps:
     """Negotiation state and steps; `RuleAgent` supplies the words and the tools."""
 
     negotiator: Negotiator
+    _link_sent: bool  # set by RuleAgent: the payment link went out on this call
 
     def _reset_deal(self) -> None:
         self._day: date | None = None
@@ -131,7 +132,10 @@ class DealSteps:
     def _how_to_pay(self) -> list[AgentOutput]:
         """The link, when the company has something that sends it; else what exists (a transfer's data,
         read slowly, or paying the company directly): never a message that will not come."""
+        if self.facts.payment_link_via and self._link_sent:  # "¿me lo manda?" again: one message is enough
+            return [self._say("payment_link_again")]
         if self.facts.payment_link_via:
+            self._link_sent = True
             return [self._tool(ToolName.SEND_PAYMENT_LINK), self._say("payment_link")]
         return [self._say("pay_by_transfer" if self.facts.payment_instructions else "answer_how")]
 

@@ -69,6 +69,8 @@ DEFAULT_PROMPTS = {
     "answer_company": "Le llamo de parte de {company}.",
     # How to pay, when the company sends no payment link (with one, the link is sent: "payment_link").
     "answer_how": "Puede pagar directamente con {company}.",
+    # The link was already sent on this call: the debtor hears so, and no second message goes out.
+    "payment_link_again": "Ya le envié el enlace de pago por {payment_link_via}; le llegará en unos minutos.",
     "pay_by_transfer": "Puede pagar por transferencia. Le doy los datos, despacio: {payment_instructions}.",
     "ask_date_short": "¿Qué día puede pagar?",
     "offer_person": "¿Quiere que le comunique con un ejecutivo?",

@@ -112,6 +112,7 @@ class RuleAgent(Opening, DealSteps):
         self._read_back_unheard = False  # the last reply's read-back came after such a cut
         self._explained_to_third_party = False
         self._busy = False  # asked when to call back because the debtor is busy: no time is still a callback
+        self._link_sent = False  # the payment link went out on this call: asked again, it is not sent twice
         self._ids = itertools.count(1)
         self.negotiator = Negotiator(flow.negotiation, facts.amount_owed, facts.max_date, clock().date())
         self._reset_deal()

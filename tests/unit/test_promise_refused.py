@@ -150,6 +150,9 @@ async def test_a_payment_link_is_offered_only_where_something_sends_it():
         assert [t.name for t in tools] == (["send_payment_link"] if sent else []), via
         assert words in said and "qué día" in said.lower(), said
         assert sent or "enlace" not in said.lower(), said
+        if sent:  # asked again on the same call: the debtor hears it went out; one message is enough
+            said, tools = await turn(agent, "mándeme el link de pago por whatsapp", record)
+            assert not tools and "Ya le envié el enlace de pago por WhatsApp" in said, said
 
 
 async def test_a_link_the_record_refuses_mid_call_is_replaced_by_how_else_to_pay():
