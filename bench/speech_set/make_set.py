@@ -26,7 +26,6 @@ from media.audio import AudioClip, read_wav
 from media.g711 import ulaw_decode, ulaw_encode
 
 HERE = Path(__file__).resolve().parent
-WAV_DIR = HERE / "wav"
 RATE = 8000
 
 # ------------------------------------------------------------------------------------- debtor facts
@@ -209,35 +208,47 @@ def telephone(clip: AudioClip, level_dbfs: float, pad_s: tuple[float, float]) ->
     return AudioClip(ulaw_decode(ulaw_encode(pcm)), RATE)
 
 
-def main() -> None:
-    WAV_DIR.mkdir(exist_ok=True)
-    rng = np.random.default_rng(20261203)
+def render_set(here: Path, utterances: list[tuple[str, str, str, list[int], list[str], str | None]],
+               facts: dict[str, dict], *, seed: int, espeak_ids: set[str], espeak_es_ids: set[str],
+               es_phoneme_ids: set[str], speeds: list[float]) -> None:
+    """Voice `utterances` through a telephone line into `here`/wav and write `here`/labels.json.
+
+    Every random draw (level, silence, pitch, speed) comes from one generator seeded with `seed`, in the
+    utterances' order: the same arguments give the same files."""
+    wav_dir = here / "wav"
+    wav_dir.mkdir(exist_ok=True)
+    rng = np.random.default_rng(seed)
     labels = []
     k = 0
-    for uid, fkey, text, amounts, dates, rut in UTTERANCES:
+    for uid, fkey, text, amounts, dates, rut in utterances:
         region = uid[:2].upper()
         level = float(rng.uniform(-28.0, -16.0))  # phones differ in level by ~10 dB
         pad = (float(rng.uniform(0.15, 0.4)), float(rng.uniform(0.2, 0.45)))
-        if uid in ESPEAK_IDS:
-            evoice = "es" if uid in {"cl13", "co13"} else "es-419"
+        if uid in espeak_ids:
+            evoice = "es" if uid in espeak_es_ids else "es-419"
             raw = _espeak(text, evoice, pitch=int(rng.integers(35, 65)))
             voice = f"espeak-{evoice}"
         else:
             style = KOKORO_VOICES[k % len(KOKORO_VOICES)]
             k += 1
-            phon = "es" if uid in ES_PHONEME_IDS else "es-419"
-            speed = float(rng.choice([0.95, 1.0, 1.0, 1.05, 1.1]))
+            phon = "es" if uid in es_phoneme_ids else "es-419"
+            speed = float(rng.choice(speeds))
             raw = _kokoro(text, style, phon, speed, region)
             voice = f"kokoro-{style}-{phon}"
         clip = telephone(raw, level, pad)
         name = f"{uid}.wav"
-        write_ulaw_wav(WAV_DIR / name, clip)
+        write_ulaw_wav(wav_dir / name, clip)
         labels.append({
             "id": uid, "file": f"wav/{name}", "text": text, "region": region, "voice": voice,
-            "amounts": amounts, "dates": dates, "rut": rut, "facts": F[fkey],
+            "amounts": amounts, "dates": dates, "rut": rut, "facts": facts[fkey],
         })
-        print(f"{uid} {voice:28s} {clip.duration_s:5.2f}s  {text}")
-    (HERE / "labels.json").write_text(json.dumps(labels, ensure_ascii=False, indent=1) + "\n")
+        print(f"{uid} {voice:28s} {clip.duration_s:5.2f}s  {text}", flush=True)
+    (here / "labels.json").write_text(json.dumps(labels, ensure_ascii=False, indent=1) + "\n")
+
+
+def main() -> None:
+    render_set(HERE, UTTERANCES, F, seed=20261203, espeak_ids=ESPEAK_IDS, espeak_es_ids={"cl13", "co13"},
+               es_phoneme_ids=ES_PHONEME_IDS, speeds=[0.95, 1.0, 1.0, 1.05, 1.1])
 
 
 if __name__ == "__main__":

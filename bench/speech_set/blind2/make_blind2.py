@@ -19,17 +19,12 @@ espeak-ng for a robotic subset; then a telephone line: 8 kHz, G.711 mu-law), imp
 
 from __future__ import annotations
 
-import json
 import time
 
-import numpy as np
-
-from bench.speech_set import write_ulaw_wav
 from bench.speech_set.blind2 import BLIND2
-from bench.speech_set.make_set import KOKORO_VOICES, _espeak, _kokoro, telephone
+from bench.speech_set.make_set import render_set
 
 HERE = BLIND2
-WAV_DIR = HERE / "wav"
 
 # The debtors the calls are made to (invented).
 F: dict[str, dict] = {
@@ -132,36 +127,10 @@ ES_PHONEME_IDS = {"clb09", "arb08", "cob10", "cob13"}  # Kokoro fed Castilian IP
 
 
 def main() -> None:
-    WAV_DIR.mkdir(exist_ok=True)
-    rng = np.random.default_rng(20261207)
-    labels = []
-    k = 0
     t0 = time.perf_counter()
-    for uid, fkey, text, amounts, dates, rut in UTTERANCES:
-        region = uid[:2].upper()
-        level = float(rng.uniform(-28.0, -16.0))  # phones differ in level by ~10 dB
-        pad = (float(rng.uniform(0.15, 0.4)), float(rng.uniform(0.2, 0.45)))
-        if uid in ESPEAK_IDS:
-            evoice = "es" if uid in ESPEAK_ES_IDS else "es-419"
-            raw = _espeak(text, evoice, pitch=int(rng.integers(35, 65)))
-            voice = f"espeak-{evoice}"
-        else:
-            style = KOKORO_VOICES[k % len(KOKORO_VOICES)]
-            k += 1
-            phon = "es" if uid in ES_PHONEME_IDS else "es-419"
-            speed = float(rng.choice([0.9, 0.95, 1.0, 1.0, 1.05, 1.1, 1.15]))
-            raw = _kokoro(text, style, phon, speed, region)
-            voice = f"kokoro-{style}-{phon}"
-        clip = telephone(raw, level, pad)
-        name = f"{uid}.wav"
-        write_ulaw_wav(WAV_DIR / name, clip)
-        labels.append({
-            "id": uid, "file": f"wav/{name}", "text": text, "region": region, "voice": voice,
-            "amounts": amounts, "dates": dates, "rut": rut, "facts": F[fkey],
-        })
-        print(f"{uid} {voice:28s} {clip.duration_s:5.2f}s  {text}", flush=True)
-    (HERE / "labels.json").write_text(json.dumps(labels, ensure_ascii=False, indent=1) + "\n")
-    print(f"{len(labels)} utterances rendered in {time.perf_counter() - t0:.0f} s")
+    render_set(HERE, UTTERANCES, F, seed=20261207, espeak_ids=ESPEAK_IDS, espeak_es_ids=ESPEAK_ES_IDS,
+               es_phoneme_ids=ES_PHONEME_IDS, speeds=[0.9, 0.95, 1.0, 1.0, 1.05, 1.1, 1.15])
+    print(f"{len(UTTERANCES)} utterances rendered in {time.perf_counter() - t0:.0f} s")
 
 
 if __name__ == "__main__":
