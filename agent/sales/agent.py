@@ -117,8 +117,7 @@ class SalesAgent:
             return []
         intent = heard.intent
         if intent is Intent.STOP_CALLING:
-            self.lead.add(LineCues(declined=True))
-            self.lead.add(LineCues(declined=True))
+            self.lead.refused_for_good()
             return self._end([self._record(), self._tool(ToolName.STOP_CALLING)], "stop_calling")
         if intent is Intent.WRONG_NUMBER and self.step in (SalesStep.IDENTITY, SalesStep.NOT_THE_LEAD):
             return self._end([self._tool(ToolName.REPORT_WRONG_NUMBER)], "wrong_number")

@@ -123,6 +123,13 @@ class LeadReading:
         self.amount = cues.amount or self.amount
         self.term = cues.term or self.term
 
+    def refused_for_good(self) -> None:
+        """"No me vuelvan a llamar": no interest, whatever came before."""
+        self.declines = max(self.declines, 2)
+        if "no_interest" not in self.objections:
+            self.objections.append("no_interest")
+        self.declined_last = True
+
     def accepted(self) -> None:
         """The lead said yes to an executive's call (the agent's closing question)."""
         self.go_ahead = self.interested = True
