@@ -18,7 +18,7 @@ from analysis.store import AnalysisStore
 from analysis.worker import AnalysisWorker
 from campaigns.importer import DebtorImporter
 from campaigns.planner import WavePlanner
-from tests.campaigns.conftest import make_campaign
+from tests.campaigns.conftest import make_campaign, zone_open_now
 from tests.campaigns.test_import import write_csv
 from tests.integration.test_collections_outcomes import DEBTOR_PHONE, FULL_NAME, IT_IS_ME, Say, debtor_call
 
@@ -29,9 +29,13 @@ async def test_a_warm_lead_ends_in_the_ready_for_human_queue_with_its_interest(d
     async def leads(company: str, trunk: str):
         # The seed's upload: only a name and a number, as a sales team's list comes.
         path = write_csv(tmp_path / "prospectos.csv", ["nombre;numero", f"{FULL_NAME};{DEBTOR_PHONE[3:]}"])
-        report = await DebtorImporter(db_pool).import_file(path, company=company, leads=True)
+        # Calling hours are the lead's own clock: put the lead where it is mid-afternoon now, so the test
+        # does not depend on the hour CI runs at (Santiago's night refused the call).
+        zone = zone_open_now()
+        report = await DebtorImporter(db_pool).import_file(path, company=company, leads=True, timezone=zone)
         assert (report.debtors_new, report.rows_rejected) == (1, 0), report.summary()
-        campaign = await make_campaign(db_pool, company, trunk=trunk, answering_machine="off", kind="sales")
+        campaign = await make_campaign(db_pool, company, timezone=zone, trunk=trunk, answering_machine="off",
+                                       kind="sales")
         assert (await WavePlanner(db_pool).plan(campaign, datetime.now(campaign.tz))).enqueued == 1
         async with db_pool.connection() as conn:
             cur = await conn.execute("SELECT debtor_id FROM call_jobs WHERE campaign_id = %s", (campaign.id,))
