@@ -43,7 +43,9 @@ class DebtorCard:
     due_date: date | None = None
     max_date: date | None = None
     variables: dict[str, str] = field(default_factory=dict)
-    purpose: str = "collection"  # the job's (`JobPurpose`): 'collection' or 'promise_reminder'
+    # The job's (`JobPurpose`): 'collection', 'promise_reminder' or 'sales'; a lead's card is always 'sales'
+    # (a lead calling back has no job, and owes nothing to talk about).
+    purpose: str = "collection"
     promise: PromiseDue | None = None  # for a 'promise_reminder': the promise it is about
     payment: PaymentOptions = field(default_factory=PaymentOptions)  # how the company's debtors can pay
 
@@ -61,13 +63,16 @@ class DebtorDirectory:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(
                 """SELECT d.id, d.full_name, coalesce(c.name, '') AS company, d.timezone, d.delinquency_type,
-                          d.amount_owed, d.installments_owed, d.due_date, d.max_date, d.variables, d.country
+                          d.amount_owed, d.installments_owed, d.due_date, d.max_date, d.variables, d.country,
+                          d.kind
                      FROM debtors d LEFT JOIN companies c ON c.id = d.company_id WHERE d.id = %s""", (debtor_id,))
             row: dict[str, Any] | None = await cur.fetchone()
             purpose, promise = await self._job_purpose(cur, job_id, debtor_id) if job_id is not None \
                 else ("collection", None)
         if row is None:
             return None
+        if row["kind"] == "lead":
+            purpose, promise = "sales", None
         campaign = await self._campaigns.get(campaign_id) if campaign_id is not None else None
         payment = await payment_options(self._pool, debtor_id)
         return DebtorCard(
@@ -98,20 +103,24 @@ class DebtorDirectory:
 
     async def find_by_caller(self, number: str, country: str = "CL") -> DebtorCard | None:
         """The debtor whose active phone is calling, when exactly one is (a shared family phone
-        identifies nobody: the agent then asks, as for an unknown caller)."""
+        identifies nobody: the agent then asks, as for an unknown caller). A number no debtor has may
+        be a sales lead calling back the number that called them: the lead's card, when exactly one
+        lead has it. A debtor comes first: a phone on both is answered as the debtor's, who must be
+        able to reach their collections line whatever else they were offered."""
         try:
             e164 = normalise_phone(number, country)
         except InvalidIdentity:
             return None  # an extension, a withheld number
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                """SELECT DISTINCT p.debtor_id FROM phones p JOIN debtors d ON d.id = p.debtor_id
-                    WHERE p.e164 = %s AND p.status = 'active' AND d.excluded_at IS NULL AND d.kind = 'debtor'
-                    LIMIT 2""", (e164,))
-            found = [r[0] for r in await cur.fetchall()]
-        if len(found) != 1:
-            return None
-        return await self._card_in_latest_campaign(found[0])
+                """SELECT DISTINCT p.debtor_id, d.kind FROM phones p JOIN debtors d ON d.id = p.debtor_id
+                    WHERE p.e164 = %s AND p.status = 'active' AND d.excluded_at IS NULL""", (e164,))
+            found = await cur.fetchall()
+        for kind in ("debtor", "lead"):
+            ids = [debtor_id for debtor_id, k in found if k == kind]
+            if ids:
+                return await self._card_in_latest_campaign(ids[0]) if len(ids) == 1 else None
+        return None
 
     async def find_by_national_id(self, national_id: str) -> DebtorCard | None:
         """The debtor with this (canonical) national id; when several companies have them on file,

@@ -98,7 +98,6 @@ async def test_a_sales_campaign_calls_its_leads_with_the_lead_s_own_offer(db_poo
     card = await DebtorDirectory(db_pool).card(lead_id, sales.id, job_id)
     assert card is not None and card.purpose == "sales" and card.full_name == "Pedro Díaz"
     assert card.variables["max_amount"] == "hasta 8 millones"  # the script's offer, per lead
-    assert await DebtorDirectory(db_pool).find_by_caller("+56987650001") is None  # a lead is no debtor
 
     # Reached once, the lead hears the offer no more from this campaign (a debtor is called again).
     async with db_pool.connection() as conn:
@@ -179,3 +178,46 @@ async def test_an_interest_out_of_range_is_refused_and_recorded_as_such(db_pool,
     async with db_pool.connection() as conn:
         cur = await conn.execute("SELECT result FROM call_attempts WHERE id = %s", (attempt,))
         assert await cur.fetchone() == (None,)
+
+
+@pytest.mark.usefixtures("empty_analysis_queue")
+async def test_a_lead_calling_back_is_answered_and_analysed_as_the_lead(db_pool, company, tmp_path):
+    # A number of its own: the shared test database holds other tests' leads with the usual one.
+    number = f"9{uuid.uuid4().int % 10**8:08d}"
+    path = write_csv(tmp_path / "leads.csv", ["nombre;telefono", f"Marta Ríos;{number}"])
+    await DebtorImporter(db_pool).import_file(path, company=company, leads=True)
+    sales = await make_campaign(db_pool, company, kind="sales")
+    assert (await WavePlanner(db_pool).plan(sales, datetime.now().astimezone())).enqueued == 1
+    directory = DebtorDirectory(db_pool)
+
+    # The lead missed the call and dials the number that called: known by the number, as the lead of the
+    # sales campaign that called, so the sales script answers (a lead owes nothing to talk about).
+    card = await directory.find_by_caller(f"+56{number}")
+    assert card is not None and card.full_name == "Marta Ríos", card
+    assert (card.purpose, card.campaign_id, card.amount_owed) == ("sales", sales.id, None)
+
+    # The call in is analysed as a sales call: no job says so, the lead does.
+    attempt, log = uuid.uuid4(), CallLog(db_pool)
+    await log.open_attempt(attempt_id=attempt, direction=Direction.INBOUND, channel_id=f"in-{attempt}",
+                           remote_number=f"+56{number}", debtor_id=card.debtor_id, campaign_id=sales.id)
+    await log.mark_answered(attempt)
+    runner = CallToolRunner(CallActions(db_pool), CallContext(attempt, card.debtor_id, sales.id, None))
+    assert (await runner.run(ToolCall("t1", ToolName.RECORD_LEAD, {"interest": 4, "wants_contact": True}))).ok
+    await log.close_attempt(attempt, outcome=CallOutcome.ANSWERED, hangup_cause=16, hangup_cause_txt="Normal Clearing")
+    store = AnalysisStore(db_pool)
+    async with AnalysisWorker(store, load_classification()) as worker:
+        assert await worker.run_once() == 1
+    row = await store.get(attempt)
+    assert (row["status"], row["interest_score"], row["needs_human"]) == ("done", 4, True), row
+
+    # A debtor on file with the same phone comes first: their collections line must reach them.
+    async with db_pool.connection() as conn:
+        cur = await conn.execute(
+            """INSERT INTO debtors (company_id, national_id, full_name, timezone, delinquency_type, amount_owed)
+               SELECT id, %s, 'Marta Ríos Soto', 'America/Santiago', 'temprana', 90000 FROM companies
+                WHERE name = %s RETURNING id""", (f"{uuid.uuid4().int % 10**8}-1", company))
+        (debtor_id,) = await cur.fetchone()
+        await conn.execute("INSERT INTO phones (debtor_id, e164, position) VALUES (%s, %s, 0)",
+                           (debtor_id, f"+56{number}"))
+    card = await directory.find_by_caller(f"+56{number}")
+    assert card is not None and (card.debtor_id, card.purpose, card.amount_owed) == (debtor_id, "collection", 90000)

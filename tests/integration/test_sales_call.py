@@ -9,6 +9,7 @@ The lead's three answers are a neural voice's recordings (tests/phones/voices/ma
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import pytest
@@ -16,11 +17,14 @@ import pytest
 from analysis import load_classification
 from analysis.store import AnalysisStore
 from analysis.worker import AnalysisWorker
+from ari_app.app import CallCenterApp
 from campaigns.importer import DebtorImporter
 from campaigns.planner import WavePlanner
 from tests.campaigns.conftest import make_campaign, zone_open_now
 from tests.campaigns.test_import import write_csv
+from tests.integration.conftest import app_settings, last_inbound_record, spoken_company
 from tests.integration.test_collections_outcomes import DEBTOR_PHONE, FULL_NAME, IT_IS_ME, Say, debtor_call
+from tests.phones.sipp_caller import sipp_call
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -73,3 +77,36 @@ async def test_a_warm_lead_ends_in_the_ready_for_human_queue_with_its_interest(d
     queue = [r for r in await store.ready_for_human(limit=500) if r["attempt_id"] == attempt_id]
     assert [(r["campaign_kind"], r["debtor"], r["interest_score"]) for r in queue] == [
         ("sales", FULL_NAME, 5)], why
+
+
+async def test_a_lead_calling_back_over_the_trunk_hears_the_offer_s_script(database_url, db_pool, tmp_path):
+    """The lead missed the campaign's call and dials back through the carrier: the calling number is the
+    lead's, so the call is theirs and the sales script answers it (asking for them by name), never the
+    collections line's request for a RUT. The caller stays silent: the agent asks again, then says goodbye."""
+    company = spoken_company()
+    number = f"9{uuid.uuid4().int % 10**8:08d}"  # a number of its own in the shared test database
+    zone = zone_open_now()
+    path = write_csv(tmp_path / "prospectos.csv", ["nombre;numero", f"Marta Ríos;{number}"])
+    await DebtorImporter(db_pool).import_file(path, company=company, leads=True, timezone=zone)
+    campaign = await make_campaign(db_pool, company, timezone=zone, kind="sales")
+    assert (await WavePlanner(db_pool).plan(campaign, datetime.now(campaign.tz))).enqueued == 1
+
+    settings = app_settings(database_url, AGENT_MODE="conversation", NO_INPUT_TIMEOUT_S=3)
+    async with CallCenterApp(settings) as app:
+        await app.wait_ready()
+        result = await sipp_call("call_in_quiet", service="56225550100", caller=f"56{number}", echo=False,
+                                 workdir=tmp_path / "sipp")
+        assert result.ok, result.diagnostics()
+        record = await last_inbound_record(app)
+        events = await app.call_log.events(record.id)
+        lines = await app.call_log.lines(record.id)
+    identified = [e.data for e in events if e.kind == "identified"]
+    agent = [line.text for line in lines if line.speaker == "agent"]
+    assert len(identified) == 1 and identified[0]["by"] == "caller_id", [(e.kind, e.data) for e in events]
+    assert agent and "¿Hablo con Marta?" in agent[0], agent  # the script's identity line, not a RUT
+    assert not any("RUT" in text for text in agent), agent
+    async with db_pool.connection() as conn:
+        cur = await conn.execute(
+            """SELECT d.kind, d.full_name, a.campaign_id FROM call_attempts a JOIN debtors d ON d.id = a.debtor_id
+                WHERE a.id = %s""", (record.id,))
+        assert await cur.fetchone() == ("lead", "Marta Ríos", campaign.id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,18 +41,22 @@ class SippCallResult:
 
 async def sipp_call(scenario: str, *, service: str, caller: str, host: str = "127.0.0.1",
                     target: str = "127.0.0.1:5060", timeout_s: float = 60.0,
-                    workdir: Path | None = None) -> SippCallResult:
-    """Run `scenario` once from `host` (a loopback address plays another host) to Asterisk at `target`."""
+                    workdir: Path | None = None, echo: bool = True) -> SippCallResult:
+    """Run `scenario` once from `host` (a loopback address plays another host) to Asterisk at `target`.
+    `echo=False` for a scenario that streams its own audio (`call_in_quiet`: a caller who says nothing,
+    for a conversation that must not hear itself echoed); its quiet.wav is written into the workdir."""
     sipp = shutil.which("sipp")
     if not sipp:
         raise SippError("sipp is not installed (Debian package sip-tester; asterisk/lab/packages.sh)")
     workdir = workdir or Path(tempfile.mkdtemp(prefix=f"sipp-{scenario}-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    if not echo:
+        _write_quiet_wav(workdir / "quiet.wav")
     argv = [
         sipp, target, "-sf", str(SCENARIO_DIR / f"{scenario}.xml"),
         "-i", host, "-mi", host, "-p", str(free_phone_port(host)), "-mp", str(free_phone_port(host)),
         "-s", service, "-key", "caller", caller,
-        "-m", "1", "-nostdin", "-rtp_echo", "-timeout", f"{int(timeout_s)}s", "-timeout_error",
+        "-m", "1", "-nostdin", *(["-rtp_echo"] if echo else []), "-timeout", f"{int(timeout_s)}s", "-timeout_error",
         "-trace_msg", "-message_file", str(workdir / "messages.log"),
         "-trace_err", "-error_file", str(workdir / "errors.log"),
     ]  # fmt: skip
@@ -65,3 +70,12 @@ async def sipp_call(scenario: str, *, service: str, caller: str, host: str = "12
             await proc.wait()
             raise SippError(f"sipp ran past {timeout_s + 10} s; workdir {workdir}") from None
     return SippCallResult(returncode, workdir)
+
+
+def _write_quiet_wav(path: Path, seconds: float = 1.0) -> None:
+    """Mu-law silence at 8 kHz in a WAV (format 7), the file sipp's rtp_stream plays as PCMU; the
+    `wave` module writes only linear PCM."""
+    data = b"\xff" * int(8000 * seconds)  # mu-law's zero
+    fmt = struct.pack("<HHIIHHH", 7, 1, 8000, 8000, 1, 8, 0)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
