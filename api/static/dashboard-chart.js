@@ -1,4 +1,6 @@
-/* "Resultados por hora": a stacked bar chart of call outcomes per hour, drawn as inline SVG.
+/* The dashboard's live pictures: "Resultados por hora" and today's waves.
+ *
+ * "Resultados por hora": a stacked bar chart of call outcomes per hour, drawn as inline SVG.
  * window.HourlyChart.render(chartBox, legendBox, summary, outcomeNames, helpers), where summary is
  * GET /api/v1/metrics/summary ({since, by_hour: [{hour, outcomes: {answered: n, ...}}]}). Hours without
  * calls between `since` and now are drawn as empty slots. Test hooks: g[data-testid=chart-bar][data-hour]
@@ -69,4 +71,35 @@
   }
 
   window.HourlyChart = { render };
+
+  /* Today's waves: a progress bar each (done, in progress) and its counts. Test hooks:
+   * [data-testid=wave][data-wave-id]. */
+  // "09:00" for a scheduled wave; "manual-17:44:15" (launched by hand) reads "manual 17:44".
+  function waveSlot(slot) {
+    const text = String(slot || "");
+    return text.startsWith("manual-") ? `manual ${text.slice(7, 12)}` : text.slice(0, 5);
+  }
+
+  // box: [data-testid=waves]; waves: GET /api/v1/live's "waves"; fmt: window.DashboardFormat.
+  function renderWaves(box, waves, { el, day }) {
+    box.dataset.loaded = "true";
+    if (!waves.length) { box.replaceChildren(el("p", { class: "empty", text: "No hay olas planificadas hoy." })); return; }
+    box.replaceChildren(...waves.map((w) => {
+      const total = w.total || 0, share = (n) => `${total ? (100 * (n || 0)) / total : 0}%`;
+      const done = el("span", { class: "seg done", title: `Terminados: ${w.done}` });
+      const going = el("span", { class: "seg going", title: `En curso: ${w.in_progress}` });
+      done.style.width = share(w.done); going.style.width = share(w.in_progress);
+      return el("div", { class: "wave", testid: "wave", data: { waveId: w.id } },
+        el("div", { class: "wave-head" },
+          el("strong", { text: w.campaign || `Campaña ${w.campaign_id}` }),
+          el("span", { class: "muted", text: `${waveSlot(w.slot)} · ${day(w.day)}` }),
+          el("span", { class: "wave-count", text: `${w.done} de ${total}` })),
+        el("div", { class: "bar", role: "progressbar", ariaValueNow: String(w.done), ariaValueMax: String(total) },
+          done, going),
+        el("div", { class: "wave-foot muted", text: `${w.in_progress} en curso · ${w.queued} en cola · ` +
+          `${w.contacts} contactos · ${w.promises} promesas` }));
+    }));
+  }
+
+  window.WaveProgress = { render: renderWaves };
 })();

@@ -93,7 +93,22 @@
     ["Puntos clave", (f.key_points || []).join("; ") || "–"],
     ["Objeciones", (f.objections || []).map((o) => OBJECTIONS[o] || o).join("; ") || "–"]]);
 
+  /* What a call's panel lists about it, as [label, text] pairs. */
+  const promiseFacts = (call) => (call.promise  // the debt's currency, not the cost's: a plain number
+    ? [["Promesa", `$ ${num(call.promise.amount, 2)} para el ${day(call.promise.date)}`]] : []);
+  const analysisFacts = (a) => (a ? [["Sentimiento", label(SENTIMENTS, a.sentiment)],
+    ["Próxima acción", label(NEXT_ACTIONS, a.next_action)], ["Resumen", a.summary || "–"]] : []);
+  // The caller's sentiment turn by turn, as scored during the call: "Neutral → Negativo (frustrado)".
+  const turnFacts = (turns) => { const scored = (turns || []).filter((t) => t.sentiment);
+    return scored.length ? [["Sentimiento por turno", scored.map((t) => label(SENTIMENTS, t.sentiment)
+      + (t.frustrated ? " (frustrado)" : "")).join(" → ")]] : []; };
+  // What the correction stage changed, so a supervisor can judge it: "oído → corregido", and its doubts.
+  const correctionFacts = (turns) => (turns || []).filter((t) => t.heard_raw || (t.stt_doubts || []).length)
+    .map((t) => [`Turno ${t.idx}: corrección`, (t.heard_raw ? `«${t.heard_raw}» → «${t.user_text}»` : t.user_text)
+      + ((t.stt_doubts || []).length ? ` (dudas: ${t.stt_doubts.join("; ")})` : "")]);
+
   window.DashboardFormat = { OUTCOMES, RESULTS, STATES, DIRECTIONS, SENTIMENTS, NEXT_ACTIONS, SECTIONS, label,
-    el, pad, clock, duration, pct, num, when, day, money, badge, leadFacts, reasonText,
+    el, pad, clock, duration, pct, num, when, day, money, badge, reasonText,
+    promiseFacts, analysisFacts, turnFacts, correctionFacts, leadFacts,
     setCurrency(code) { currency = code || null; } };
 })();

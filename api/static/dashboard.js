@@ -1,5 +1,6 @@
-/* Supervisor dashboard: vanilla ES2020, no framework, no external URLs (labels and formats in
- * dashboard-format.js, the hourly chart in dashboard-chart.js). Served by the operator API at
+/* Supervisor dashboard: vanilla ES2020, no framework, no external URLs (labels, formats and what a
+ * panel lists about a call in dashboard-format.js; the hourly chart and the waves' bars in
+ * dashboard-chart.js). Served by the operator API at
  * GET /dashboard (the HTML) and /dashboard/static/<file>; every API call sends the token as
  * `Authorization: Bearer`. The token comes from #token=... in the address (read, stored in
  * sessionStorage, removed from the address bar) or from the login form. Untrusted text is only ever
@@ -43,7 +44,8 @@
   const $ = (id) => document.getElementById(id);
 
   const { OUTCOMES, RESULTS, STATES, DIRECTIONS, SENTIMENTS, NEXT_ACTIONS, SECTIONS, label,
-    el, pad, clock, duration, pct, num, when, day, money, badge, leadFacts, setCurrency } = window.DashboardFormat;
+    el, pad, clock, duration, pct, num, when, money, badge, setCurrency,
+    promiseFacts, analysisFacts, turnFacts, correctionFacts, leadFacts } = window.DashboardFormat;
 
   /* ---------- token ---------- */
   function takeTokenFromFragment() {
@@ -133,7 +135,7 @@
       el("td", { class: "num mono", data: { since: c.answered_at || c.created_at } })))
       : [emptyRow(6, "No hay llamadas en curso")]));
     tickDurations();
-    renderWaves(data.waves || []);
+    window.WaveProgress.render($("waves"), data.waves || [], window.DashboardFormat);
     $("live-body").closest("section").dataset.loaded = "true";
     $("updated").textContent = `Actualizado ${when(new Date().toISOString())}`;
   }
@@ -142,27 +144,6 @@
       td.textContent = clock(Date.now() - Date.parse(td.dataset.since));
   }
   const emptyRow = (span, text) => el("tr", { class: "empty-row" }, el("td", { colSpan: span, text }));
-  function renderWaves(waves) {
-    const box = $("waves");
-    box.dataset.loaded = "true";
-    if (!waves.length) { box.replaceChildren(el("p", { class: "empty", text: "No hay olas planificadas hoy." })); return; }
-    box.replaceChildren(...waves.map((w) => {
-      const total = w.total || 0, share = (n) => `${total ? (100 * (n || 0)) / total : 0}%`;
-      const done = el("span", { class: "seg done", title: `Terminados: ${w.done}` });
-      const going = el("span", { class: "seg going", title: `En curso: ${w.in_progress}` });
-      done.style.width = share(w.done); going.style.width = share(w.in_progress);
-      return el("div", { class: "wave", testid: "wave", data: { waveId: w.id } },
-        el("div", { class: "wave-head" },
-          el("strong", { text: w.campaign || `Campaña ${w.campaign_id}` }),
-          el("span", { class: "muted", text: `${waveSlot(w.slot)} · ${day(w.day)}` }),
-          el("span", { class: "wave-count", text: `${w.done} de ${total}` })),
-        el("div", { class: "bar", role: "progressbar", ariaValueNow: String(w.done), ariaValueMax: String(total) },
-          done, going),
-        el("div", { class: "wave-foot muted", text: `${w.in_progress} en curso · ${w.queued} en cola · ` +
-          `${w.contacts} contactos · ${w.promises} promesas` }));
-    }));
-  }
-
   /* ---------- KPIs and the hourly chart ---------- */
   async function loadSummary() {
     const s = await api(`/metrics/summary?hours=${HOURS}`);
@@ -220,19 +201,6 @@
       ...promiseFacts(call), ...analysisFacts(call.analysis), ...turnFacts(call.turns), ...correctionFacts(call.turns),
       ["Costo", money(call.cost, true)]]);
   }
-  const promiseFacts = (call) => (call.promise  // the debt's currency, not the cost's: a plain number
-    ? [["Promesa", `$ ${num(call.promise.amount, 2)} para el ${day(call.promise.date)}`]] : []);
-  const analysisFacts = (a) => (a ? [["Sentimiento", label(SENTIMENTS, a.sentiment)],
-    ["Próxima acción", label(NEXT_ACTIONS, a.next_action)], ["Resumen", a.summary || "–"]] : []);
-  // The caller's sentiment turn by turn, as scored during the call: "Neutral → Negativo (frustrado)".
-  const turnFacts = (turns) => { const scored = (turns || []).filter((t) => t.sentiment);
-    return scored.length ? [["Sentimiento por turno", scored.map((t) => label(SENTIMENTS, t.sentiment)
-      + (t.frustrated ? " (frustrado)" : "")).join(" → ")]] : []; };
-  // What the correction stage changed, so a supervisor can judge it: "oído → corregido", and its doubts.
-  const correctionFacts = (turns) => (turns || []).filter((t) => t.heard_raw || (t.stt_doubts || []).length)
-    .map((t) => [`Turno ${t.idx}: corrección`, (t.heard_raw ? `«${t.heard_raw}» → «${t.user_text}»` : t.user_text)
-      + ((t.stt_doubts || []).length ? ` (dudas: ${t.stt_doubts.join("; ")})` : "")]);
-
   /* ---------- detail panels: facts, transcript, recording ---------- */
   const panel = (key) => ({ key, seq: 0, url: null, root: $(`${key}-detail`), body: $(`${key}-detail-body`),
     empty: $(`${key}-detail-empty`), facts: $(`${key}-facts`), lines: $(`${key}-transcript`),
@@ -303,12 +271,6 @@
   }
 
   /* ---------- ready-for-human queue ---------- */
-  // "09:00" for a scheduled wave; "manual-17:44:15" (launched by hand) reads "manual 17:44".
-  function waveSlot(slot) {
-    const text = String(slot || "");
-    return text.startsWith("manual-") ? `manual ${text.slice(7, 12)}` : text.slice(0, 5);
-  }
-
   let selectedFollowup = null;
   async function loadFollowups() {
     const { items = [] } = await api("/followups?limit=50");

@@ -67,6 +67,10 @@ def _campaign_work(url: str, username: str, sheet: Path, company: str, name: str
             b.wait_for(f'{campaign}[data-status="{status}"]')
             statuses.append(status)
         progress = b.find(f'{campaign} [data-testid="campaign-progress"]').text
+        # The live section draws the wave launched by hand (dashboard-chart.js): its bar and counts.
+        b.js("window.callcenterDashboard.refresh();")
+        wave = b.wait_until(lambda: next((e.text for e in b.find_all('[data-testid="wave"]') if name in e.text), None),
+                            "the wave's bar in the live section")
         shot = b.screenshot("campaign-work")
         b.js("window.confirm = () => true;")  # the "cannot be undone" question, answered yes
         b.click(f'{campaign} [data-testid="campaign-finish"]')
@@ -79,7 +83,7 @@ def _campaign_work(url: str, username: str, sheet: Path, company: str, name: str
             assert time.monotonic() < deadline, f"no download: {list(downloads.iterdir())}"
             time.sleep(0.2)
         return {"summary": summary, "bad_lines": bad_lines, "statuses": statuses, "progress": progress,
-                "shot": shot, "errors": b.console_errors()}
+                "wave": wave, "shot": shot, "errors": b.console_errors()}
 
 
 async def test_a_supervisor_imports_creates_runs_and_exports_from_the_browser(api, db_pool, tmp_path):
@@ -100,6 +104,7 @@ async def test_a_supervisor_imports_creates_runs_and_exports_from_the_browser(ap
         assert await cur.fetchone() == ({"temprana": "temprana", "*": "tardia"}, "message")
     # The wave queued whoever the law allowed at this hour; the row said as much.
     assert (f"{jobs} en cola" in seen["progress"]) if jobs else seen["progress"] == "–", seen
+    assert "manual " in seen["wave"] and f"0 de {jobs}" in seen["wave"], seen["wave"]  # launched by hand, none done
     sheet = openpyxl.load_workbook(downloads / "llamadas.xlsx").active
     assert next(sheet.iter_rows(values_only=True))[:2] == ("ID llamada", "Fecha (UTC)")
     exports = await OperatorStore(db_pool).audit_entries(actor=supervisor, action="export")
