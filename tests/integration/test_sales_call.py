@@ -94,7 +94,7 @@ async def test_a_lead_calling_back_over_the_trunk_hears_the_offer_s_script(datab
     settings = app_settings(database_url, AGENT_MODE="conversation", NO_INPUT_TIMEOUT_S=3)
     async with CallCenterApp(settings) as app:
         await app.wait_ready()
-        result = await sipp_call("call_in_quiet", service="56225550100", caller=f"56{number}", echo=False,
+        result = await sipp_call("call_in_quiet", service="56225550100", caller=f"56{number}",
                                  workdir=tmp_path / "sipp")
         assert result.ok, result.diagnostics()
         record = await last_inbound_record(app)

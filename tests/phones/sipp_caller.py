@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
+
+from bench.speech_set import write_ulaw_wav
+from media.audio import AudioClip
 
 from ._proc import free_phone_port, tail
 from .sipp import SCENARIO_DIR, SippError
@@ -39,19 +43,23 @@ class SippCallResult:
                 f"{tail(self.workdir / 'errors.log')}\n--- stdout (tail) ---\n{tail(self.workdir / 'stdout.log', 1500)}")
 
 
+# Scenarios that stream their own audio instead of echoing the agent's (-rtp_echo): `call_in_quiet`, a
+# caller who says nothing, for a conversation that must not hear itself; it plays quiet.wav from its workdir.
+_STREAMING = {"call_in_quiet"}
+
+
 async def sipp_call(scenario: str, *, service: str, caller: str, host: str = "127.0.0.1",
                     target: str = "127.0.0.1:5060", timeout_s: float = 60.0,
-                    workdir: Path | None = None, echo: bool = True) -> SippCallResult:
-    """Run `scenario` once from `host` (a loopback address plays another host) to Asterisk at `target`.
-    `echo=False` for a scenario that streams its own audio (`call_in_quiet`: a caller who says nothing,
-    for a conversation that must not hear itself echoed); its quiet.wav is written into the workdir."""
+                    workdir: Path | None = None) -> SippCallResult:
+    """Run `scenario` once from `host` (a loopback address plays another host) to Asterisk at `target`."""
     sipp = shutil.which("sipp")
     if not sipp:
         raise SippError("sipp is not installed (Debian package sip-tester; asterisk/lab/packages.sh)")
     workdir = workdir or Path(tempfile.mkdtemp(prefix=f"sipp-{scenario}-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    echo = scenario not in _STREAMING
     if not echo:
-        _write_quiet_wav(workdir / "quiet.wav")
+        write_ulaw_wav(workdir / "quiet.wav", AudioClip(np.zeros(8000, np.int16), 8000))  # 1 s, looped
     argv = [
         sipp, target, "-sf", str(SCENARIO_DIR / f"{scenario}.xml"),
         "-i", host, "-mi", host, "-p", str(free_phone_port(host)), "-mp", str(free_phone_port(host)),
@@ -71,11 +79,3 @@ async def sipp_call(scenario: str, *, service: str, caller: str, host: str = "12
             raise SippError(f"sipp ran past {timeout_s + 10} s; workdir {workdir}") from None
     return SippCallResult(returncode, workdir)
 
-
-def _write_quiet_wav(path: Path, seconds: float = 1.0) -> None:
-    """Mu-law silence at 8 kHz in a WAV (format 7), the file sipp's rtp_stream plays as PCMU; the
-    `wave` module writes only linear PCM."""
-    data = b"\xff" * int(8000 * seconds)  # mu-law's zero
-    fmt = struct.pack("<HHIIHHH", 7, 1, 8000, 8000, 1, 8, 0)
-    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
-    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
