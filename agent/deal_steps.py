@@ -132,9 +132,9 @@ class DealSteps:
     def _how_to_pay(self) -> list[AgentOutput]:
         """The link, when the company has something that sends it; else what exists (a transfer's data,
         read slowly, or paying the company directly): never a message that will not come."""
-        if self.facts.payment_link_via and self._link_sent:  # "¿me lo manda?" again: one message is enough
-            return [self._say("payment_link_again")]
         if self.facts.payment_link_via:
+            if self._link_sent:  # "¿me lo manda?" again: one message is enough
+                return [self._say("payment_link_again")]
             self._link_sent = True
             return [self._tool(ToolName.SEND_PAYMENT_LINK), self._say("payment_link")]
         return [self._say("pay_by_transfer" if self.facts.payment_instructions else "answer_how")]

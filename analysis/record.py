@@ -22,7 +22,8 @@ _CALLS = """
 SELECT a.id, a.direction, a.outcome, a.result, coalesce(a.answered_at, a.created_at) AS call_at,
        coalesce(d.timezone, c.timezone, 'America/Santiago') AS timezone, a.debtor_id, a.campaign_id,
        d.full_name AS debtor_name, coalesce(d.delinquency_type, '') AS delinquency_type, d.amount_owed,
-       p.promised_date, p.amount AS promised_amount, CASE WHEN d.kind = 'lead' THEN 'sales' ELSE coalesce(j.purpose, 'collection') END AS purpose, lead.data AS lead
+       p.promised_date, p.amount AS promised_amount, lead.data AS lead,
+       CASE WHEN d.kind = 'lead' THEN 'sales' ELSE coalesce(j.purpose, 'collection') END AS purpose
   FROM call_attempts a
   LEFT JOIN call_jobs j ON j.id = a.job_id
   LEFT JOIN LATERAL (SELECT data FROM call_events
