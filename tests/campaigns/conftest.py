@@ -24,6 +24,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 _numbers = itertools.count(1000)
 
 
+def fresh_mobile() -> str:
+    """A Chilean mobile number (national format) no other test uses in the shared database. It keeps the
+    98 prefix: Chile's plan leaves 90x-91x unassigned and the importer refuses those rows."""
+    return f"98{uuid.uuid4().int % 10**7:07d}"
+
+
 def zone_open_now(now: datetime | None = None) -> str:
     """A fixed-offset zone where it is now mid-afternoon: tests that dial "now" under Regulation F's
     08:00-21:00 every day must not depend on when CI happens to run."""

@@ -21,7 +21,7 @@ from campaigns.debtors import DebtorDirectory
 from campaigns.importer import DebtorImporter, ImportFileError
 from campaigns.planner import WavePlanner
 from campaigns.supervision import CallFilter, Supervision
-from tests.campaigns.conftest import make_campaign, seed_debtors
+from tests.campaigns.conftest import fresh_mobile, make_campaign, seed_debtors
 from tests.campaigns.test_import import write_csv
 
 pytestmark = pytest.mark.db
@@ -182,8 +182,7 @@ async def test_an_interest_out_of_range_is_refused_and_recorded_as_such(db_pool,
 
 @pytest.mark.usefixtures("empty_analysis_queue")
 async def test_a_lead_calling_back_is_answered_and_analysed_as_the_lead(db_pool, company, tmp_path):
-    # A number of its own: the shared test database holds other tests' leads with the usual one.
-    number = f"9{uuid.uuid4().int % 10**8:08d}"
+    number = fresh_mobile()  # the shared test database holds other tests' leads with the usual one
     path = write_csv(tmp_path / "leads.csv", ["nombre;telefono", f"Marta Ríos;{number}"])
     await DebtorImporter(db_pool).import_file(path, company=company, leads=True)
     sales = await make_campaign(db_pool, company, kind="sales")

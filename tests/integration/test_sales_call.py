@@ -9,7 +9,6 @@ The lead's three answers are a neural voice's recordings (tests/phones/voices/ma
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 import pytest
@@ -20,7 +19,7 @@ from analysis.worker import AnalysisWorker
 from ari_app.app import CallCenterApp
 from campaigns.importer import DebtorImporter
 from campaigns.planner import WavePlanner
-from tests.campaigns.conftest import make_campaign, zone_open_now
+from tests.campaigns.conftest import fresh_mobile, make_campaign, zone_open_now
 from tests.campaigns.test_import import write_csv
 from tests.integration.conftest import app_settings, last_inbound_record, spoken_company
 from tests.integration.test_collections_outcomes import DEBTOR_PHONE, FULL_NAME, IT_IS_ME, Say, debtor_call
@@ -84,7 +83,7 @@ async def test_a_lead_calling_back_over_the_trunk_hears_the_offer_s_script(datab
     lead's, so the call is theirs and the sales script answers it (asking for them by name), never the
     collections line's request for a RUT. The caller stays silent: the agent asks again, then says goodbye."""
     company = spoken_company()
-    number = f"9{uuid.uuid4().int % 10**8:08d}"  # a number of its own in the shared test database
+    number = fresh_mobile()
     zone = zone_open_now()
     path = write_csv(tmp_path / "prospectos.csv", ["nombre;numero", f"Marta Ríos;{number}"])
     await DebtorImporter(db_pool).import_file(path, company=company, leads=True, timezone=zone)
