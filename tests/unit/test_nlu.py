@@ -277,6 +277,9 @@ TUESDAY = MONDAY + timedelta(days=1)
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("el lunes a las tres de la tarde", _at(MONDAY + timedelta(days=7), 15)),
+    ("el viernes a 4 de la tarde", _at(MONDAY + timedelta(days=4), 16)),  # "las" left out
+    ("llámeme el viernes al a-4 de la tarde", _at(MONDAY + timedelta(days=4), 16)),  # how Whisper heard it
+    ("el viernes a 4 cuotas", _at(MONDAY + timedelta(days=4), 10)),  # a bare number alone is no hour
     ("mañana en la mañana", _at(TUESDAY, 10)),  # 10:00: docs/dialogue-spec.md
     ("en la tarde", _at(MONDAY, 15)),
     ("a la noche", _at(MONDAY, 19)),
