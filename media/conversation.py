@@ -113,7 +113,10 @@ class Conversation:
         self._on_line = on_line  # the transcript, line by line as heard (media.transcript)
         self.usage = usage or CallUsage()  # what this call asks of the shared engines (media.usage)
         self._loop = asyncio.get_running_loop()
-        self._inputs: asyncio.Queue[np.ndarray | KeyPress] = asyncio.Queue()
+        # Frames with the loop time they arrived: the transcript's and the turn's marks are when the caller
+        # spoke, as the recording places it, even when this loop runs behind its audio for a while.
+        self._inputs: asyncio.Queue[tuple[np.ndarray, float] | KeyPress] = asyncio.Queue()
+        self.max_behind_s = 0.0  # the longest a frame waited here before it was heard
         self._voice = ReplyPlayer(pacer, tts, usage=self.usage, on_line=on_line, on_action=on_tool_call)
         self._barge_in = BargeIn(pacer, segmenter, config.barge_in, agent_speaking=self._is_agent_speaking,
                                  agent_level_dbfs=lambda: self._voice.level_dbfs, drop_reply=self._drop_reply)
@@ -161,7 +164,7 @@ class Conversation:
         return {"turns": len(self.turns), "barge_ins": len(self.barge_ins), "false_alarms": self.false_alarms,
                 "echo_rejections": self.echo_rejections, "unrecognised": self.unrecognised,
                 "speculations_dropped": self.speculations_dropped, "keys_pressed": self.keys_pressed,
-                "continuations": self.continuations,
+                "continuations": self.continuations, "max_behind_ms": round(self.max_behind_s * 1000),
                 "ended_because": self.ended_because or "hung_up"}
 
     # --- input (synchronous: from the RTP socket and the call's telephony events) -----------
@@ -169,7 +172,7 @@ class Conversation:
         if self._inputs.qsize() >= MAX_BACKLOG:
             log.warning("conversation fell 10 s behind its audio; dropping a frame")
             return
-        self._inputs.put_nowait(pcm)
+        self._inputs.put_nowait((pcm, self._loop.time()))
 
     def press(self, key: str) -> None:
         """A DTMF key from the caller; never dropped, whatever the audio backlog."""
@@ -192,7 +195,7 @@ class Conversation:
                 if isinstance(item, KeyPress):
                     self._on_key(item)
                 elif item is not None:
-                    self._on_frame(item)
+                    self._on_frame(*item)
                 if (entry := self._keypad.expire(self._loop.time())) is not None:
                     self._key_turn(entry, self._loop.time())
                 self._check_idle()
@@ -209,9 +212,10 @@ class Conversation:
             if unfinished:  # their last words reach the transcript and the turn record before we return
                 await asyncio.wait(unfinished, timeout=2.0)
 
-    def _on_frame(self, frame: np.ndarray) -> None:
-        # The frame is complete when it arrives: it started one frame length ago.
-        start = self._loop.time() - len(frame) / self._segmenter.sample_rate
+    def _on_frame(self, frame: np.ndarray, arrived: float) -> None:
+        # The frame is complete when it arrives: it started one frame length before.
+        self.max_behind_s = max(self.max_behind_s, self._loop.time() - arrived)
+        start = arrived - len(frame) / self._segmenter.sample_rate
         for event in self._segmenter.push(frame, start):
             if isinstance(event, SpeechStarted):
                 self._speech_started()

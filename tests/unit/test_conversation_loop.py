@@ -5,6 +5,7 @@ through the speculative decode. test_conversation.py runs the same loop on real 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import numpy as np
@@ -190,3 +191,21 @@ async def test_a_caller_who_answers_after_the_reply_got_going_interrupts_it_inst
     await call.hang_up()
     assert [t.user_text for t in call.conversation.turns] == ["sí", "sí"]
     assert ("retract", "") not in call.brain.asked and call.conversation.summary()["continuations"] == 0
+
+
+async def test_speech_heard_late_keeps_the_time_it_was_said():
+    """The loop is held up for the whole utterance (every frame queued, none heard): the caller's line is
+    still placed when the words arrived, where the recording puts them, and the delay is counted."""
+    call = Call(Brain(), ScriptedStt("sí", delay_s=0.05))
+    await asyncio.sleep(0.3)  # the greeting (0.1 s) is over
+    pcm = np.concatenate([tone(0.2, float("-inf")), tone(0.8, -20.0), tone(0.6, float("-inf"))])
+    loop = asyncio.get_running_loop()
+    said_at = loop.time() + 0.2
+    for n in range(len(pcm) // FRAME):
+        time.sleep(0.02)  # noqa: ASYNC251 - blocking on purpose: the conversation takes no frame till the end
+        call.conversation.feed(pcm[n * FRAME:(n + 1) * FRAME])
+    await asyncio.sleep(0.8)
+    await call.hang_up()
+    line = next(x for x in call.lines if x.speaker == "caller")
+    assert line.start_at == pytest.approx(said_at, abs=0.08) and line.end_at - line.start_at > 0.6, line
+    assert call.conversation.summary()["max_behind_ms"] >= 1000
