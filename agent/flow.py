@@ -34,6 +34,9 @@ DEFAULT_REMINDER_BRIEFING = ("notice", "reminder")
 # Prompts added after operators wrote their own flows: a flow without them gets these words.
 DEFAULT_PROMPTS = {
     "go_ahead": "¿Tiene un momento?",  # after a briefing piece that ends without a question
+    # The debtor dialled in and their number is on file: they know who they called; who they are is
+    # still asked before anything about the debt is said.
+    "identity_called_in": "Hola, {greeting}, gracias por llamar a {company}. ¿Hablo con {first_name}?",
     # An amount the recogniser was not sure of (media/stt/numbers.py): asked again, never guessed.
     "amount_again": "Disculpe, no le escuché bien el monto. ¿Cuánto podría pagar?",
     # The notice's sentences a barge-in cut, said before the debt (agent/opening.py).

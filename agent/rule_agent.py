@@ -93,8 +93,10 @@ class RuleAgent(Opening, DealSteps):
     reminder_step = Step.REMINDER
 
     def __init__(self, flow: Flow, facts: DebtorFacts, *, clock: Callable[[], datetime],
-                 agent_name: str = "Sofía", start: Step = Step.IDENTITY, country: str | None = None) -> None:
+                 agent_name: str = "Sofía", start: Step = Step.IDENTITY, country: str | None = None,
+                 called_in: bool = False) -> None:
         self.flow = flow
+        self._called_in = called_in  # the debtor dialled in: the opening thanks them instead of asking cold
         self.facts = facts
         self._clock = clock  # aware, in the debtor's zone
         self._country = country or facts.country  # for the calling hours a callback is moved into
@@ -120,7 +122,8 @@ class RuleAgent(Opening, DealSteps):
     # ---------------------------------------------------------------- the Agent interface
     def greeting(self) -> str:
         self._vars["greeting"] = greeting_for(self._clock())
-        return self._remember([self._say("no_agent" if self.step is Step.OFFER_CALLBACK else "identity")])[0]
+        first = "identity_called_in" if self._called_in else "identity"
+        return self._remember([self._say("no_agent" if self.step is Step.OFFER_CALLBACK else first)])[0]
 
     def identified(self) -> list[str]:
         """The caller keyed or said their RUT (an inbound call): the identity question is answered."""

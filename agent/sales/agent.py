@@ -52,8 +52,9 @@ class SalesStep(enum.StrEnum):
 class SalesAgent:
     def __init__(self, script: SalesScript, *, full_name: str, company: str, clock: Callable[[], datetime],
                  agent_name: str = "Sofía", country: str | None = None,
-                 variables: Mapping[str, str] | None = None) -> None:
+                 variables: Mapping[str, str] | None = None, called_in: bool = False) -> None:
         self.script = script
+        self._called_in = called_in  # the lead dialled back: thanked for it, then asked who they are
         self._clock = clock  # aware, in the lead's zone
         self._country = country
         first = full_name.split()[0] if full_name.strip() else ""
@@ -72,7 +73,7 @@ class SalesAgent:
     # ---------------------------------------------------------------- the Agent interface
     def greeting(self) -> str:
         self._vars["greeting"] = greeting_for(self._clock())
-        return self._remember([self._say("identity")])[0]
+        return self._remember([self._say("identity_called_in" if self._called_in else "identity")])[0]
 
     def reprompt(self) -> str:
         return self._say("reprompt")

@@ -29,6 +29,11 @@ REQUIRED_PROMPTS = frozenset({
     "voicemail",
 })
 OFFER_FACTS = ("product", "rate", "max_amount", "term", "requirements")
+# Prompts added after operators wrote their own scripts: a script without them gets these words.
+DEFAULT_PROMPTS = {
+    # The lead dialled back the number that called them (known by their number).
+    "identity_called_in": "Hola, {greeting}, gracias por devolver la llamada a {company}. ¿Hablo con {first_name}?",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +46,7 @@ class SalesScript:
     @classmethod
     def from_toml(cls, text: str, source: str = "script") -> SalesScript:
         data = tomllib.loads(text)
-        prompts = dict(data.get("prompts") or {})
+        prompts = {**DEFAULT_PROMPTS, **dict(data.get("prompts") or {})}
         if missing := REQUIRED_PROMPTS - set(prompts):
             raise FlowError(f"{source}: prompts missing: {', '.join(sorted(missing))}")
         offer = {str(k): str(v) for k, v in (data.get("offer") or {}).items()}

@@ -222,7 +222,8 @@ class Call(ChannelEventHandlers):
             self.conversation = await self._until_gone(factory.new(
                 session.pacer, on_turn=self.results.store_turn, on_tool_call=self.party.on_tool, debtor=debtor,
                 identify=self.party.identify if leg and leg.identify and self._svc.debtors is not None else None,
-                after_failed_transfer=bool(leg and leg.returning_from), on_line=self.results.line,
+                after_failed_transfer=bool(leg and leg.returning_from), called_in=leg is not None,
+                on_line=self.results.line,
                 usage=self.results.usage))
             talk = asyncio.ensure_future(self.conversation.run())
         else:

@@ -131,13 +131,15 @@ class ConversationFactory:
             factory._corrections = await asyncio.to_thread(_load_correction, settings)
             yield factory
 
-    def _agent(self, debtor: DebtorCard | None, identify: Lookup | None, after_failed_transfer: bool) -> Agent:
-        """The debtor's agent when the call is for one; an inbound caller not known by number is asked
-        for their RUT (`identify`); anyone else (a test call) gets the general fallback."""
+    def _agent(self, debtor: DebtorCard | None, identify: Lookup | None, after_failed_transfer: bool,
+               called_in: bool = False) -> Agent:
+        """The debtor's agent when the call is for one (`called_in`: they dialled us and were known by their
+        number); an inbound caller not known by number is asked for their RUT (`identify`); anyone else (a
+        test call) gets the general fallback."""
         if debtor is not None and debtor.purpose == "sales":
-            return self.sales_agent(debtor)
+            return self.sales_agent(debtor, called_in=called_in)
         if debtor is not None:
-            return self.debtor_agent(debtor, after_failed_transfer=after_failed_transfer)
+            return self.debtor_agent(debtor, after_failed_transfer=after_failed_transfer, called_in=called_in)
         if after_failed_transfer:  # nobody knows who this is: apologise, never guess
             return FallbackAgent(NO_AGENT_FOR_UNKNOWN, closing=True)
         if identify is not None:
@@ -177,13 +179,13 @@ class ConversationFactory:
             log.warning("campaign %s: %s; using the %r script", debtor.campaign_id, exc, DEFAULT_SCRIPT)
             return load_script(DEFAULT_SCRIPT)
 
-    def sales_agent(self, debtor: DebtorCard) -> Agent:
+    def sales_agent(self, debtor: DebtorCard, *, called_in: bool = False) -> Agent:
         """A sales call: the built-in sales agent on the campaign's script, the LLM in front when configured."""
         tz = zone(debtor.timezone)
         script = self._script(debtor)
         rules = SalesAgent(script, full_name=debtor.full_name, company=debtor.company,
                            clock=lambda: datetime.now(tz), agent_name=self._settings.agent_name,
-                           country=debtor.country, variables=debtor.variables)
+                           country=debtor.country, variables=debtor.variables, called_in=called_in)
         if self._llm is None:
             return rules
         prompt = sales_prompt(script, full_name=debtor.full_name, company=debtor.company, now=datetime.now(tz),
@@ -197,13 +199,14 @@ class ConversationFactory:
         flow, facts = self._flow(debtor)
         return flow.say("voicemail", facts.variables())
 
-    def debtor_agent(self, debtor: DebtorCard, *, after_failed_transfer: bool = False) -> DebtorAgent:
+    def debtor_agent(self, debtor: DebtorCard, *, after_failed_transfer: bool = False,
+                     called_in: bool = False) -> DebtorAgent:
         """The rule engine on the debtor's flow, and the LLM in front of it when one is configured."""
         tz = zone(debtor.timezone)
         flow, facts = self._flow(debtor)
         rules = RuleAgent(flow, facts, clock=lambda: datetime.now(tz), agent_name=self._settings.agent_name,
                           start=Step.OFFER_CALLBACK if after_failed_transfer else Step.IDENTITY,
-                          country=debtor.country)
+                          country=debtor.country, called_in=called_in)
         if self._llm is None:
             return rules
         # The prompt is this call's: today, the time and the calendar as the debtor lives them.
@@ -213,7 +216,7 @@ class ConversationFactory:
     async def new(
         self, pacer: RtpPacer, *, on_turn: TurnSink, on_tool_call: ToolSink | None = None,
         debtor: DebtorCard | None = None, identify: Lookup | None = None, after_failed_transfer: bool = False,
-        on_line: LineSink | None = None, usage: CallUsage | None = None,
+        called_in: bool = False, on_line: LineSink | None = None, usage: CallUsage | None = None,
     ) -> Conversation:
         # Loading a VAD model takes ~100 ms: off the event loop, where other calls' pacers run.
         vad = await asyncio.to_thread(make_vad, self._settings.vad, pacer.codec.sample_rate)
@@ -223,7 +226,7 @@ class ConversationFactory:
             stt=CorrectedStt.for_call(self._stt, call_vocabulary(debtor, self._corrections), AudioPreprocessor(
                 denoise=self._settings.stt_denoise, normalize=self._settings.stt_normalize),
                 prompt_names=self._settings.stt_prompt_names),
-            agent=self._agent(debtor, identify, after_failed_transfer),
+            agent=self._agent(debtor, identify, after_failed_transfer, called_in=called_in),
             segmenter=SpeechSegmenter(vad, sample_rate=pacer.codec.sample_rate),
             no_input=NoInputPolicy(timeout_s=self._settings.no_input_timeout_s),
             config=ConversationConfig(max_duration_s=self._settings.max_call_duration_s or None),

@@ -102,7 +102,8 @@ async def test_a_lead_calling_back_over_the_trunk_hears_the_offer_s_script(datab
     identified = [e.data for e in events if e.kind == "identified"]
     agent = [line.text for line in lines if line.speaker == "agent"]
     assert len(identified) == 1 and identified[0]["by"] == "caller_id", [(e.kind, e.data) for e in events]
-    assert agent and "¿Hablo con Marta?" in agent[0], agent  # the script's identity line, not a RUT
+    # The script's identity line for a returned call, not a RUT: thanked, then asked who they are.
+    assert agent and "gracias por devolver la llamada" in agent[0] and "¿Hablo con Marta?" in agent[0], agent
     assert not any("RUT" in text for text in agent), agent
     async with db_pool.connection() as conn:
         cur = await conn.execute(

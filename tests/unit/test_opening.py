@@ -343,3 +343,13 @@ async def test_a_promise_read_back_after_a_cut_notice_is_read_again_before_a_yes
     assert said.index("grabada") < said.index("Entonces registro") and "viernes 27 de noviembre" in said
     _, tools = await turn(a, "Sí")
     assert [(t.name, t.arguments["date"]) for t in tools] == [("register_promise", "2026-11-27")]
+
+
+@pytest.mark.parametrize("flow", ["temprana", "tardia", "prejudicial"])
+async def test_a_debtor_who_dialled_in_is_thanked_and_still_asked_who_they_are(flow):
+    a = RuleAgent(load_flow(flow), FACTS, clock=lambda: NOW, country="CL", called_in=True)
+    greeting = a.greeting()
+    assert greeting == "Hola, buenos días, gracias por llamar a Tarjeta Cencosud. ¿Hablo con María?"
+    said, _ = await turn(a, "Sí, soy yo")
+    assert "grabada" in said  # the opening goes on as on a call out: the notice before the debt
+    assert "185" not in greeting

@@ -43,6 +43,14 @@ def recorded(tools: list[ToolCall]) -> dict:
     return lead
 
 
+async def test_a_lead_who_dialled_back_is_thanked_for_it_before_the_identity_question():
+    a = SalesAgent(load_script("libranza"), full_name="Pedro Díaz Soto", company="Banco Sur",
+                   clock=lambda: NOON, country="CL", called_in=True)
+    said, _ = await talk(a, "Sí, soy yo.")
+    assert said[0] == "Hola, buenas tardes, gracias por devolver la llamada a Banco Sur. ¿Hablo con Pedro?"
+    assert "libranza" in said[1]  # then the offer, as on a call out
+
+
 async def test_an_interested_lead_asks_objects_and_accepts_an_executive():
     a = agent()
     said, tools = await talk(a, "Sí, soy yo.", "Sí, me interesa. ¿Cuánto me pueden prestar?",
