@@ -237,9 +237,9 @@ def parse_date(text: str, today: date) -> date | None:
 # "las" may be missing ("a 4 de la tarde", or Whisper's "al a-4" for "a las cuatro"); a bare number then
 # counts only when the part of the day follows it, since "a 4" alone is as likely four instalments.
 _AT_RE = re.compile(
-    r"\b(?:(despues de|antes de|pasadas)|a|como a|tipo|cerca de) (las? |eso de las? )?"
-    r"(\d{1,2})(?:[:.](\d{2}))?(?: (?:y (media|cuarto|\d{1,2})|(menos cuarto)))?"
-    r"(?: (?:hrs|horas))?(?: (de la manana|de la tarde|de la noche|am|pm|a m|p m))?"
+    r"\b(?:(?P<qualifier>despues de|antes de|pasadas)|a|como a|tipo|cerca de) (?P<article>las? |eso de las? )?"
+    r"(?P<hour>\d{1,2})(?:[:.](?P<minute>\d{2}))?(?: (?:y (?P<past>media|cuarto|\d{1,2})|(?P<to>menos cuarto)))?"
+    r"(?: (?:hrs|horas))?(?: (?P<meridiem>de la manana|de la tarde|de la noche|am|pm|a m|p m))?"
 )
 _PERIOD_RE = re.compile(
     r"\b(?:en la|por la|a la|de la) (manana|tarde|tardecita|noche)\b|\b(?:al|a|en el) (mediodia)\b"
@@ -263,14 +263,14 @@ def _hour(hour: int, meridiem: str | None, period: str | None) -> int:
 def _time_of_day(s: str) -> time | None:
     period_match = _PERIOD_RE.search(s)
     period = next((g for g in period_match.groups() if g), None) if period_match else None
-    if m := next((m for m in _AT_RE.finditer(s) if m[2] or m[7]), None):
-        qualifier, hour, minute = m[1], int(m[3]), int(m[4] or 0)
-        if m[5]:
-            minute = {"media": 30, "cuarto": 15}.get(m[5]) or int(m[5])
+    if m := next((m for m in _AT_RE.finditer(s) if m["article"] or m["meridiem"]), None):
+        qualifier, hour, minute = m["qualifier"], int(m["hour"]), int(m["minute"] or 0)
+        if past := m["past"]:
+            minute = {"media": 30, "cuarto": 15}.get(past) or int(past)
         if hour > 23 or minute > 59:
             return None
-        at = datetime.combine(date.min, time(_hour(hour, m[7], period) % 24, minute))
-        if m[6]:
+        at = datetime.combine(date.min, time(_hour(hour, m["meridiem"], period) % 24, minute))
+        if m["to"]:
             at -= timedelta(minutes=15)
         if qualifier == "antes de":
             at -= timedelta(hours=1)
