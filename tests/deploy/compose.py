@@ -6,6 +6,7 @@ deployer runs (docs/deploy-compose.md)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import socket
@@ -24,18 +25,25 @@ class ComposeError(RuntimeError):
     """A step of the stack's life failed; the message carries the command's output."""
 
 
-def free_port() -> int:
-    """A port free right now on 127.0.0.1 for both TCP and UDP."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+def free_ports(count: int) -> list[int]:
+    """`count` different ports free right now on 127.0.0.1 for both TCP and UDP.
+
+    Every port stays bound until all are chosen: a port released at once can be the kernel's next
+    answer too (CI once gave PostgreSQL and the API the same one, and the app could not start)."""
+    with contextlib.ExitStack() as held:
+        ports: list[int] = []
+        for _ in range(50 * count):
+            tcp = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
             tcp.bind(("127.0.0.1", 0))
             port = tcp.getsockname()[1]
+            udp = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
             try:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                    udp.bind(("127.0.0.1", port))
+                udp.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+            ports.append(port)
+            if len(ports) == count:
+                return ports
     raise ComposeError("no free port on 127.0.0.1")
 
 
@@ -70,16 +78,17 @@ class Stack:
 
     def write_settings(self, trunk_port: int) -> None:
         """Non-lab secrets (a database password with the characters that break a URL) and free ports."""
+        postgres, sip, http, api = free_ports(4)
         self.settings = {
             "CALLCENTER_MODE": "production",
             "POSTGRES_PASSWORD": "p@ss:w/rd#?%" + secrets.token_hex(6),
             "ARI_PASSWORD": secret("ari"),
             "API_TOKENS": secret("token") + secrets.token_hex(8),
             "WEBHOOK_SECRETS_KEY": Fernet.generate_key().decode(),
-            "POSTGRES_PORT": str(free_port()),
+            "POSTGRES_PORT": str(postgres),
             "ASTERISK_SIP_BIND": "127.0.0.1",
-            "ASTERISK_SIP_PORT": str(free_port()),
-            "ASTERISK_HTTP_PORT": str(free_port()),
+            "ASTERISK_SIP_PORT": str(sip),
+            "ASTERISK_HTTP_PORT": str(http),
             "ASTERISK_MEDIA_ADDRESS": "127.0.0.1",
             "ASTERISK_RTP_START": "14000",
             "ASTERISK_RTP_END": "14199",
@@ -87,7 +96,7 @@ class Stack:
             "RTP_PORT_MIN": "44000",
             "RTP_PORT_MAX": "44199",
             "API_HOST": "127.0.0.1",
-            "API_PORT": str(free_port()),
+            "API_PORT": str(api),
             "TRUNK_HOST": "127.0.0.1",
             "TRUNK_PORT": str(trunk_port),
             "SOFTPHONE_1001_PASSWORD": secret("desk1001"),
