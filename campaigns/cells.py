@@ -1,7 +1,8 @@
 """Cell values of an imported sheet: text, dates, amounts, counts, zones, countries, header names.
 
 Each parser takes a CSV string or an Excel value (number, date) and returns the normalised value
-or raises ValueError with a reason an operator can act on.
+or raises ValueError with a reason an operator can act on, in Spanish: the import report is read
+by the operators who fix the file, in the dashboard and from the CLI.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def parse_date(cell: object, label: str) -> date | None:
     if isinstance(cell, int | float) and not isinstance(cell, bool):
         if 61 <= cell < 2_958_466:  # a date cell the sheet formats as a number
             return _EXCEL_EPOCH + timedelta(days=int(cell))
-        raise ValueError(f"{label} {cell!r} is not a date")
+        raise ValueError(f"{label} {cell!r}: no es una fecha")
     text = cell_text(cell)
     if not text:
         return None
@@ -80,8 +81,8 @@ def parse_date(cell: object, label: str) -> date | None:
         if m := _DMY_DATE.fullmatch(text):
             return date(int(m[3]), int(m[2]), int(m[1]))
     except ValueError:
-        raise ValueError(f"{label} {text!r} is not a valid date") from None
-    raise ValueError(f"{label} {text!r} is not a date (use dd-mm-yyyy or yyyy-mm-dd)")
+        raise ValueError(f"{label} {text!r}: no es una fecha válida") from None
+    raise ValueError(f"{label} {text!r}: no es una fecha (use dd-mm-aaaa o aaaa-mm-dd)")
 
 
 _CURRENCY = re.compile(r"(?i)us\$|\$|clp|ars|cop|usd|[\s\u00a0]")
@@ -91,7 +92,7 @@ _DECIMAL = re.compile(r"\d+(\.\d+)?")
 _INTEGER = re.compile(r"-?\d+")
 
 
-def parse_amount(cell: object, label: str = "amount") -> Decimal | None:
+def parse_amount(cell: object, label: str = "monto") -> Decimal | None:
     """'1.234.567', '1234567,50', '$ 1.234', '1.234,5', 1234.5 -> Decimal; Spanish separators.
 
     In this region '.' groups thousands and ',' is the decimal mark. A lone '.' followed by other
@@ -119,20 +120,20 @@ def parse_amount(cell: object, label: str = "amount") -> Decimal | None:
         elif text.count(".") > 1 or _THOUSANDS.fullmatch(text):
             text = text.replace(".", "")
         if not _DECIMAL.fullmatch(text):
-            raise ValueError(f"{label} {raw!r} is not an amount")
+            raise ValueError(f"{label} {raw!r}: no es un monto")
         value = Decimal(text)
         if negative:
             value = -value
     try:
         value = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     except InvalidOperation:
-        raise ValueError(f"{label} {cell!r} is not an amount") from None
+        raise ValueError(f"{label} {cell!r}: no es un monto") from None
     if not value.is_finite():
-        raise ValueError(f"{label} {cell!r} is not an amount")
+        raise ValueError(f"{label} {cell!r}: no es un monto")
     if value < 0:
-        raise ValueError(f"{label} {cell_text(cell)!r} is negative")
+        raise ValueError(f"{label} {cell_text(cell)!r}: valor negativo")
     if value >= _AMOUNT_MAX:
-        raise ValueError(f"{label} {cell_text(cell)!r} is too large")
+        raise ValueError(f"{label} {cell_text(cell)!r}: valor demasiado grande")
     return value
 
 
@@ -148,12 +149,12 @@ def parse_installments(cell: object) -> int | None:
         if not text:
             return None
         if not _INTEGER.fullmatch(text):
-            raise ValueError(f"installments {text!r} is not a whole number")
+            raise ValueError(f"cuotas {text!r}: no es un número entero")
         value = int(text)
     if value < 0:
-        raise ValueError(f"installments {value} is negative")
+        raise ValueError(f"cuotas {value}: valor negativo")
     if value > 2**31 - 1:
-        raise ValueError(f"installments {value} is too large")
+        raise ValueError(f"cuotas {value}: valor demasiado grande")
     return value
 
 
@@ -166,7 +167,7 @@ def parse_timezone(value: str) -> str:
     """An IANA zone, case-insensitively ('america/santiago' -> 'America/Santiago')."""
     name = _timezones().get(value.strip().lower())
     if name is None:
-        raise ValueError(f"unknown timezone {value!r} (use an IANA name such as America/Santiago)")
+        raise ValueError(f"zona horaria {value!r} desconocida (use un nombre IANA, como America/Santiago)")
     return name
 
 
@@ -175,5 +176,5 @@ def parse_country(value: str) -> str:
     text = value.strip()
     code = country_code(header_key(text)) or text.upper()
     if code not in phonenumbers.SUPPORTED_REGIONS:
-        raise ValueError(f"unknown country {text!r} (use CL, AR, CO or Chile, Argentina, Colombia)")
+        raise ValueError(f"país {text!r} desconocido (use CL, AR, CO o Chile, Argentina, Colombia)")
     return code

@@ -49,12 +49,12 @@ def read_table(path: Path, limits: ImportLimits = ImportLimits()) -> Iterator[tu
     here, some while the rows are iterated."""
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
-        raise ImportFileError(f"unsupported file type {suffix or '(none)'!r} for {path.name}: use .csv or .xlsx")
+        raise ImportFileError(f"{path.name}: tipo de archivo {suffix or '(ninguno)'!r} no admitido: use .csv o .xlsx")
     try:
         with path.open("rb") as file:
             head = file.read(8)
     except OSError as exc:
-        raise ImportFileError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+        raise ImportFileError(f"no se pudo leer {path.name}: {exc.strerror or exc}") from None
     if suffix == ".xlsx":
         return _read_xlsx(path, head, limits)
     return _read_csv(path, head, limits)
@@ -65,11 +65,11 @@ def read_table(path: Path, limits: ImportLimits = ImportLimits()) -> Iterator[tu
 
 def _read_csv(path: Path, head: bytes, limits: ImportLimits) -> Iterator[tuple[int, list[object]]]:
     if head.startswith(_ZIP_MAGIC):
-        raise ImportFileError(f"{path.name} is an Excel (.xlsx) file, not a CSV: rename it .xlsx")
+        raise ImportFileError(f"{path.name} es un archivo Excel (.xlsx), no un CSV: cambie su extensión a .xlsx")
     try:
         encoding = _csv_encoding(path)
     except OSError as exc:
-        raise ImportFileError(f"cannot read {path.name}: {exc.strerror or exc}") from None
+        raise ImportFileError(f"no se pudo leer {path.name}: {exc.strerror or exc}") from None
     return _csv_rows(path, encoding, limits)
 
 
@@ -80,7 +80,7 @@ def _csv_encoding(path: Path) -> str:
     with path.open("rb") as file:
         if b"\x00" in file.read(_SNIFF_BYTES):
             # UTF-16 exports and images alike: text CSVs never contain NUL bytes.
-            raise ImportFileError(f"{path.name} is not a text CSV file (save it as 'CSV UTF-8')")
+            raise ImportFileError(f"{path.name} no es un archivo CSV de texto (guárdelo como 'CSV UTF-8')")
         for encoding in ("utf-8-sig", "cp1252"):
             file.seek(0)
             decoder = codecs.getincrementaldecoder(encoding)()
@@ -111,12 +111,12 @@ def _csv_rows(path: Path, encoding: str, limits: ImportLimits) -> Iterator[tuple
         try:
             for records, row in enumerate(reader, start=1):
                 if records > limits.max_rows:
-                    raise ImportFileError(f"{path.name} has more than {limits.max_rows:,} rows, the import "
-                                          "limit: split it into smaller files")
+                    raise ImportFileError(f"{path.name} tiene más de {limits.max_rows:,} filas, el límite de "
+                                          "una carga: divídalo en archivos más pequeños")
                 yield line, row  # a quoted cell may span lines: a record is numbered by its first line
                 line = reader.line_num + 1
         except csv.Error as exc:
-            raise ImportFileError(f"{path.name} line {reader.line_num}: {exc}") from None
+            raise ImportFileError(f"{path.name} línea {reader.line_num}: {exc}") from None
 
 
 # ---------------------------------------------------------------- XLSX
@@ -124,15 +124,15 @@ def _csv_rows(path: Path, encoding: str, limits: ImportLimits) -> Iterator[tuple
 
 def _read_xlsx(path: Path, head: bytes, limits: ImportLimits) -> Iterator[tuple[int, list[object]]]:
     if head.startswith(_OLE_MAGIC):
-        raise ImportFileError(f"{path.name} is an old Excel 97-2003 (.xls) file: save it as .xlsx or CSV")
+        raise ImportFileError(f"{path.name} es un archivo de Excel 97-2003 (.xls): guárdelo como .xlsx o CSV")
     if not head.startswith(_ZIP_MAGIC):
-        raise ImportFileError(f"{path.name} is not a valid .xlsx file (it is not an Excel workbook)")
+        raise ImportFileError(f"{path.name} no es un archivo .xlsx válido (no es un libro de Excel)")
     # Like any reader of cached values, calamine never hands over a formula's text. Opening reads the
     # workbook's index and shared strings, not the sheets.
     try:
         workbook = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # noqa: BLE001 - zip, XML, calamine's own: any of them means a bad file
-        raise ImportFileError(f"{path.name} is not a valid .xlsx file ({exc})") from None
+        raise ImportFileError(f"{path.name} no es un archivo .xlsx válido ({exc})") from None
     try:
         declared = _declared_extent(path)
         if declared is not None:
@@ -159,7 +159,7 @@ def _xlsx_rows(name: str, workbook: CalamineWorkbook, limits: ImportLimits) -> I
     except (ImportFileError, MemoryError):
         raise  # MemoryError: the reader's memory limit, reported as such by the worker, not as damage
     except Exception as exc:  # noqa: BLE001 - a damaged sheet fails in zlib or the XML parser
-        raise ImportFileError(f"{name} is a damaged .xlsx file ({exc})") from None
+        raise ImportFileError(f"{name} es un archivo .xlsx dañado ({exc})") from None
     finally:
         workbook.close()
 
@@ -168,12 +168,12 @@ def _check_extent(name: str, rows: int, columns: int, limits: ImportLimits) -> N
     if rows * columns > limits.max_cells:
         last = f"{_column_letters(columns)}{rows}"
         raise ImportFileError(
-            f"{name}: sheet too large: {rows:,} rows x {columns:,} columns (its used range reaches {last}) exceeds "
-            f"the import limit of {limits.max_cells:,} cells; delete the stray cells below or right of the table "
-            "(Ctrl+End in Excel goes to the last one) or split the file")
+            f"{name}: hoja demasiado grande: {rows:,} filas x {columns:,} columnas (su rango usado llega a {last}) "
+            f"supera el límite de una carga, {limits.max_cells:,} celdas; borre las celdas sueltas bajo la tabla o a "
+            "su derecha (Ctrl+Fin en Excel lleva a la última) o divida el archivo")
     if rows > limits.max_rows:
-        raise ImportFileError(f"{name}: sheet too large: {rows:,} rows exceeds the import limit of "
-                              f"{limits.max_rows:,} rows; split it into smaller files")
+        raise ImportFileError(f"{name}: hoja demasiado grande: {rows:,} filas supera el límite de una carga, "
+                              f"{limits.max_rows:,} filas; divídala en archivos más pequeños")
 
 
 # The first sheet's <dimension ref="A1:XFD1048576"/> comes before its cells, in the first bytes.
@@ -192,7 +192,7 @@ def _declared_extent(path: Path) -> tuple[int, int] | None:
             with archive.open(member) as sheet:
                 match = _DIMENSION.search(sheet.read(_SNIFF_BYTES))
     except (zipfile.BadZipFile, KeyError, OSError, EOFError, ElementTree.ParseError, ValueError) as exc:
-        raise ImportFileError(f"{path.name} is not a valid .xlsx file ({exc})") from None
+        raise ImportFileError(f"{path.name} no es un archivo .xlsx válido ({exc})") from None
     if match is None or match[1] is None:
         return None  # no dimension, or a single cell: nothing to fear
     return int(match[2]), _column_number(match[1].decode())

@@ -65,7 +65,12 @@ _PHONE_KEY = re.compile(
     r"(?:_?(?:\d+|movil|fijo|casa|trabajo|laboral|oficina|contacto|alternativo|adicional|mobile|home|work))?"
 )
 _PHONE_SPLIT = re.compile(r"[,;/|]")
-_REQUIRED = {"name": "name/nombre", "national_id": "rut/national_id/dni/cedula/documento"}
+_REQUIRED = {"name": "nombre/name", "national_id": "rut/dni/cedula/documento/national_id"}
+# What a field is called in a reason (the import report is written for Spanish-speaking operators).
+_LABELS = {"name": "nombre", "national_id": "documento (RUT, DNI o cédula)", "company": "empresa",
+           "installments_owed": "cuotas", "amount_owed": "monto", "due_date": "vencimiento",
+           "max_date": "fecha máxima", "delinquency_type": "tipo de mora", "timezone": "zona horaria",
+           "country": "país"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +99,8 @@ class ColumnMap:
                 name = _FIELD_BY_KEY[key]
                 if name in fields:
                     raise ImportFileError(
-                        f"columns {cell_text(header[fields[name]])!r} and {written!r} both mean {name}; keep one"
+                        f"las columnas {cell_text(header[fields[name]])!r} y {written!r} son ambas "
+                        f"{_LABELS[name]}: deje una"
                     )
                 fields[name] = index
             else:
@@ -106,11 +112,11 @@ class ColumnMap:
         missing = [label for name, label in _REQUIRED.items() if name not in fields
                    and not (leads and name == "national_id")]
         if not phones:
-            missing.append("phone/telefono/fono/celular/numero")
+            missing.append("telefono/fono/celular/numero/phone")
         if missing:
-            hint = ("; a sales campaign's list of names and phones is imported as leads"
+            hint = ("; la lista de nombres y teléfonos de una campaña de ventas se carga como prospectos"
                     if "national_id" not in fields and not leads else "")
-            raise ImportFileError("missing required column(s): " + ", ".join(missing) + "; nothing was loaded" + hint)
+            raise ImportFileError("faltan columnas obligatorias: " + ", ".join(missing) + "; no se cargó nada" + hint)
         return cls(fields, tuple(phones), tuple(variables))
 
 
@@ -194,14 +200,14 @@ def parse_rows(
     default_timezone = parse_timezone(timezone) if timezone else None
     company = company.strip()
     if not company:
-        raise ValueError("company must not be empty")
+        raise ValueError("falta la empresa")
     it = iter(rows)
     for _, header in it:
         if any(cell_text(c) for c in header):
             columns = ColumnMap.from_header(header, leads=leads)
             break
     else:
-        return ParseResult(None, [], 0, 0, [RowError(1, "the file has no rows")])
+        return ParseResult(None, [], 0, 0, [RowError(1, "el archivo no tiene filas")])
 
     parser = _RowParser(columns, company, default_country, default_timezone, other_companies, leads)
     by_key: dict[tuple[str, str], ParsedDebtor] = {}
@@ -225,20 +231,20 @@ def parse_rows(
             by_key[key] = debtor
         else:
             first.merge(debtor)
-            same = "national id" if debtor.national_id else "phone"
-            errors.append(RowError(line, f"same {same} as line {first.line}: merged into it", warning=True))
+            same = "documento" if debtor.national_id else "teléfono"
+            errors.append(RowError(line, f"mismo {same} que la línea {first.line}: se unió a ella", warning=True))
     if rows_read == 0:
-        errors.append(RowError(1, "the file has no rows, only a header"))
+        errors.append(RowError(1, "el archivo no tiene filas, solo el encabezado"))
     if progress is not None:
         progress(rows_read)
     return ParseResult(columns, list(by_key.values()), rows_read, rejected, errors)
 
 
 _OPTIONAL_FIELDS: tuple[tuple[str, Callable[[object], object]], ...] = (
-    ("amount_owed", lambda v: parse_amount(v, "amount")),
+    ("amount_owed", lambda v: parse_amount(v, _LABELS["amount_owed"])),
     ("installments_owed", parse_installments),
-    ("due_date", lambda v: parse_date(v, "due date")),
-    ("max_date", lambda v: parse_date(v, "max date")),
+    ("due_date", lambda v: parse_date(v, _LABELS["due_date"])),
+    ("max_date", lambda v: parse_date(v, _LABELS["max_date"])),
 )
 
 
@@ -287,8 +293,8 @@ class _RowParser:
 
         name = " ".join(cell_text(cell("name")).split())
         if not name:
-            problems.append("name is empty")
-        name = self._safe(name, "name", warnings)
+            problems.append("falta el nombre")
+        name = self._safe(name, _LABELS["name"], warnings)
 
         phones: list[str] = []
         bad_phones: list[str] = []
@@ -304,9 +310,9 @@ class _RowParser:
                 if e164 not in phones:
                     phones.append(e164)
         if not phones:
-            problems.append("no valid phone" + (f" ({'; '.join(bad_phones)})" if bad_phones else ""))
+            problems.append("ningún teléfono válido" + (f" ({'; '.join(bad_phones)})" if bad_phones else ""))
         else:
-            warnings.extend(f"{reason}: skipped, the row's other phones were loaded" for reason in bad_phones)
+            warnings.extend(f"{reason}: se omitió, se cargaron los otros teléfonos de la fila" for reason in bad_phones)
 
         values: dict[str, object] = {}
         for key, parse in _OPTIONAL_FIELDS:
@@ -322,9 +328,9 @@ class _RowParser:
             except ValueError as exc:
                 problems.append(str(exc))
         elif timezone is None:
-            problems.append(f"no timezone for country {country}: add a timezone column")
+            problems.append(f"no hay zona horaria para el país {country}: agregue una columna zona_horaria")
 
-        delinquency = self._safe(cell_text(cell("delinquency_type")), "delinquency type", warnings)
+        delinquency = self._safe(cell_text(cell("delinquency_type")), _LABELS["delinquency_type"], warnings)
         variables = {
             header: self._safe(cell_text(cells[index]) if index < len(cells) else "", header, warnings)
             for index, header in self.columns.variables
@@ -344,13 +350,13 @@ class _RowParser:
             return self.company  # "acme " in a file for "ACME" is ACME, not a second company
         if not self.other_companies:
             shown = written if len(written) <= _COMPANY_SHOWN else written[:_COMPANY_SHOWN] + "..."
-            problems.append(f"company {shown!r} is not this import's ({self.company!r}): import each company's "
-                            "file for it, or allow other companies explicitly")
+            problems.append(f"empresa {shown!r}: no es la de esta carga ({self.company!r}); cargue el archivo de "
+                            "cada empresa para ella, o permita otras empresas de forma explícita")
         return written
 
     @staticmethod
     def _safe(text: str, label: str, warnings: list[str]) -> str:
         safe = neutralise(text)
         if safe is not text:
-            warnings.append(f"{label} looks like a spreadsheet formula: stored as text with a leading apostrophe")
+            warnings.append(f"{label} parece una fórmula de planilla: se guardó como texto, con un apóstrofo al inicio")
         return safe

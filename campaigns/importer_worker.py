@@ -100,15 +100,16 @@ async def prepare_in_child(path: Path, *, company: str, country: str, timezone: 
 
 def _death(name: str, status: int, limits: ImportLimits) -> str:
     if status >= 0:
-        return f"reading {name} failed: the reader process exited with status {status} (its error is in the log)"
+        return (f"no se pudo leer {name}: el proceso lector terminó con el estado {status} "
+                "(el error está en el registro)")
     try:
         signal_name = signal.Signals(-status).name
     except ValueError:
         signal_name = f"signal {-status}"
     # An allocation refused under RLIMIT_AS aborts Rust (calamine): SIGABRT; the kernel's OOM killer: SIGKILL.
-    return (f"reading {name} failed: the reader process was killed by {signal_name}, most likely past its memory "
-            f"limit of {limits.memory_mb} MB (IMPORT_MEMORY_MB); delete the stray cells outside the table or "
-            "split the file")
+    return (f"no se pudo leer {name}: el proceso lector terminó por {signal_name}, muy probablemente al pasar su "
+            f"límite de memoria de {limits.memory_mb} MB (IMPORT_MEMORY_MB); borre las celdas sueltas fuera de la "
+            "tabla o divida el archivo")
 
 
 async def _tail(stream: asyncio.StreamReader) -> str:
@@ -144,7 +145,7 @@ def prepare(path: Path, company: str, country: str, timezone: str | None, limits
             phones.row((d.company, d.key, e164, position))
     lines = _CopyBuffer()
     for error in parsed.errors:
-        lines.row((error.line, f"warning: {error.reason}" if error.warning else error.reason))
+        lines.row((error.line, f"aviso: {error.reason}" if error.warning else error.reason))
     parsed.debtors = []  # rendered above; the parent needs only the counts and the errors
     return Prepared(parsed, companies, debtors.chunks(), phones.chunks(), lines.chunks())
 
@@ -213,8 +214,9 @@ def main() -> int:
         send(_FILE_ERROR, str(exc).encode())
         return 0
     except MemoryError:
-        send(_FILE_ERROR, (f"{path.name} needs more memory than the import limit of {limits.memory_mb} MB "
-                           "(IMPORT_MEMORY_MB): delete the stray cells outside the table or split the file").encode())
+        send(_FILE_ERROR, (f"{path.name} necesita más memoria que el límite de una carga, {limits.memory_mb} MB "
+                           "(IMPORT_MEMORY_MB): borre las celdas sueltas fuera de la tabla o divida el archivo"
+                           ).encode())
         return 0
     except ValueError as exc:  # the company or the country, refused before the file was read
         send(_VALUE_ERROR, str(exc).encode())

@@ -1,6 +1,7 @@
 """What every country's national id rules share: the error they raise, the separators people type.
 
-Error reasons end up in logs and in `import_errors`, so they carry masked values only.
+Error reasons end up in logs and in `import_errors`, so they carry masked values only. They are in
+Spanish: the people who fix a rejected row are the operators, in the dashboard's language.
 """
 
 from __future__ import annotations
@@ -24,4 +25,4 @@ class InvalidIdentity(ValueError):
 
 
 def zero_id(value: str) -> InvalidIdentity:
-    return InvalidIdentity(f"national id {mask_national_id(value)} is all zeros")
+    return InvalidIdentity(f"documento {mask_national_id(value)}: son todos ceros")

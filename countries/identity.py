@@ -5,7 +5,8 @@ Canonical forms matter because they are keys: a debtor is one row per (company, 
 Phones become E.164, the form the dialer and the do-not-call list compare. Each country's id rule
 lives in its folder (`countries/cl`: the RUT); this module picks the country's.
 
-Error reasons end up in logs and in `import_errors`, so they carry masked values only.
+Error reasons end up in logs and in `import_errors`, so they carry masked values only (in Spanish,
+like every reason an import reports).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def normalise_national_id(value: object, country: str) -> str:
     """
     text = str(value).strip()
     if not text:
-        raise InvalidIdentity("national id is empty")
+        raise InvalidIdentity("falta el documento")
     found = country_named(country)
     if found is None or found.normalise_id is None:
         return text
@@ -41,12 +42,12 @@ def normalise_phone(value: object, country: str) -> str:
     """
     text = str(value).strip()
     if not text:
-        raise InvalidIdentity("phone is empty")
+        raise InvalidIdentity("falta el teléfono")
     shown = mask_phone(text) or "(no digits)"
     try:
         parsed = phonenumbers.parse(text, country.upper())
     except phonenumbers.NumberParseException:
-        raise InvalidIdentity(f"phone {shown} is not a phone number") from None
+        raise InvalidIdentity(f"teléfono {shown}: no es un número de teléfono") from None
     if not phonenumbers.is_valid_number(parsed):
-        raise InvalidIdentity(f"phone {shown} is not a valid number for {country.upper()}")
+        raise InvalidIdentity(f"teléfono {shown}: no es un número válido en {country.upper()}")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

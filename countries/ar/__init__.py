@@ -22,18 +22,21 @@ def normalise_argentine_id(value: str) -> str:
     """DNI (7-8 digits) -> digits only; CUIT/CUIL (11 digits) -> 'XX-XXXXXXXX-X' after its check digit."""
     digits = re.sub(r"[.\s\u00a0-]", "", value)
     if not digits.isdigit():
-        raise InvalidIdentity(f"DNI/CUIT {mask_national_id(value)} must contain only digits")
+        raise InvalidIdentity(f"DNI/CUIT {mask_national_id(value)}: debe tener solo dígitos")
     if len(digits) in (7, 8):
         if not int(digits):
             raise zero_id(value)
         return str(int(digits))
     if len(digits) == 11:
         expected = cuit_check_digit(digits[:10])
-        if expected is None or expected != int(digits[10]):
-            should = "impossible for this prefix" if expected is None else f"should be {expected}"
-            raise InvalidIdentity(f"CUIT/CUIL check digit {should}, not {digits[10]} ({mask_national_id(value)})")
+        if expected is None:
+            raise InvalidIdentity(f"CUIT/CUIL {mask_national_id(value)}: ningún dígito verificador sirve "
+                                  "para ese prefijo")
+        if expected != int(digits[10]):
+            raise InvalidIdentity(f"el dígito verificador del CUIT/CUIL debería ser {expected}, no {digits[10]} "
+                                  f"({mask_national_id(value)})")
         return f"{digits[:2]}-{digits[2:10]}-{digits[10]}"
-    raise InvalidIdentity(f"DNI must have 7-8 digits or CUIT/CUIL 11, not {len(digits)}")
+    raise InvalidIdentity(f"el DNI debe tener 7 u 8 dígitos, o el CUIT/CUIL 11, no {len(digits)}")
 
 
 

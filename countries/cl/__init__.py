@@ -31,16 +31,17 @@ def normalise_rut(value: object) -> str:
     """
     text = ID_NOISE.sub("", str(value)).upper()
     if not text:
-        raise InvalidIdentity("RUT is empty")
+        raise InvalidIdentity("falta el RUT")
     match = _RUT.fullmatch(text)
     if match is None:
-        raise InvalidIdentity(f"RUT {mask_national_id(text)} is not of the form 12.345.678-5")
+        raise InvalidIdentity(f"RUT {mask_national_id(text)}: no tiene la forma 12.345.678-5")
     body = int(match.group(1))
     if not 0 < body <= _RUT_MAX_BODY:
-        raise InvalidIdentity(f"RUT {mask_national_id(text)} is out of range")
+        raise InvalidIdentity(f"RUT {mask_national_id(text)}: fuera de rango")
     expected, given = rut_check_digit(body), match.group(2)
     if given != expected:
-        raise InvalidIdentity(f"RUT check digit should be {expected}, not {given} ({mask_national_id(text)})")
+        raise InvalidIdentity(f"el dígito verificador del RUT debería ser {expected}, no {given} "
+                              f"({mask_national_id(text)})")
     return f"{body}-{expected}"
 
 

@@ -13,9 +13,9 @@ def normalise_colombian_id(value: str) -> str:
     """Cédula de ciudadanía: 6 to 10 digits, written with or without thousands dots."""
     digits = re.sub(r"[.,\s\u00a0]", "", value)
     if not digits.isdigit():
-        raise InvalidIdentity(f"cédula {mask_national_id(value)} must contain only digits")
+        raise InvalidIdentity(f"cédula {mask_national_id(value)}: debe tener solo dígitos")
     if not 6 <= len(digits) <= 10:
-        raise InvalidIdentity(f"cédula must have 6-10 digits, not {len(digits)}")
+        raise InvalidIdentity(f"la cédula debe tener de 6 a 10 dígitos, no {len(digits)}")
     if not int(digits):
         raise zero_id(value)
     return str(int(digits))

@@ -106,7 +106,7 @@ async def test_a_file_over_the_size_cap_is_refused_and_leaves_no_file(client, up
 
 async def test_a_refused_file_leaves_no_file(client, uploads):
     status, body, _ = await client.post("/api/v1/contacts/imports", data=form(b"nombre;monto\nAna;1\n", company="X"))
-    assert status == 422 and "missing required column" in body["error"]["message"], body
+    assert status == 422 and "faltan columnas obligatorias" in body["error"]["message"], body
     assert left_in(uploads) == []
 
 
@@ -121,8 +121,8 @@ async def test_a_row_for_another_company_is_rejected_unless_other_companies_is_t
     assert status == 201, report
     assert (report["rows_read"], report["rows_rejected"], report["debtors_new"]) == (2, 1, 1)
     assert report["errors"] == [{"line": 2, "warning": False, "reason": (
-        f"company '{other}' is not this import's ('{own}'): import each company's file for it, "
-        "or allow other companies explicitly")}]
+        f"empresa '{other}': no es la de esta carga ('{own}'); cargue el archivo de cada empresa para ella, "
+        "o permita otras empresas de forma explícita")}]
 
     status, report, _ = await client.post("/api/v1/contacts/imports", data=form(
         _two_companies(own, other), company=own, other_companies="true"))

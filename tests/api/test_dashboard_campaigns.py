@@ -49,7 +49,9 @@ def _campaign_work(url: str, username: str, sheet: Path, company: str, name: str
     with chromium(artifacts=ARTIFACTS, downloads=downloads) as b:
         log_in(b, url, username)
         summary = _upload(b, company, sheet)
-        bad_lines = [e.get_attribute("data-line") for e in b.find_all('[data-testid="import-errors"] li')]
+        listed = b.find_all('[data-testid="import-errors"] li')
+        bad_lines = [e.get_attribute("data-line") for e in listed]
+        reasons = [e.text for e in listed]
 
         for field, value in (("campaign-name", name), ("campaign-company", company), ("campaign-per-day", "20"),
                              ("campaign-flows", "temprana=temprana, *=tardia")):
@@ -82,8 +84,8 @@ def _campaign_work(url: str, username: str, sheet: Path, company: str, name: str
         while not (downloads / "llamadas.xlsx").exists():
             assert time.monotonic() < deadline, f"no download: {list(downloads.iterdir())}"
             time.sleep(0.2)
-        return {"summary": summary, "bad_lines": bad_lines, "statuses": statuses, "progress": progress,
-                "wave": wave, "shot": shot, "errors": b.console_errors()}
+        return {"summary": summary, "bad_lines": bad_lines, "reasons": reasons, "statuses": statuses,
+                "progress": progress, "wave": wave, "shot": shot, "errors": b.console_errors()}
 
 
 async def test_a_supervisor_imports_creates_runs_and_exports_from_the_browser(api, db_pool, tmp_path):
@@ -95,6 +97,9 @@ async def test_a_supervisor_imports_creates_runs_and_exports_from_the_browser(ap
                                    company, name, downloads)
     assert seen["summary"].startswith("4 filas leídas: 2 deudores nuevos"), seen
     assert "2 rechazadas" in seen["summary"] and seen["bad_lines"] == ["3", "5"], seen
+    # Each line says why, in the operator's language.
+    assert seen["reasons"][0].startswith("Línea 3: el dígito verificador del RUT debería ser 5, no 0"), seen
+    assert seen["reasons"][1].startswith("Línea 5: ningún teléfono válido (teléfono"), seen
     assert seen["statuses"] == ["active", "active", "paused", "active", "finished"], seen  # created active
     async with db_pool.connection() as conn:
         cur = await conn.execute(

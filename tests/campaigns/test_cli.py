@@ -33,7 +33,7 @@ async def test_import_create_wave_list_and_why(db_pool, company, tmp_path):
                      "Sin Rut;12.345.678-0;+56 9 8765 4322;temprana\n", encoding="utf-8")
     imported = await _cli(db_pool, "import", str(sheet), "--company", company)
     assert "2 rows read, 1 new debtors" in imported
-    assert "line 3: RUT check digit should be 5, not 0" in imported
+    assert "line 3: el dígito verificador del RUT debería ser 5, no 0" in imported
 
     name = f"{company} temprana"
     created = await _cli(db_pool, "create", name, "--company", company, "--flow", "temprana=early",
@@ -56,7 +56,7 @@ async def test_import_loads_another_company_s_rows_only_with_other_companies(db_
     sheet.write_text(f"nombre;rut;telefono;empresa\nAna;12.345.678-5;987654321;{company}-otra\n", encoding="utf-8")
     out = io.StringIO()
     assert await run(build_parser().parse_args(["import", str(sheet), "--company", company]), db_pool, out) == 1
-    assert f"line 2: company '{company}-otra' is not this import's ('{company}')" in out.getvalue()
+    assert f"line 2: empresa '{company}-otra': no es la de esta carga ('{company}')" in out.getvalue()
     allowed = await _cli(db_pool, "import", str(sheet), "--company", company, "--other-companies")
     assert "1 new debtors, 0 updated, 0 rows rejected" in allowed
 
@@ -80,7 +80,7 @@ def test_the_module_reports_a_bad_file_without_a_traceback(database_url, tmp_pat
                           cwd=REPO, env={"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"},
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
-    assert proc.stderr.startswith("error: deudores.xlsx is not a valid .xlsx file")
+    assert proc.stderr.startswith("error: deudores.xlsx no es un archivo .xlsx válido")
     assert "Traceback" not in proc.stderr
 
 

@@ -70,13 +70,13 @@ async def test_a_malformed_file_loads_its_good_rows_and_numbers_the_bad_ones(db_
     assert (report.rows_read, report.rows_rejected, report.debtors_new, report.debtors_updated) == (7, 3, 3, 0)
     rejected = {e.line: e.reason for e in report.errors if not e.warning}
     assert sorted(rejected) == [3, 4, 5]
-    assert "RUT check digit should be 5, not 3" in rejected[3]
-    assert "no valid phone" in rejected[4]
-    assert "installments 'x'" in rejected[5] and "due date '2024-02-30'" in rejected[5]
+    assert "el dígito verificador del RUT debería ser 5, no 3" in rejected[3]
+    assert "ningún teléfono válido" in rejected[4]
+    assert "cuotas 'x'" in rejected[5] and "vencimiento '2024-02-30'" in rejected[5]
     warnings = {(e.line, e.reason.split(":")[0]) for e in report.errors if e.warning}
-    assert (6, "name looks like a spreadsheet formula") in warnings
-    assert (6, "Producto looks like a spreadsheet formula") in warnings
-    assert (7, "same national id as line 2") in warnings
+    assert (6, "nombre parece una fórmula de planilla") in warnings
+    assert (6, "Producto parece una fórmula de planilla") in warnings
+    assert (7, "mismo documento que la línea 2") in warnings
     assert any(line == 9 and "+569*****456" in reason for line, reason in warnings)
 
     stored = await debtors_of(db_pool, company)
@@ -94,7 +94,8 @@ async def test_a_malformed_file_loads_its_good_rows_and_numbers_the_bad_ones(db_
     assert record == ("cartera enero.csv", 7, 3, 0, 3, True)
     assert {line for line, _ in lines} == {3, 4, 5, 6, 7, 9}
     assert all("12.345.678" not in reason and "87654321" not in reason for _, reason in lines)
-    assert "line 3: RUT check digit" in report.summary()
+    assert any(reason.startswith("aviso: mismo documento que la línea 2") for _, reason in lines), lines
+    assert "line 3: el dígito verificador del RUT" in report.summary()
 
 
 async def test_a_reimport_updates_and_never_duplicates(db_pool, company, tmp_path):
@@ -183,11 +184,11 @@ async def test_an_xlsx_loads_the_same_as_the_equivalent_csv(db_pool, tmp_path):
 
 
 @pytest.mark.parametrize(("name", "content", "message"), [
-    ("logo.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "unsupported file type '.png'"),
-    ("logo.csv", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "not a text CSV"),
-    ("notas.xlsx", b"nombre,rut,telefono\nAna,12.345.678-5,987654321\n", "not a valid .xlsx"),
-    ("sin_fono.csv", b"nombre;rut;monto\nAna;12.345.678-5;100\n", "missing required column.*phone"),
-    ("sin_rut.csv", b"nombre;celular\nAna;987654321\n", "missing required column.*rut"),
+    ("logo.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "tipo de archivo '.png' no admitido"),
+    ("logo.csv", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "no es un archivo CSV de texto"),
+    ("notas.xlsx", b"nombre,rut,telefono\nAna,12.345.678-5,987654321\n", "no es un archivo .xlsx válido"),
+    ("sin_fono.csv", b"nombre;rut;monto\nAna;12.345.678-5;100\n", "faltan columnas obligatorias.*telefono"),
+    ("sin_rut.csv", b"nombre;celular\nAna;987654321\n", "faltan columnas obligatorias.*rut"),
 ])
 async def test_an_unusable_file_is_refused_whole_and_loads_nothing(db_pool, company, tmp_path, name, content, message):
     path = tmp_path / name
@@ -208,9 +209,9 @@ async def test_an_empty_file_is_reported_not_a_crash(db_pool, company, tmp_path,
     path.write_bytes(content)
     report = await DebtorImporter(db_pool).import_file(path, company=company)
     assert (report.rows_read, report.debtors_new, report.rows_rejected) == (0, 0, 0)
-    assert "no rows" in report.errors[0].reason
+    assert "no tiene filas" in report.errors[0].reason
     record, lines = await import_record(db_pool, report.import_id)
-    assert record == ("vacio.csv", 0, 0, 0, 0, True) and "no rows" in lines[0][1]
+    assert record == ("vacio.csv", 0, 0, 0, 0, True) and "no tiene filas" in lines[0][1]
 
 
 async def test_companies_are_created_from_the_company_column(db_pool, company, tmp_path):
@@ -241,8 +242,8 @@ async def test_a_file_for_one_company_cannot_write_another_company_s_debtors(db_
     assert (report.rows_read, report.rows_rejected, report.debtors_new, report.debtors_updated) == (3, 1, 2, 0)
     (error,) = report.errors
     assert error.line == 2 and not error.warning
-    assert f"company '{other}' is not this import's ('{company}')" in error.reason
-    assert "allow other companies explicitly" in error.reason
+    assert f"empresa '{other}': no es la de esta carga ('{company}')" in error.reason
+    assert "permita otras empresas de forma explícita" in error.reason
     assert sorted(await debtors_of(db_pool, company)) == ["11111111-1", "9876543-3"]
     untouched = (await debtors_of(db_pool, other))["12345678-5"]
     assert (untouched["full_name"], untouched["phones"]) == ("Ana", ["+56987654321"])

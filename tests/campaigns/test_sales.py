@@ -44,8 +44,8 @@ async def test_a_list_of_names_and_phones_loads_as_leads_with_its_bad_rows_repor
     report = await importer.import_file(path, company=company, leads=True)
     assert (report.rows_read, report.debtors_new, report.rows_rejected) == (5, 2, 2)
     reasons = {e.line: e.reason for e in report.errors}
-    assert "name is empty" in reasons[4] and "no valid phone" in reasons[5], reasons
-    assert "same phone as line 2" in reasons[6], reasons
+    assert "falta el nombre" in reasons[4] and "ningún teléfono válido" in reasons[5], reasons
+    assert "mismo teléfono que la línea 2" in reasons[6], reasons
     assert await leads_of(db_pool, company) == [
         ("Ana Rojas", None, "lead", "lead:+56987654321", ["+56987654321"]),
         ("Luis Soto", None, "lead", "lead:+56987654322", ["+56987654322"])]
@@ -71,7 +71,7 @@ async def test_a_debtor_and_a_lead_with_one_rut_are_two_contacts(db_pool, compan
 
 async def test_a_collections_file_without_a_rut_column_is_refused_with_the_way_out(db_pool, company, tmp_path):
     path = write_csv(tmp_path / "prospectos.csv", ["nombre;numero", "Ana Rojas;987654321"])
-    with pytest.raises(ImportFileError, match="rut.*imported as leads"):
+    with pytest.raises(ImportFileError, match="rut.*se carga como prospectos"):
         await DebtorImporter(db_pool).import_file(path, company=company)
 
 

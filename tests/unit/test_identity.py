@@ -27,7 +27,7 @@ def test_rut_check_digit_examples():
 
 
 def test_a_wrong_check_digit_says_which_one_is_right():
-    with pytest.raises(InvalidIdentity, match="RUT check digit should be 5, not 3") as caught:
+    with pytest.raises(InvalidIdentity, match="dígito verificador del RUT debería ser 5, no 3") as caught:
         normalise_rut("12.345.678-3")
     assert isinstance(caught.value, ValueError)
     assert "12.345" not in caught.value.reason  # masked: the reason goes to logs and import_errors
@@ -55,7 +55,7 @@ def test_rut_round_trips_with_and_without_dots(body, dots, dash):
 def test_a_wrong_rut_check_digit_is_always_rejected(body, digit, dots):
     if digit == rut_check_digit(body):
         return
-    with pytest.raises(InvalidIdentity, match="check digit"):
+    with pytest.raises(InvalidIdentity, match="dígito verificador"):
         normalise_rut((_dotted(body) if dots else str(body)) + f"-{digit}")
 
 
@@ -65,7 +65,7 @@ def test_argentine_dni_and_cuit():
     assert cuit_check_digit("2012345678") == 6
     assert normalise_national_id("20123456786", "AR") == "20-12345678-6"
     assert normalise_national_id("20-12345678-6", "AR") == "20-12345678-6"
-    with pytest.raises(InvalidIdentity, match="CUIT/CUIL check digit should be 6, not 5"):
+    with pytest.raises(InvalidIdentity, match="dígito verificador del CUIT/CUIL debería ser 6, no 5"):
         normalise_national_id("20-12345678-5", "AR")
     for bad in ("123456", "123456789", "12a45678"):
         with pytest.raises(InvalidIdentity):

@@ -63,7 +63,7 @@ async def test_a_workbook_with_a_bad_row_loads_its_good_rows_and_names_the_bad_l
     parsed = prepared.parsed
     assert (parsed.rows_read, parsed.rows_rejected) == (4, 1)
     assert [(e.line, e.warning) for e in parsed.errors] == [(4, False)]
-    assert "RUT check digit should be 5, not 3" in parsed.errors[0].reason
+    assert "el dígito verificador del RUT debería ser 5, no 3" in parsed.errors[0].reason
     assert b"".join(prepared.debtors).count(b"\n") == 3 and prepared.companies == ["ACME"]
     assert seen == [4]  # the child's count, delivered here
 
@@ -79,7 +79,7 @@ async def test_a_stray_value_at_cv20000_loads_the_good_rows_and_costs_this_proce
     parsed = prepared.parsed
     assert (parsed.rows_read, parsed.rows_rejected) == (5, 2)
     assert [e.line for e in parsed.errors] == [4, 20000]
-    assert "name is empty" in parsed.errors[1].reason
+    assert "falta el nombre" in parsed.errors[1].reason
     assert b"".join(prepared.debtors).count(b"\n") == 3
     assert grown < RSS_GROWTH_MAX_KB, f"the parent grew by {grown} kB"
 
@@ -91,15 +91,15 @@ async def test_a_stray_value_at_xfd1048576_is_refused_before_a_cell_is_read(tmp_
         await prepare(path)
     grown = rss_kb() - rss_baseline
     message = str(refused.value)
-    assert "sheet too large: 1,048,576 rows x 16,384 columns" in message
-    assert "exceeds the import limit of 5,000,000 cells" in message and "XFD1048576" in message
+    assert "hoja demasiado grande: 1,048,576 filas x 16,384 columnas" in message
+    assert "supera el límite de una carga, 5,000,000 celdas" in message and "XFD1048576" in message
     assert grown < RSS_GROWTH_MAX_KB, f"the parent grew by {grown} kB"
 
 
 def test_the_reader_refuses_it_from_the_declared_range_without_reading_the_sheet(tmp_path):
     path = workbook(tmp_path / "extremo.xlsx", stray="XFD1048576")
     before = rss_kb()
-    with pytest.raises(ImportFileError, match="sheet too large"):
+    with pytest.raises(ImportFileError, match="hoja demasiado grande"):
         read_table(path)  # raised at once, before any row: calamine never built the sheet
     assert rss_kb() - before < RSS_GROWTH_MAX_KB
 
@@ -118,7 +118,7 @@ def _without_dimension(source: Path, target: Path) -> Path:
 async def test_a_lying_dimension_is_caught_after_the_read_and_in_the_child(tmp_path, rss_baseline):
     path = _without_dimension(workbook(tmp_path / "a.xlsx", stray="CV20000"), tmp_path / "liar.xlsx")
     small = ImportLimits(max_cells=100_000)
-    with pytest.raises(ImportFileError, match="sheet too large: 20,000 rows x 100 columns"):
+    with pytest.raises(ImportFileError, match="hoja demasiado grande: 20,000 filas x 100 columnas"):
         await prepare(path, small)
     assert rss_kb() - rss_baseline < RSS_GROWTH_MAX_KB
 
@@ -128,7 +128,7 @@ async def test_a_reader_that_runs_out_of_memory_is_an_import_error_not_a_crash(t
     # child's memory limit stops it (a MemoryError or an abort), and the parent only reports it.
     path = workbook(tmp_path / "extremo.xlsx", stray="XFD1048576")
     unbounded = ImportLimits(max_rows=10**7, max_cells=10**12, memory_mb=512)
-    with pytest.raises(ImportFileError, match="memory"):
+    with pytest.raises(ImportFileError, match="memoria"):
         await prepare(path, unbounded)
     assert rss_kb() - rss_baseline < RSS_GROWTH_MAX_KB
     prepared = await prepare(workbook(tmp_path / "after.xlsx"))  # and the next import works
@@ -145,19 +145,19 @@ def test_a_csv_is_read_a_record_at_a_time_up_to_the_row_limit(tmp_path):
     rows = read_table(_csv(tmp_path / "d.csv", 20), ImportLimits(max_rows=10))
     first = [next(rows) for _ in range(10)]  # the first records come before the file is judged whole
     assert [line for line, _ in first] == list(range(1, 11))
-    with pytest.raises(ImportFileError, match="more than 10 rows, the import limit"):
+    with pytest.raises(ImportFileError, match="más de 10 filas, el límite de una carga"):
         next(rows)
 
 
 async def test_a_csv_over_the_row_limit_is_refused_whole(tmp_path):
-    with pytest.raises(ImportFileError, match="more than 10 rows"):
+    with pytest.raises(ImportFileError, match="más de 10 filas"):
         await prepare(_csv(tmp_path / "d.csv", 20), ImportLimits(max_rows=10))
     prepared = await prepare(_csv(tmp_path / "e.csv", 9), ImportLimits(max_rows=10))
     assert prepared.parsed.rows_read == 9
 
 
 async def test_a_bad_company_is_still_a_value_error(tmp_path):
-    with pytest.raises(ValueError, match="company") as raised:
+    with pytest.raises(ValueError, match="falta la empresa") as raised:
         await prepare_in_child(_csv(tmp_path / "d.csv", 1), company=" ", country="CL", timezone=None,
                                limits=ImportLimits())
     assert not isinstance(raised.value, ImportFileError)

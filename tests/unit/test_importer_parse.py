@@ -50,15 +50,15 @@ def test_spanish_and_english_aliases_map_to_fields():
 
 
 def test_missing_required_columns_are_all_named():
-    with pytest.raises(ImportFileError, match="name/nombre.*rut.*phone") as caught:
+    with pytest.raises(ImportFileError, match="nombre/name.*rut.*telefono") as caught:
         ColumnMap.from_header(["Apellido", "Monto"])
-    assert "nothing was loaded" in str(caught.value)
-    with pytest.raises(ImportFileError, match="phone"):
+    assert "no se cargó nada" in str(caught.value)
+    with pytest.raises(ImportFileError, match="telefono"):
         ColumnMap.from_header(["nombre", "rut", "monto"])
 
 
 def test_two_columns_for_one_field_are_refused():
-    with pytest.raises(ImportFileError, match="'RUT' and 'Documento' both mean national_id"):
+    with pytest.raises(ImportFileError, match="las columnas 'RUT' y 'Documento' son ambas documento"):
         ColumnMap.from_header(["nombre", "RUT", "Documento", "telefono"])
 
 
@@ -77,13 +77,13 @@ def test_repeated_variable_headers_keep_both_values():
     (45382, date(2024, 3, 31)), ("", None), (None, None),
 ])
 def test_dates(cell, expected):
-    assert parse_date(cell, "due date") == expected
+    assert parse_date(cell, "vencimiento") == expected
 
 
 @pytest.mark.parametrize("cell", ["31-02-2024", "2024-13-01", "mañana", "03/31/24", "45382"])
 def test_bad_dates(cell):
-    with pytest.raises(ValueError, match="due date"):
-        parse_date(cell, "due date")
+    with pytest.raises(ValueError, match="vencimiento"):
+        parse_date(cell, "vencimiento")
 
 
 @pytest.mark.parametrize(("cell", "expected"), [
@@ -97,7 +97,7 @@ def test_amounts_in_the_regions_formats(cell, expected):
 
 @pytest.mark.parametrize("cell", ["-1.234", "(500)", "abc", "1.2.3,4,5", -5, "1e400", float("nan")])
 def test_bad_or_negative_amounts(cell):
-    with pytest.raises(ValueError, match="amount"):
+    with pytest.raises(ValueError, match="monto"):
         parse_amount(cell)
 
 
@@ -106,16 +106,16 @@ def test_installments_are_whole_and_not_negative():
     assert parse_installments(4.0) == 4
     assert parse_installments("") is None
     for bad in ("3.5", 2.5, "-1", "tres"):
-        with pytest.raises(ValueError, match="installments"):
+        with pytest.raises(ValueError, match="cuotas"):
             parse_installments(bad)
 
 
 def test_timezones_and_countries():
     assert parse_timezone("america/santiago") == "America/Santiago"
-    with pytest.raises(ValueError, match="unknown timezone"):
+    with pytest.raises(ValueError, match="zona horaria .* desconocida"):
         parse_timezone("Mars/Olympus")
     assert [parse_country(c) for c in ("cl", "Chile", "ARGENTINA", "Colombia", "PE")] == ["CL", "CL", "AR", "CO", "PE"]
-    with pytest.raises(ValueError, match="unknown country"):
+    with pytest.raises(ValueError, match="país .* desconocido"):
         parse_country("Atlantis")
 
 
@@ -147,8 +147,8 @@ def test_bad_rows_are_reported_with_their_line_and_skipped():
     assert [d.full_name for d in result.debtors] == ["Ana Pérez", "Juan Soto"]
     assert result.rows_rejected == 2
     assert [(e.line, e.warning) for e in result.errors] == [(3, False), (4, False)]
-    assert "check digit should be 5, not 3" in result.errors[0].reason
-    assert "name is empty" in result.errors[1].reason and "no valid phone" in result.errors[1].reason
+    assert "dígito verificador del RUT debería ser 5, no 3" in result.errors[0].reason
+    assert "falta el nombre" in result.errors[1].reason and "ningún teléfono válido" in result.errors[1].reason
 
 
 def test_several_phones_in_one_cell_and_a_bad_one_is_a_warning():
@@ -163,7 +163,8 @@ def test_several_phones_in_one_cell_and_a_bad_one_is_a_warning():
 def test_a_row_with_only_bad_phones_is_rejected_with_the_reasons():
     result = _parse(HEADER, ["Ana", "12345678-5", "912", "hola"])
     assert result.debtors == []
-    assert "no valid phone" in result.errors[0].reason and "not a phone number" in result.errors[0].reason
+    reason = result.errors[0].reason
+    assert "ningún teléfono válido" in reason and "no es un número de teléfono" in reason
 
 
 def test_duplicates_merge_later_values_and_union_phones():
@@ -176,7 +177,7 @@ def test_duplicates_merge_later_values_and_union_phones():
     assert ana.phones == ["+56987654321", "+56998765432", "+56223456789"]
     assert (ana.amount_owed, ana.installments_owed, ana.variables) == (Decimal("2000.00"), 2, {"Producto": "tarjeta"})
     assert [(e.line, e.warning) for e in result.errors] == [(4, True)]
-    assert "same national id as line 2" in result.errors[0].reason
+    assert "mismo documento que la línea 2" in result.errors[0].reason
 
 
 def test_country_and_timezone_per_row_then_argument_then_country_default():
@@ -191,7 +192,7 @@ def test_country_and_timezone_per_row_then_argument_then_country_default():
         ("CL", "12345678-5", "America/Santiago"),
         ("AR", "20-12345678-6", "America/Argentina/Buenos_Aires"),
         ("CO", "1020304050", "America/Bogota")]
-    assert result.errors[0].line == 5 and "unknown timezone" in result.errors[0].reason
+    assert result.errors[0].line == 5 and "zona horaria 'Mars/Base' desconocida" in result.errors[0].reason
     fixed = _parse(HEADER, ANA, timezone="America/Punta_Arenas")
     assert fixed.debtors[0].timezone == "America/Punta_Arenas"
 
@@ -211,8 +212,8 @@ def test_a_row_for_another_company_is_rejected_by_default_and_the_rest_load():
     assert [(d.line, d.company, d.national_id) for d in result.debtors] == [(3, "ACME", "11111111-1"),
                                                                             (4, "ACME", "12345678-5")]
     assert (result.rows_read, result.rows_rejected) == (3, 1)
-    assert result.errors == [RowError(2, "company 'Banco Uno' is not this import's ('ACME'): import each "
-                                         "company's file for it, or allow other companies explicitly")]
+    assert result.errors == [RowError(2, "empresa 'Banco Uno': no es la de esta carga ('ACME'); cargue el archivo "
+                                         "de cada empresa para ella, o permita otras empresas de forma explícita")]
 
 
 def test_the_import_s_own_company_is_one_company_even_with_other_companies_allowed():
@@ -237,9 +238,9 @@ def test_excel_cells_numbers_and_dates():
 
 
 def test_empty_and_header_only_inputs_report_no_rows():
-    assert _parse().errors[0].reason == "the file has no rows"
+    assert _parse().errors[0].reason == "el archivo no tiene filas"
     header_only = _parse(["", ""], HEADER, ["", None, ""])
-    assert header_only.rows_read == 0 and "no rows" in header_only.errors[0].reason
+    assert header_only.rows_read == 0 and "solo el encabezado" in header_only.errors[0].reason
 
 
 def test_progress_is_reported_every_5000_rows_and_at_the_end():
@@ -250,9 +251,9 @@ def test_progress_is_reported_every_5000_rows_and_at_the_end():
 
 
 def test_bad_arguments_are_refused_before_reading():
-    with pytest.raises(ValueError, match="unknown country"):
+    with pytest.raises(ValueError, match="país .* desconocido"):
         _parse(HEADER, ANA, country="XX")
-    with pytest.raises(ValueError, match="company"):
+    with pytest.raises(ValueError, match="falta la empresa"):
         _parse(HEADER, ANA, company="  ")
 
 
@@ -276,12 +277,12 @@ def test_latin1_csv_with_commas(tmp_path):
 
 
 @pytest.mark.parametrize(("name", "content", "message"), [
-    ("d.txt", b"nombre,rut\n", "unsupported file type '.txt'"),
-    ("d.xlsx", b"nombre,rut,telefono\n", "not a valid .xlsx"),
-    ("d.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "old Excel 97-2003"),
-    ("d.xlsx", b"PK\x03\x04garbage", "not a valid .xlsx"),
-    ("d.csv", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "not a text CSV"),
-    ("d.csv", b"PK\x03\x04\x14\0", "rename it .xlsx"),
+    ("d.txt", b"nombre,rut\n", "tipo de archivo '.txt' no admitido"),
+    ("d.xlsx", b"nombre,rut,telefono\n", "no es un archivo .xlsx válido"),
+    ("d.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "archivo de Excel 97-2003"),
+    ("d.xlsx", b"PK\x03\x04garbage", "no es un archivo .xlsx válido"),
+    ("d.csv", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "no es un archivo CSV de texto"),
+    ("d.csv", b"PK\x03\x04\x14\0", "cambie su extensión a .xlsx"),
 ])
 def test_wrong_or_corrupt_files_are_refused_whole(tmp_path, name, content, message):
     path = tmp_path / name
@@ -291,7 +292,7 @@ def test_wrong_or_corrupt_files_are_refused_whole(tmp_path, name, content, messa
 
 
 def test_a_missing_file_is_an_import_error(tmp_path):
-    with pytest.raises(ImportFileError, match="cannot read"):
+    with pytest.raises(ImportFileError, match="no se pudo leer"):
         read_table(tmp_path / "nope.csv")
 
 
@@ -328,5 +329,5 @@ def test_a_damaged_xlsx_sheet_is_an_import_error(tmp_path):
         for item in zin.infolist():
             data = zin.read(item)
             zout.writestr(item, data[: len(data) // 2] + b"<<<" if item.filename.endswith("sheet1.xml") else data)
-    with pytest.raises(ImportFileError, match="damaged .xlsx"):
+    with pytest.raises(ImportFileError, match="archivo .xlsx dañado"):
         list(read_table(bad))
