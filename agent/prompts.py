@@ -154,11 +154,14 @@ def debtor_brief(flow: Flow, facts: DebtorFacts) -> str:
             + (f"{'; '.join(figures)}. " if figures else "") + f"{paying} Datos: {known}.")
 
 
-def system_prompt(flow: Flow, facts: DebtorFacts, *, now: datetime, country: str | None = None) -> str:
+def system_prompt(flow: Flow, facts: DebtorFacts, *, now: datetime, country: str | None = None,
+                  called_in: bool = False) -> str:
     """The LLM's instructions for one call: the same order and facts the rule engine follows, and the
-    call's own clock and calendar (`now`: aware, in the debtor's zone)."""
+    call's own clock and calendar (`now`: aware, in the debtor's zone). `called_in`: the debtor dialled
+    us and was known by their number, so the example opening thanks them for calling."""
+    opening = flow.prompts["identity_called_in" if called_in else "identity"]
     return (f"{SYSTEM_PROMPT} {time_and_calendar(now, country)} Primero confirma la identidad "
-            f"(\"{flow.prompts['identity']}\") y no des ningún detalle de la deuda antes. Luego di el aviso legal "
+            f"(\"{opening}\") y no des ningún detalle de la deuda antes. Luego di el aviso legal "
             f"y la deuda, y negocia una fecha y un monto de pago. {OPENING_RULES}{HEARD_RULES}"
             f"{REMINDER_RULES if facts.broken_promise is not None else ''} {TOOL_RULES} {debtor_brief(flow, facts)}")
 

@@ -30,13 +30,16 @@ SALES_RULES = (
 
 
 def sales_prompt(script: SalesScript, *, full_name: str, company: str, now: datetime, country: str | None,
-                 variables: Mapping[str, str] | None = None) -> str:
-    """The LLM's instructions for one sales call (`now`: aware, in the lead's zone)."""
+                 variables: Mapping[str, str] | None = None, called_in: bool = False) -> str:
+    """The LLM's instructions for one sales call (`now`: aware, in the lead's zone; `called_in`: the lead
+    dialled back, so the example opening thanks them for it)."""
     offer = {**script.offer, **{k: v for k, v in (variables or {}).items() if k in OFFER_FACTS}}
     figures = "; ".join(f"{k}: {offer[k]}" for k in OFFER_FACTS)
     known = "; ".join(f"{k}: {v}" for k, v in (variables or {}).items() if v and k not in OFFER_FACTS)
-    rules = SALES_RULES.format(identity=script.prompts["identity"].replace("{greeting}", "buenos días")
-                               .replace("{first_name}", full_name.split()[0] if full_name.strip() else ""),
+    opening = script.prompts["identity_called_in" if called_in else "identity"]
+    rules = SALES_RULES.format(identity=opening.replace("{greeting}", "buenos días")
+                               .replace("{first_name}", full_name.split()[0] if full_name.strip() else "")
+                               .replace("{company}", company),
                                objections=", ".join(f"{k} ({v})" for k, v in OBJECTION_LABELS.items()))
     return (f"{SALES_ROLE} {time_and_calendar(now, country)} {rules} Guion: {script.name} ({script.description}). "
             f"Oferta de {company}: {figures}. Cliente: {full_name}" + (f"; {known}" if known else "") + ".")

@@ -189,7 +189,7 @@ class ConversationFactory:
         if self._llm is None:
             return rules
         prompt = sales_prompt(script, full_name=debtor.full_name, company=debtor.company, now=datetime.now(tz),
-                              country=debtor.country, variables=debtor.variables)
+                              country=debtor.country, variables=debtor.variables, called_in=called_in)
         return LlmAgent(self._llm, prompt, rules, tools=SALES_TOOL_SCHEMAS, explain_refusal=refusal_words())
 
     def voicemail_message(self, debtor: DebtorCard) -> str:
@@ -210,7 +210,7 @@ class ConversationFactory:
         if self._llm is None:
             return rules
         # The prompt is this call's: today, the time and the calendar as the debtor lives them.
-        prompt = system_prompt(flow, facts, now=datetime.now(tz), country=debtor.country)
+        prompt = system_prompt(flow, facts, now=datetime.now(tz), country=debtor.country, called_in=called_in)
         return LlmAgent(self._llm, prompt, rules, tools=TOOL_SCHEMAS, explain_refusal=refusal_words(flow, facts))
 
     async def new(

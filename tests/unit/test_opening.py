@@ -353,3 +353,12 @@ async def test_a_debtor_who_dialled_in_is_thanked_and_still_asked_who_they_are(f
     said, _ = await turn(a, "Sí, soy yo")
     assert "grabada" in said  # the opening goes on as on a call out: the notice before the debt
     assert "185" not in greeting
+
+
+def test_the_llm_s_example_opening_thanks_a_debtor_who_dialled_in():
+    from agent.prompts import system_prompt
+    flow = load_flow("temprana")
+    out = system_prompt(flow, FACTS, now=NOW, country="CL")
+    dialled_in = system_prompt(flow, FACTS, now=NOW, country="CL", called_in=True)
+    assert "gracias por llamar" not in out and "gracias por llamar a {company}. ¿Hablo con {first_name}?" in dialled_in
+    assert "no des ningún detalle de la deuda antes" in dialled_in  # the identity still comes first

@@ -181,3 +181,10 @@ def test_the_model_is_told_the_order_the_tools_and_only_the_operator_s_figures()
     assert "20 millones" not in prompt and "sucursal: Centro" in prompt
     assert "record_lead" in prompt and "ya tiene un crédito" in prompt  # the objections' words
     assert "2026-12-03" in prompt and "{" not in prompt  # the call's calendar; every placeholder filled
+
+
+def test_the_model_s_example_opening_thanks_a_lead_who_dialled_back():
+    prompt = sales_prompt(load_script("libranza"), full_name="Pedro Díaz Soto", company="Banco Sur", now=NOON,
+                          country="CL", called_in=True)
+    assert "gracias por devolver la llamada a Banco Sur. ¿Hablo con Pedro?" in prompt
+    assert "a nadie más le cuentes la oferta" in prompt and "{" not in prompt
