@@ -29,8 +29,11 @@ def test_one_line_per_file_in_the_order_given(tmp_path: Path) -> None:
     assert len(lines) == 3, run.stdout
     assert "persona" in lines[0].lower()
     assert lines[1] == ""  # silence: nothing said, and no subtitle credits either
-    assert "llamar" in lines[2].lower() and "persona" in lines[2].lower()
-    assert lines[2].lower().index("llamar") < lines[2].lower().index("persona")
+    # Both utterances, in order. The first is found by "vuelv": Whisper base has heard espeak's "No me
+    # vuelvan a llamar" as "No me vuelva, ya más" (CI), and this test is about the lines, not the words.
+    both = lines[2].lower()
+    assert "vuelv" in both and "persona" in both, lines[2]
+    assert both.index("vuelv") < both.index("persona")
 
 
 def test_the_call_s_facts_and_the_operator_s_list_apply_and_the_raw_words_are_shown(tmp_path: Path) -> None:
