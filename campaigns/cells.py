@@ -137,7 +137,7 @@ def parse_amount(cell: object, label: str = "monto") -> Decimal | None:
     return value
 
 
-def parse_installments(cell: object) -> int | None:
+def parse_installments(cell: object, label: str = "cuotas") -> int | None:
     if cell is None or cell == "":
         return None
     if isinstance(cell, float) and cell.is_integer():
@@ -149,12 +149,12 @@ def parse_installments(cell: object) -> int | None:
         if not text:
             return None
         if not _INTEGER.fullmatch(text):
-            raise ValueError(f"cuotas {text!r}: no es un número entero")
+            raise ValueError(f"{label} {text!r}: no es un número entero")
         value = int(text)
     if value < 0:
-        raise ValueError(f"cuotas {value}: valor negativo")
+        raise ValueError(f"{label} {value}: valor negativo")
     if value > 2**31 - 1:
-        raise ValueError(f"cuotas {value}: valor demasiado grande")
+        raise ValueError(f"{label} {value}: valor demasiado grande")
     return value
 
 

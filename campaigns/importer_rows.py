@@ -242,7 +242,7 @@ def parse_rows(
 
 _OPTIONAL_FIELDS: tuple[tuple[str, Callable[[object], object]], ...] = (
     ("amount_owed", lambda v: parse_amount(v, _LABELS["amount_owed"])),
-    ("installments_owed", parse_installments),
+    ("installments_owed", lambda v: parse_installments(v, _LABELS["installments_owed"])),
     ("due_date", lambda v: parse_date(v, _LABELS["due_date"])),
     ("max_date", lambda v: parse_date(v, _LABELS["max_date"])),
 )

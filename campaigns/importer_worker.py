@@ -105,7 +105,7 @@ def _death(name: str, status: int, limits: ImportLimits) -> str:
     try:
         signal_name = signal.Signals(-status).name
     except ValueError:
-        signal_name = f"signal {-status}"
+        signal_name = f"la señal {-status}"
     # An allocation refused under RLIMIT_AS aborts Rust (calamine): SIGABRT; the kernel's OOM killer: SIGKILL.
     return (f"no se pudo leer {name}: el proceso lector terminó por {signal_name}, muy probablemente al pasar su "
             f"límite de memoria de {limits.memory_mb} MB (IMPORT_MEMORY_MB); borre las celdas sueltas fuera de la "

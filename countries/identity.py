@@ -43,7 +43,7 @@ def normalise_phone(value: object, country: str) -> str:
     text = str(value).strip()
     if not text:
         raise InvalidIdentity("falta el teléfono")
-    shown = mask_phone(text) or "(no digits)"
+    shown = mask_phone(text) or "(sin dígitos)"
     try:
         parsed = phonenumbers.parse(text, country.upper())
     except phonenumbers.NumberParseException:
